@@ -1,0 +1,37 @@
+"""genforge: train, sample, evaluate, guard and ship generative AI, offline on a CPU.
+
+The top-level namespace stays light (importing it does not import torch); the Python API lives in the
+subpackages and is re-exported lazily here so that ``import genforge; genforge.train(...)`` works.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "train": "genforge.pipelines.training:train",
+    "resume": "genforge.pipelines.training:resume",
+    "sample": "genforge.pipelines.sampling:sample",
+    "interpolate": "genforge.pipelines.sampling:interpolate",
+    "evaluate": "genforge.pipelines.evaluate:evaluate_run",
+    "load_run": "genforge.pipelines.training:load_run",
+    "load_dataset": "genforge.data:load_dataset",
+    "list_datasets": "genforge.data:list_datasets",
+    "list_runs": "genforge.core.runs:list_runs",
+    "GenforgeError": "genforge.core.errors:GenforgeError",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'genforge' has no attribute {name!r}")
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -1,0 +1,47 @@
+"""``genforge data list`` / ``genforge data show SPEC``."""
+
+from __future__ import annotations
+
+import argparse
+
+from genforge.cli.common import add_json, console, print_json, table
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    lst = sub.add_parser("list", help="built-in datasets with shapes and sizes")
+    add_json(lst)
+    lst.set_defaults(handler=run_list)
+    show = sub.add_parser("show", help="shape, splits and levels of one dataset spec")
+    show.add_argument("spec", help="e.g. digits, toy2d:moons, folder:PATH")
+    show.add_argument("--image-size", type=int, default=None, help="resize images to this size")
+    add_json(show)
+    show.set_defaults(handler=run_show)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from genforge.pipelines.datasets import describe_builtin_datasets
+
+    rows = describe_builtin_datasets()
+    if args.json:
+        print_json({"datasets": rows})
+        return 0
+    body = []
+    for r in rows:
+        sizes = r.get("sizes") or {}
+        size_text = "/".join(str(sizes[k]) for k in ("train", "val", "test") if k in sizes) or "-"
+        body.append([r["spec"], r["kind"], "x".join(map(str, r.get("shape") or [])) or "-", size_text, r["help"]])
+    console().print(table("datasets", ["spec", "kind", "shape", "train/val/test", "about"], body))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from genforge.data import load_dataset
+
+    options = {"image_size": args.image_size} if args.image_size else {}
+    info = load_dataset(args.spec, options).describe()
+    if args.json:
+        print_json(info)
+    else:
+        console().print(table(args.spec, ["field", "value"], [[k, v] for k, v in info.items()]))
+    return 0

@@ -1,0 +1,153 @@
+"""Atomic file output and safe tensor serialisation.
+
+Every file genforge writes goes through here: the bytes go to a temporary file in the destination's
+directory, are fsynced, then ``os.replace``d over the target, so a crash or Ctrl-C never leaves a
+half-written file. Tensors are stored with safetensors and metadata as JSON; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from genforge.core.errors import CheckpointError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy/torch scalars and paths to plain JSON types (recursively)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{path} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
+def append_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> None:
+    """Append whole JSON lines; each line is written with a single ``write`` call and fsynced."""
+    lines = "".join(json.dumps(to_jsonable(r)) + "\n" for r in records)
+    if not lines:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Yield records; a torn last line (from a crash mid-write) is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
+
+
+def save_tensors(path: str | os.PathLike, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> Path:
+    """Save a flat name -> torch.Tensor mapping as safetensors, atomically."""
+    from safetensors.torch import save
+
+    contiguous = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    return atomic_write_bytes(path, save(contiguous, metadata=dict(metadata) if metadata else None))
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a safetensors file into CPU tensors; a missing or corrupt file is a CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+
+
+def flatten_state(state: Any, prefix: str) -> tuple[dict[str, Any], Any]:
+    """Split a nested state (e.g. ``optimizer.state_dict()``) into tensors and a JSON skeleton.
+
+    Tensors are replaced by ``{"__tensor__": name}`` references; :func:`unflatten_state` reverses it.
+    """
+    import torch
+
+    tensors: dict[str, Any] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, torch.Tensor):
+            tensors[path] = node
+            return {"__tensor__": path}
+        if isinstance(node, Mapping):
+            return {"__keys__": [[_key(k), walk(v, f"{path}.{k}")] for k, v in node.items()]}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(node)]
+        return to_jsonable(node)
+
+    return tensors, walk(state, prefix)
+
+
+def _key(key: Any) -> Any:
+    return {"int": key} if isinstance(key, int) else key
+
+
+def unflatten_state(skeleton: Any, tensors: Mapping[str, Any]) -> Any:
+    if isinstance(skeleton, dict) and "__tensor__" in skeleton:
+        return tensors[skeleton["__tensor__"]]
+    if isinstance(skeleton, dict) and "__keys__" in skeleton:
+        out = {}
+        for key, value in skeleton["__keys__"]:
+            out[key["int"] if isinstance(key, dict) else key] = unflatten_state(value, tensors)
+        return out
+    if isinstance(skeleton, list):
+        return [unflatten_state(v, tensors) for v in skeleton]
+    return skeleton

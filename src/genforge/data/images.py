@@ -1,0 +1,157 @@
+"""Image datasets: scikit-learn's bundled ``digits`` and a user's ``folder:PATH`` of PNG/JPEG files.
+
+Images are stored as integer levels ``(N, C, H, W)`` (``uint8``); each model maps levels to the
+representation it needs with :mod:`genforge.data.transforms`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from genforge.core.config import Config
+from genforge.core.errors import DataError
+from genforge.data import Dataset, register_dataset, split_indices
+from genforge.data.transforms import Compose, parse_augmentations
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+SPLIT_SEED = 0
+
+
+class ImageOptions(Config):
+    image_size: int | None = Field(None, ge=4, le=512, description="resize images to this square size (pixels)")
+    channels: Literal["auto", "grey", "rgb"] = Field("auto", description="colour mode; auto keeps RGB unless every image is grey")
+    augment: list[str] = Field(default_factory=list, description="training augmentations: hflip[=p], shift[=pixels]")
+
+
+def _augmenter(options: ImageOptions):
+    transforms = parse_augmentations(options.augment)
+    if any(type(t).__name__ == "GaussianNoise" for t in transforms):
+        raise DataError("noise augmentation is for continuous data; images are discrete levels (use hflip, shift)")
+    if not transforms:
+        return None
+    pipeline = Compose(transforms)
+
+    def augment(batch, generator):
+        return {**batch, "x": pipeline(batch["x"], generator)}
+
+    return augment
+
+
+def _resize_levels(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize uint8 images (N, C, H, W) with antialiased bilinear interpolation."""
+    resized = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True,
+                                              align_corners=False)
+    return resized.round().clamp(0, 255).to(torch.uint8)
+
+
+def _image_dataset(spec, x, y, num_levels, num_classes, description, options) -> Dataset:
+    from genforge.models.base import DataInfo
+
+    idx = split_indices(len(x), (0.7, 0.15, 0.15) if y is not None else (0.8, 0.1, 0.1), SPLIT_SEED)
+    splits = {}
+    for name, ids in idx.items():
+        splits[name] = {"x": x[ids]} if y is None else {"x": x[ids], "y": y[ids]}
+    info = DataInfo(kind="image", shape=tuple(x.shape[1:]), num_levels=num_levels, num_classes=num_classes)
+    return Dataset(spec=spec, info=info, splits=splits, description=description, augment=_augmenter(options))
+
+
+@register_dataset(
+    "digits",
+    options=ImageOptions,
+    kind="image",
+    help="scikit-learn's 8x8 handwritten digits: 1,797 images, 17 grey levels, 10 classes (70/15/15 split)",
+)
+def digits(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    if arg:
+        raise DataError(f"'digits' takes no argument (got 'digits:{arg}')")
+    bunch = load_digits()
+    x = torch.as_tensor(bunch.images, dtype=torch.uint8).unsqueeze(1)  # (1797, 1, 8, 8), levels 0..16
+    y = torch.as_tensor(bunch.target, dtype=torch.long)
+    num_levels = 17
+    if options.image_size and options.image_size != 8:
+        scaled = (x.float() * 255 / 16).round().to(torch.uint8)
+        x, num_levels = _resize_levels(scaled, options.image_size), 256
+    if options.channels == "rgb":
+        x = x.expand(-1, 3, -1, -1).contiguous()
+    return _image_dataset("digits", x, y, num_levels, 10, "sklearn digits", options)
+
+
+@register_dataset(
+    "folder",
+    options=ImageOptions,
+    kind="image",
+    help="your own PNG/JPEG files, searched recursively; resized with --image-size; RGB or grey (80/10/10 split)",
+    examples=["folder:PATH/TO/IMAGES"],
+)
+def folder(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Dataset:
+    if not arg:
+        raise DataError("folder data needs a path: --data folder:PATH/TO/IMAGES")
+    root = Path(arg).expanduser()
+    if not root.exists():
+        raise DataError(f"image folder {root} does not exist")
+    if not root.is_dir():
+        raise DataError(f"{root} is not a directory: folder: expects a directory of images")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"image folder {root} has no .png/.jpg/.jpeg/.bmp/.gif/.webp files")
+    if len(files) < 10:
+        raise DataError(f"image folder {root} has {len(files)} images; at least 10 are needed for train/val/test")
+    images = [_read_image(p) for p in files]
+    mode = options.channels
+    if mode == "auto":
+        mode = "grey" if all(_is_grey(im) for im in images) else "rgb"
+    arrays = []
+    first_size = None
+    for path, im in zip(files, images, strict=True):
+        im = im.convert("L" if mode == "grey" else "RGB")
+        if options.image_size:
+            im = _square_resize(im, options.image_size)
+        elif first_size is None:
+            first_size = (path, im.size)
+        elif im.size != first_size[1]:
+            a, b = first_size[1], im.size
+            raise DataError(
+                f"mixed image sizes: {first_size[0].name} is {a[0]}x{a[1]} but {path} is {b[0]}x{b[1]}; "
+                "pass --image-size N to resize all images"
+            )
+        arrays.append(torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.size[1], im.size[0], -1))
+    x = torch.stack(arrays).permute(0, 3, 1, 2).contiguous()
+    return _image_dataset(f"folder:{root}", x, None, 256, None, f"{len(files)} images from {root}", options)
+
+
+def _read_image(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}; remove or fix the file") from None
+
+
+def _is_grey(im) -> bool:
+    if im.mode in ("L", "1", "I;16", "I", "F"):
+        return True
+    if im.mode in ("RGB", "RGBA"):
+        from PIL import ImageChops
+
+        r, g, b = im.convert("RGB").split()
+        return ImageChops.difference(r, g).getbbox() is None and ImageChops.difference(g, b).getbbox() is None
+    return False
+
+
+def _square_resize(im, size: int):
+    """Centre-crop to a square, then resize with Lanczos filtering."""
+    from PIL import Image
+
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)

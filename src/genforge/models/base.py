@@ -1,0 +1,133 @@
+"""The model protocol every generative family implements, and the model registry.
+
+A family is one ``nn.Module`` subclass in one file under ``models/``, registered with
+``@register_model("name", config=ItsConfig)``. It is built as ``Family(config, info)`` where ``info``
+describes the data (:class:`DataInfo`). Batches are dicts: ``batch["x"]`` holds the data in its
+dataset representation (images: integer levels ``(B, C, H, W)`` in ``[0, num_levels)``; points:
+float ``(B, 2)``; tokens: ``(B, T)`` ids) and ``batch["y"]`` class labels when the data has them.
+
+Required:
+  ``loss(batch) -> dict[str, Tensor]``   key ``"loss"`` is minimised; other scalar terms are logged.
+  ``sample(n, *, generator=None, **opts) -> Tensor``   images as ``(n, C, H, W)`` floats in ``[0, 1]``.
+Optional (a family has them where the math does):
+  ``log_prob(x) -> Tensor (B,)``   log-likelihood in nats of each example in its dataset
+      representation (discrete images: log-probability of the integer levels, or a lower bound).
+  ``encode(x) -> z`` / ``decode(z) -> images in [0, 1]``   latent round trip (VAE, flows).
+  ``eval_terms(batch) -> dict[str, Tensor (B,)]``   per-example evaluation terms, averaged by ``eval``.
+  ``optimizer_groups() -> dict[str, list[Parameter]]`` and ``train_step(batch, optimizers, step)``
+      only for families that need more than one optimizer (GANs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from genforge.core.config import Config
+from genforge.core.registry import Registry
+
+MODELS = Registry(
+    "model family",
+    modules=[
+        "genforge.models.vae",
+        "genforge.models.gan",
+        "genforge.models.pixelcnn",
+        "genforge.models.realnvp",
+        "genforge.models.gpt",
+        "genforge.models.rnn_lm",
+        "genforge.models.seq2seq",
+    ],
+)
+
+
+def register_model(name: str, *, config: type[Config], data_kinds: tuple[str, ...] = ("image",), **meta: Any):
+    """Register a family. ``train_defaults`` in ``meta`` overrides the trainer's defaults for it."""
+    return MODELS.register(name, config=config, data_kinds=data_kinds, **meta)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data to build itself."""
+
+    kind: str  # "image" | "points" | "tokens" | "pairs"
+    shape: tuple[int, ...]  # per example: (C, H, W), (2,), (T,)
+    num_levels: int | None = None  # discrete values per image channel (17 for digits, 256 for 8-bit)
+    num_classes: int | None = None
+    vocab_size: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_dims(self) -> int:
+        return math.prod(self.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "num_levels": self.num_levels,
+            "num_classes": self.num_classes,
+            "vocab_size": self.vocab_size,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        return cls(
+            kind=d["kind"],
+            shape=tuple(d["shape"]),
+            num_levels=d.get("num_levels"),
+            num_classes=d.get("num_classes"),
+            vocab_size=d.get("vocab_size"),
+            extra=d.get("extra", {}),
+        )
+
+
+class GenerativeModel(nn.Module):
+    """Small shared base: holds config and data info, and derives bits/dim from ``log_prob``."""
+
+    def __init__(self, config: Config, info: DataInfo) -> None:
+        super().__init__()
+        self.config = config
+        self.info = info
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, **opts: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def has(self, capability: str) -> bool:
+        """True if this family implements an optional method (``log_prob``, ``encode`` …)."""
+        method = getattr(type(self), capability, None)
+        return method is not None and method is not getattr(GenerativeModel, capability, None)
+
+    def eval_terms(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Default evaluation: bits per dimension from ``log_prob`` where the family has one."""
+        if not hasattr(self, "log_prob"):
+            return {}
+        return {"bits_per_dim": bits_per_dim(self.log_prob(batch["x"]), self.info.num_dims)}
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def bits_per_dim(log_prob_nats: torch.Tensor, num_dims: int) -> torch.Tensor:
+    """Negative log-likelihood in nats per example -> bits per dimension."""
+    return -log_prob_nats / (num_dims * math.log(2.0))
+
+
+def build_model(family: str, config: dict[str, Any] | Config | None, info: DataInfo) -> GenerativeModel:
+    """Validate ``config`` for ``family`` and build the model for data described by ``info``."""
+    from genforge.core.errors import ConfigError
+
+    entry = MODELS.get(family)
+    if info.kind not in entry.meta["data_kinds"]:
+        kinds = ", ".join(entry.meta["data_kinds"])
+        raise ConfigError(f"model '{family}' works on {kinds} data, not on {info.kind} data")
+    cfg_cls: type[Config] = entry.meta["config"]
+    cfg = config if isinstance(config, cfg_cls) else cfg_cls.build(config or {}, where=f"{family} model")
+    return entry.obj(cfg, info)
