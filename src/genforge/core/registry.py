@@ -42,7 +42,11 @@ class Registry:
             return
         self._loaded = True
         for module in self._modules:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:  # a dependency of the module is missing: that is a real error
+                    raise
 
     def get(self, name: str) -> Entry:
         self._load()

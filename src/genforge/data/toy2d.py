@@ -16,7 +16,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import DataError
 from genforge.data import Dataset, register_dataset
-from genforge.data.transforms import GaussianNoise
+from genforge.data.transforms import Compose, GaussianNoise
 
 
 class Toy2DOptions(Config):
@@ -87,15 +87,18 @@ def toy2d(arg: str | None, options: Toy2DOptions, artifacts: Path | None) -> Dat
         split: {"x": sample_toy2d(arg, size, seed, options.noise)}
         for split, size, seed in (("train", n, 1), ("val", n // 10, 2), ("test", n // 10, 3))
     }
-    augment = None
+    transforms = []
     for item in options.augment:
         name, _, value = item.partition("=")
         if name != "noise":
             raise DataError(f"toy2d supports only the noise[=std] augmentation, got '{item}'")
-        noise = GaussianNoise(float(value) if value else 0.05)
+        transforms.append(GaussianNoise(float(value) if value else 0.05))
+    augment = None
+    if transforms:
+        pipeline = Compose(transforms)
 
-        def augment(batch, generator, noise=noise):
-            return {**batch, "x": noise(batch["x"], generator)}
+        def augment(batch, generator):
+            return {**batch, "x": pipeline(batch["x"], generator)}
 
     info = DataInfo(kind="points", shape=(2,))
     return Dataset(spec=f"toy2d:{arg}", info=info, splits=splits, description=f"2-D {arg}", augment=augment)

@@ -1,0 +1,30 @@
+"""``genforge sample RUN -n 64 --out grid.png`` and ``--interpolate 8``."""
+
+from __future__ import annotations
+
+import argparse
+
+from genforge.cli.common import add_seed, console
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run directory or id")
+    parser.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    parser.add_argument("--out", help="output file (PNG for images/points; default RUN/samples/)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--interpolate", type=int, metavar="STEPS", help="latent interpolation with STEPS points per row")
+    parser.add_argument("--label", type=int, help="class label for class-conditional models")
+    add_seed(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genforge.pipelines.sampling import interpolate, sample
+
+    if args.interpolate:
+        path = interpolate(args.run, args.interpolate, out=args.out, seed=args.seed)
+    else:
+        opts = {"label": args.label} if args.label is not None else {}
+        path = sample(args.run, args.n, out=args.out, seed=args.seed, temperature=args.temperature, **opts)
+    console().print(f"wrote {path}")
+    return 0

@@ -1,0 +1,105 @@
+"""``genforge train FAMILY --data SPEC`` and ``genforge train --resume RUN``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genforge.cli.common import add_seed, console, err_console
+
+FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("family", nargs="?", help=FAMILY_HELP)
+    parser.add_argument("--data", help="dataset spec: digits, toy2d:moons, folder:PATH, text:lee … (see 'genforge data list')")
+    parser.add_argument("--task", help="built-in seq2seq task (same as --data seq2seq:TASK)")
+    parser.add_argument("--out", default="runs", help="directory that receives the run directory (default runs/)")
+    add_seed(parser)
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (default 5 when no budget is given)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4")
+    parser.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    data = parser.add_argument_group("data options")
+    data.add_argument("--image-size", type=int, help="resize images to this square size")
+    data.add_argument("--channels", choices=["auto", "grey", "rgb"], help="image colour mode")
+    data.add_argument("--augment", action="append", metavar="NAME", help="augmentation: hflip[=p], shift[=px], noise[=std]")
+    data.add_argument("--tokenizer", choices=["char", "bpe"], help="text tokenizer")
+    data.add_argument("--vocab-size", type=int, help="BPE vocabulary size")
+    data.add_argument("--block-size", type=int, help="tokens per training sequence")
+    parser.add_argument("--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _data_options(args: argparse.Namespace) -> dict:
+    fields = {"image_size": args.image_size, "channels": args.channels, "augment": args.augment,
+              "tokenizer": args.tokenizer, "vocab_size": args.vocab_size, "block_size": args.block_size}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    from genforge.core.config import parse_overrides
+    from genforge.core.errors import ConfigError
+    from genforge.pipelines.training import resume, train
+
+    overrides = parse_overrides(args.overrides)
+    if args.attention:
+        overrides["attention"] = args.attention
+    with ProgressView(quiet=args.quiet) as view:
+        if args.resume:
+            if overrides or args.data or _data_options(args):
+                raise ConfigError("--resume continues a run with its own config: drop --data/--set/data options")
+            result = resume(args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, progress=view.update)
+        else:
+            if not args.family:
+                raise ConfigError(f"name a family to train ({FAMILY_HELP}) or pass --resume RUN")
+            data = f"seq2seq:{args.task}" if args.task else args.data
+            if not data:
+                raise ConfigError("say what to train on: --data SPEC (see 'genforge data list')")
+            result = train(args.family, data, overrides=overrides, data_options=_data_options(args), out=args.out,
+                           seed=args.seed, max_steps=args.max_steps, max_minutes=args.max_minutes,
+                           progress=view.update)
+    out = console()
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
+    out.print(f"[bold]{result.status}[/]: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")
+    out.print(f"run: {result.run.path}")
+    if result.status == "interrupted":
+        out.print(f"resume with: genforge train --resume {result.run.path}")
+        return 130
+    return 0
+
+
+class ProgressView:
+    """A rich progress bar fed by the trainer's progress events (stderr, so stdout stays clean)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet or not sys.stderr.isatty()
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> ProgressView:
+        if self.quiet:
+            return self
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=err_console(), transient=False)
+        self.progress.__enter__()
+        self.task = self.progress.add_task("", total=None)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def update(self, event: dict) -> None:
+        if self.progress is None:
+            return
+        terms = " ".join(f"{k}={v:.4g}" for k, v in event["terms"].items() if k not in ("lr", "grad_norm"))
+        text = f"step {event['step']} {terms} {event['samples_per_s']:.0f} samples/s"
+        if event.get("max_steps"):
+            self.progress.update(self.task, total=event["max_steps"], completed=event["step"], description=text)
+        elif event.get("max_seconds"):
+            self.progress.update(self.task, total=event["max_seconds"], completed=event["elapsed_s"], description=text)

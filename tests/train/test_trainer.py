@@ -1,0 +1,105 @@
+import json
+import math
+
+import pytest
+import torch
+
+from genforge.core.errors import ConfigError, TrainingDiverged
+from genforge.core.runs import Run
+from genforge.pipelines.training import load_run, resume, train
+from tests.train import tiny_model  # noqa: F401  (registers the tiny-test family)
+
+
+def _weights(run_path):
+    loaded = load_run(run_path, ema=False)
+    return {k: v.clone() for k, v in loaded.model.state_dict().items()}
+
+
+def test_training_reduces_loss_and_writes_run_layout(tmp_path):
+    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=60,
+                   overrides={"log_every": 10, "eval_every": 30, "sample_every": 30})
+    run = result.run
+    assert result.status == "completed" and result.step == 60
+    records = run.read_metrics()
+    train_losses = [r["loss"] for r in records if r["split"] == "train"]
+    assert train_losses[-1] < train_losses[0]
+    assert any(r["split"] == "val" for r in records)
+    assert run.checkpoint_steps()[-1] == 60
+    assert (run.samples_dir / "step-000030.png").exists()
+    assert run.model_card_path.read_text().startswith("# tiny-test on digits")
+    config = json.loads(run.config_path.read_text())
+    assert config["train"]["lr"] == 3e-3  # the family's train_defaults apply
+    assert config["data_info"]["num_levels"] == 17
+
+
+def test_same_seed_gives_same_weights(tmp_path):
+    a = train("tiny-test", "digits", out=tmp_path / "a", seed=3, max_steps=15)
+    b = train("tiny-test", "digits", out=tmp_path / "b", seed=3, max_steps=15)
+    wa, wb = _weights(a.run.path), _weights(b.run.path)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_resume_gives_same_weights_as_uninterrupted_run(tmp_path):
+    settings = {"log_every": 5, "ema_decay": 0.9, "schedule": "cosine", "checkpoint_every": 1000}
+    full = train("tiny-test", "digits", out=tmp_path / "full", seed=1, max_steps=30, overrides=settings)
+
+    def interrupt_at_15(event):
+        if event["step"] == 15:
+            raise KeyboardInterrupt
+
+    part = train("tiny-test", "digits", out=tmp_path / "part", seed=1, max_steps=30, overrides=settings,
+                 progress=interrupt_at_15)
+    assert part.status == "interrupted" and part.step == 15
+    resumed = resume(part.run.path)
+    assert resumed.status == "completed" and resumed.step == 30
+    wf, wr = _weights(full.run.path), _weights(part.run.path)
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    ef = load_run(full.run.path, ema=True).model.state_dict()
+    er = load_run(part.run.path, ema=True).model.state_dict()
+    assert all(torch.equal(ef[k], er[k]) for k in ef)
+
+
+def test_unknown_config_key_is_one_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown config key 'hiddn'"):
+        train("tiny-test", "digits", out=tmp_path, overrides={"hiddn": 3}, max_steps=1)
+    with pytest.raises(ConfigError, match="bad value for train key 'lr'"):
+        train("tiny-test", "digits", out=tmp_path, overrides={"lr": -1}, max_steps=1)
+    assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+def test_bad_dataset_leaves_no_run_directory(tmp_path):
+    from genforge.core.errors import DataError
+
+    with pytest.raises(DataError, match="does not exist"):
+        train("tiny-test", "folder:/nonexistent/images", out=tmp_path, max_steps=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"last good checkpoint \(step 10\)"):
+        train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=40,
+              overrides={"nan_at_call": 15, "checkpoint_every": 10})
+    run = Run(next(tmp_path.iterdir()))
+    tensors, meta = run.load_checkpoint()
+    assert meta["step"] == 10
+    assert all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
+
+
+def test_time_budget_stops_run(tmp_path):
+    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_minutes=0.001)
+    assert result.status == "time_budget"
+
+
+def test_early_stopping_triggers_on_flat_validation(tmp_path):
+    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=500,
+                   overrides={"lr": 1e-9, "eval_every": 2, "early_stop_patience": 2})
+    assert result.status == "early_stopped"
+    assert result.step < 500
+
+
+def test_resume_past_budget_is_an_error(tmp_path):
+    done = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=5)
+    with pytest.raises(ConfigError, match="already reached its step budget"):
+        resume(done.run.path)
+    more = resume(done.run.path, max_steps=8)
+    assert more.step == 8 and math.isfinite(more.metrics["train_loss"])
