@@ -27,10 +27,13 @@ def run_list(args: argparse.Namespace) -> int:
         print_json({"datasets": rows})
         return 0
     body = []
+    previous_help = None
     for r in rows:
         sizes = r.get("sizes") or {}
         size_text = "/".join(str(sizes[k]) for k in ("train", "val", "test") if k in sizes) or "-"
-        body.append([r["spec"], r["kind"], "x".join(map(str, r.get("shape") or [])) or "-", size_text, r["help"]])
+        about = r.get("unavailable") or ("" if r["help"] == previous_help else r["help"])
+        previous_help = r["help"]
+        body.append([r["spec"], r["kind"], "x".join(map(str, r.get("shape") or [])) or "-", size_text, about])
     console().print(table("datasets", ["spec", "kind", "shape", "train/val/test", "about"], body))
     return 0
 
