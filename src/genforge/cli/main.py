@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("genforge.cli.sample", "draw samples or latent interpolations from a trained run"),
     "eval": ("genforge.cli.evaluate", "evaluate a run on its test split (bits/dim, reconstruction, metrics)"),
     "runs": ("genforge.cli.runs", "list and show training runs"),
+    "embed": ("genforge.cli.embed", "word/text embeddings: train, neighbors, analogy, eval, bench, plot"),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
 }
 
