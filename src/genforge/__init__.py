@@ -7,7 +7,6 @@ subpackages and is re-exported lazily here so that ``import genforge; genforge.t
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 __version__ = "0.1.0"
 
@@ -25,7 +24,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'genforge' has no attribute {name!r}")
