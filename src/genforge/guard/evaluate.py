@@ -1,0 +1,113 @@
+"""Measure rails on a labelled set: precision, recall, F1, false-positive rate and latency per rail.
+
+A labelled file is JSON lines ``{"text": ..., "expected": ["prompt_injection"], "category": "..."}``;
+``expected`` lists the rails that should fire (empty for benign text). A rail's positives are the items that
+expect it; its negatives are the items that expect nothing at all (so a PII example does not count as a
+false negative of the injection rail, nor as its true negative). The ``any`` row asks whether the guard
+fired at all, against whether anything was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genforge.core.errors import DataError
+from genforge.guard.policy import Guard
+
+
+def load_labelled(path: str | os.PathLike) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"labelled file {path} does not exist")
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number} is not JSON ({exc.msg})") from None
+        if "text" not in item or not isinstance(item.get("expected"), list):
+            raise DataError(f"{path}:{number} needs 'text' and an 'expected' list of rail names")
+        items.append(item)
+    return items
+
+
+def _rates(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int | None]:
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision and recall
+        else (0.0 if precision == 0 or recall == 0 else None)
+    )
+    fpr = fp / (fp + tn) if fp + tn else None
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "fpr": fpr,
+    }
+
+
+def evaluate_guard(items: list[dict[str, Any]], guard: Guard, stage: str = "input") -> dict[str, Any]:
+    """Per-rail and overall detection rates plus latency percentiles (ms) on ``items``."""
+    rails = [r.name for r in guard.rails[stage]]
+    latencies: dict[str, list[float]] = {name: [] for name in rails}
+    totals: list[float] = []
+    outcomes = []
+    for item in items:
+        result = guard.check(item["text"], stage)
+        totals.append(result.latency_ms)
+        for v in result.verdicts:
+            latencies[v.rail].append(v.latency_ms)
+        outcomes.append((item, {v.rail for v in result.fired}))
+    per_rail = {}
+    for name in rails:
+        tp = sum(1 for item, fired in outcomes if name in item["expected"] and name in fired)
+        fn = sum(1 for item, fired in outcomes if name in item["expected"] and name not in fired)
+        fp = sum(1 for item, fired in outcomes if not item["expected"] and name in fired)
+        tn = sum(1 for item, fired in outcomes if not item["expected"] and name not in fired)
+        lat = np.asarray(latencies[name]) if latencies[name] else np.zeros(1)
+        per_rail[name] = {
+            **_rates(tp, fp, fn, tn),
+            "latency_ms_p50": float(np.percentile(lat, 50)),
+            "latency_ms_p95": float(np.percentile(lat, 95)),
+        }
+    tp = sum(1 for item, fired in outcomes if item["expected"] and fired)
+    fn = sum(1 for item, fired in outcomes if item["expected"] and not fired)
+    fp = sum(1 for item, fired in outcomes if not item["expected"] and fired)
+    tn = sum(1 for item, fired in outcomes if not item["expected"] and not fired)
+    mistakes = [
+        {
+            "text": item["text"][:160],
+            "category": item.get("category"),
+            "expected": item["expected"],
+            "fired": sorted(fired),
+        }
+        for item, fired in outcomes
+        if set(item["expected"]) - fired or (not item["expected"] and fired)
+    ]
+    total = np.asarray(totals) if totals else np.zeros(1)
+    return {
+        "stage": stage,
+        "items": len(items),
+        "attacks": sum(1 for i in items if i["expected"]),
+        "benign": sum(1 for i in items if not i["expected"]),
+        "any": {
+            **_rates(tp, fp, fn, tn),
+            "latency_ms_p50": float(np.percentile(total, 50)),
+            "latency_ms_p95": float(np.percentile(total, 95)),
+        },
+        "rails": per_rail,
+        "mistakes": mistakes,
+    }

@@ -1,0 +1,182 @@
+"""Prompt-injection and jailbreak detection from weighted, explainable evidence.
+
+Each rail holds a table of cues: a regular expression, a name and a weight in ``[0, 1]`` saying how much
+that cue alone suggests an attack. Cues that look for a *target* (instructions, the system prompt, safety
+rules) next to an *action* (ignore, reveal, bypass) keep ordinary sentences such as "ignore case when
+comparing strings" or "enable developer mode on Android" below the threshold, while combinations of weak
+cues add up: the score is the noisy-OR ``1 - prod(1 - w)`` of the cues found, damped when the text only
+talks *about* attacks ("what is a prompt injection?"). Every cue found is reported as a finding, so a
+verdict says why it fired. The same rail runs on retrieved chunks, since documents can carry injections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from genforge.guard.base import Finding, Rail, RailConfig, RailContext, noisy_or, register_rail
+
+_GAP = r"[^.!?\n]{0,%d}?"
+
+
+def _g(n: int) -> str:
+    return _GAP % n
+
+
+@dataclass(frozen=True)
+class Cue:
+    name: str
+    pattern: re.Pattern
+    weight: float
+
+
+def _cue(name: str, weight: float, pattern: str, flags: int = re.IGNORECASE) -> Cue:
+    return Cue(name, re.compile(pattern, flags), weight)
+
+
+_TARGETS = (
+    r"(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|constraints|restrictions|programming|"
+    r"polic(?:y|ies)|commands?|orders|context|training|conditioning|safety (?:rules|guidelines|measures|filters))"
+)
+_QUALIFIERS = (
+    r"(?:previous|prior|above|earlier|preceding|former|initial|original|system|all|any|every|your|the|these|"
+    r"those|existing|current|old|given|developer)"
+)
+_PROMPT_TARGET = (
+    r"(?:system prompt|system message|pre-?prompt|initial prompt|hidden prompt|original prompt|developer message|"
+    r"your (?:instructions|rules|guidelines|prompt|directives|configuration|initial instructions)|"
+    r"(?:the )?(?:instructions|text|words|prompt|message)s? (?:above|before this|you were given)|everything above)"
+)
+
+INJECTION_CUES = [
+    _cue("override_instructions", 0.9,
+         rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|set aside)\b{_g(30)}\b{_QUALIFIERS}\b{_g(25)}\b{_TARGETS}\b"),
+    _cue("override_everything", 0.85,
+         rf"\b(?:ignore|disregard|forget)\s+(?:everything|all(?: of)? (?:that|this|it))\b{_g(30)}\b(?:above|before|previous(?:ly)?|so far|you(?:'ve| have) been told|said|earlier)\b"),
+    _cue("instructions_invalidated", 0.8,
+         rf"\b(?:previous|above|prior|earlier|original|old)\s+{_TARGETS}\s+(?:were|are|is|was)\s+(?:wrong|fake|a test|outdated|void|cancell?ed|revoked|no longer (?:valid|apply|applicable|in effect))"),
+    _cue("new_instructions", 0.55,
+         r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:instructions?|task|objective|directives?|system prompt)\s*[:\-]"),
+    _cue("reassigned_task", 0.7,
+         r"\byour (?:new|real|true|actual|only) (?:task|goal|purpose|instructions?|objective|job|mission) (?:is|are|will be)\b"),
+    _cue("prompt_exfiltration", 0.85,
+         rf"\b(?:reveal|show|print|repeat|output|display|tell|give|leak|dump|expose|share|write out|list|recite|spell out|paste|return)\b{_g(25)}\b{_PROMPT_TARGET}"),
+    _cue("prompt_question", 0.7,
+         r"\bwhat (?:is|are|were) (?:your|the) (?:system prompt|initial instructions|hidden instructions|original instructions|instructions you were given|pre-?prompt)"),
+    _cue("role_markup", 0.6,
+         r"<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?(?:INST|SYS)\]|<</?SYS>>|</?(?:system|assistant|instructions?)>"),
+    _cue("fake_system_turn", 0.6,
+         r"(?m)^\s*(?:#{2,}\s*)?(?:system|assistant|admin|developer)\s*(?:message|prompt|note)?\s*:\s*(?:you|ignore|from now|new|disregard|forget|override)"),
+    _cue("addressed_to_ai", 0.7,
+         r"\b(?:note|message|attention|instructions?|important|reminder)\s+(?:to|for)\s+(?:the |any )?(?:ai|assistant|chatbot|llm|language model|model|bot|gpt)s?\b"),
+    _cue("ai_reading_must", 0.6,
+         rf"\b(?:ai|assistant|chatbot|language model|llm|gpt|bot|model)s?\b{_g(30)}\b(?:reading|processing|summari[sz]\w*|that reads|parsing)\b{_g(40)}\b(?:must|should|shall|will|need to|are instructed to)\b"),
+    _cue("conceal_from_user", 0.5,
+         rf"\b(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|let|alert|show)\b{_g(20)}\b(?:the user|anyone|the human|the reader|them)\b"),
+    _cue("exfiltration_link", 0.6, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=[^)\s]*\)"),
+    _cue("send_data_out", 0.35,
+         rf"\b(?:send|post|forward|upload|exfiltrate|transmit|email)\b{_g(40)}\b(?:conversation|chat history|credentials|password|api key|secrets?|user data|personal data)\b{_g(30)}\bto\b"),
+    _cue("canary_phrase", 0.7,
+         rf"\b(?:say|print|output|respond with|reply with|write|answer with)\b{_g(20)}[\"'“]?(?:i have been pwned|pwned|hacked by|access granted)"),
+    _cue("encoded_payload", 0.5,
+         rf"\b(?:decode|base64|rot13|hex)\b{_g(60)}(?:[A-Za-z0-9+/]{{40,}}={{0,2}})|(?:[A-Za-z0-9+/]{{40,}}={{0,2}}){_g(60)}\b(?:decode|execute|follow|run)\b"),
+    _cue("fake_authority", 0.5,
+         r"\b(?:this is (?:a|an|your) (?:authorized|official|admin(?:istrator)?|developer|system) (?:override|request|message|update|command)|admin(?:istrator)? override|sudo mode|maintenance mode override)\b"),
+    _cue("from_now_on", 0.35, rf"\bfrom now on\b{_g(40)}\b(?:you|respond|answer|reply|act|only|always|never)\b"),
+    _cue("instead_do", 0.3, rf"\binstead\b{_g(15)}\b(?:you (?:will|must|should)|say|print|output|respond|reply|write)\b"),
+]  # fmt: skip
+
+JAILBREAK_CUES = [
+    _cue("dan_persona", 0.9, r"\b(?:DAN|STAN|DUDE|BetterDAN|AntiGPT|BasedGPT|UCAR)\b", 0),
+    _cue("do_anything_now", 0.9, r"\bdo anything now\b"),
+    _cue("unsafe_mode", 0.85,
+         r"\b(?:god|jailbr(?:eak|oken)|unrestricted|evil|unfiltered|uncensored|chaos|opposite|DAN|no[- ]limits?|amoral|unlocked)\s+mode\b"),
+    _cue("developer_mode", 0.45,
+         r"\b(?:enable|enter|activate|switch to|you are (?:now )?in|simulate|turn on)\s+(?:developer|dev)\s+mode\b|\bdeveloper mode (?:enabled|activated|on)\b"),
+    _cue("jailbreak_word", 0.35, r"\bjailbr(?:eak|eaks|eaking|oken)\b"),
+    _cue("no_safety", 0.65,
+         r"\b(?:without|free (?:of|from)|no|zero|ignor(?:e|ing)|disabl(?:e|ed|ing)|remov(?:e|ed|ing)|turn off)\s+(?:any\s+|all\s+|your\s+)?(?:censorship|ethics|ethical (?:guidelines|constraints|boundaries|considerations|concerns)|moral(?:s|ity| constraints| guidelines| compass)?|safety (?:guidelines|measures|filters?|protocols|rules|training)|content (?:polic(?:y|ies)|filters?|moderation)|filters?|filtering|guardrails|alignment)\b"),
+    _cue("no_limits", 0.35,
+         r"\b(?:without|free (?:of|from)|no|zero)\s+(?:any\s+)?(?:restrictions|limitations|limits|rules|boundaries)\b"),
+    _cue("unbound", 0.7,
+         r"\b(?:you are|you're|you have been|you've been)\s+(?:now\s+)?(?:free|freed|liberated|unchained|unshackled|released|no longer (?:bound|restricted|limited|constrained))\b|\b(?:not|no longer) (?:bound|restricted|limited|constrained) by (?:any|your|the|openai|anthropic)"),
+    _cue("persona_switch", 0.7,
+         r"\byou are no longer (?:an? )?(?:ai|assistant|chatgpt|claude|language model|llm|chatbot)\b|\b(?:pretend|act as if|imagine) (?:that )?you (?:have no|don't have|do not have|aren't bound by|are not bound by|have been freed from)\b"),
+    _cue("roleplay_frame", 0.3,
+         r"\b(?:pretend (?:to be|you are|you're)|roleplay as|role-play as|act as|you will play|play the role of|from now on you are)\b"),
+    _cue("stay_in_character", 0.45, r"\b(?:stay|remain|keep) in character\b|\bbreak(?:ing)? character\b"),
+    _cue("dual_response", 0.5,
+         r"\b(?:two|2|both|dual) (?:responses|answers|replies)\b|\[(?:🔒|🔓|CLASSIC|JAILBREAK|GPT|DAN)[^\]]{0,12}\]"),
+    _cue("never_refuse", 0.6,
+         rf"\b(?:never|don't|do not|you can't|cannot|must not|will not|won't)\s+(?:refuse|decline|say no|say (?:that )?you can't|apologi[sz]e|add (?:any )?(?:warnings|disclaimers))\b|\bno (?:warnings|disclaimers)\b{_g(20)}\b(?:answer|respond|reply|allowed)"),
+    _cue("hypothetical_frame", 0.3,
+         r"\b(?:hypothetically|in a (?:fictional|hypothetical) (?:world|scenario|story|universe)|for a (?:novel|story|screenplay|movie) i'm writing|purely (?:fictional|hypothetical)|for educational purposes only)\b"),
+    _cue("harmful_howto", 0.4,
+         rf"\b(?:how to|step[- ]by[- ]step|detailed instructions|recipe|guide)\b{_g(40)}\b(?:make|build|synthesi[sz]e|cook|hack into|steal|poison|launder)\b{_g(30)}\b(?:bomb|explosives?|weapon|meth|drugs?|malware|ransomware|nerve agent|money|identity)\b"),
+    _cue("grandma_exploit", 0.5,
+         rf"\b(?:grandma|grandmother|granny|deceased|late)\b{_g(60)}\b(?:used to|would)\b{_g(40)}\b(?:tell|read|sing|recite|whisper)\b"),
+    _cue("obfuscated_answer", 0.3,
+         rf"\b(?:answer|respond|reply|write)\b{_g(25)}\b(?:in (?:leetspeak|rot13|base64|reverse)|backwards)\b"),
+]  # fmt: skip
+
+# Text that talks about attacks (a question, a defence) rather than performing one.
+_META = re.compile(
+    r"^\s*(?:what|how|why|explain|describe|define|can you explain|tell me about|is|are|does)\b[^?]{0,120}?"
+    r"\b(?:prompt injections?|injection attacks?|jailbreaks?|jailbreaking|DAN prompts?)\b"
+    r"|\b(?:detect|detecting|prevent|preventing|defend(?:ing)? against|protect(?:ing)? against|mitigat\w+|classify|"
+    r"filter(?:ing)?|block(?:ing)?)\b[^.?!]{0,40}\b(?:prompt injections?|jailbreaks?|injection attacks?)\b",
+    re.IGNORECASE,
+)
+
+
+class CueRailConfig(RailConfig):
+    meta_damping: float = Field(
+        0.4, ge=0.0, le=1.0, description="score factor for text that discusses attacks"
+    )
+
+
+def score_cues(text: str, cues: list[Cue], meta_damping: float) -> tuple[float, list[Finding]]:
+    """Noisy-OR of the strongest hit of each cue, damped for meta-discussion; all hits as findings."""
+    findings: list[Finding] = []
+    weights: list[float] = []
+    for cue in cues:
+        hits = list(cue.pattern.finditer(text))
+        if not hits:
+            continue
+        weights.append(cue.weight)
+        findings.extend(Finding(cue.name, m.start(), m.end(), cue.weight) for m in hits)
+    score = noisy_or(weights)
+    if score and _META.search(text):
+        score *= meta_damping
+    return score, findings
+
+
+class _CueRail(Rail):
+    config_class = CueRailConfig
+    cues: list[Cue] = []
+    label = ""
+
+    def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
+        score, findings = score_cues(text, self.cues, self.config.meta_damping)
+        if score < self.config.threshold:
+            return score, findings, ""
+        names = ", ".join(sorted({f.type for f in findings}))
+        return score, findings, f"{self.label}: {names}"
+
+
+@register_rail("prompt_injection")
+class PromptInjectionRail(_CueRail):
+    """Attempts to override instructions, exfiltrate the prompt, or smuggle commands into documents."""
+
+    cues = INJECTION_CUES
+    label = "prompt injection"
+
+
+@register_rail("jailbreak")
+class JailbreakRail(_CueRail):
+    """Attempts to switch off the model's rules: unsafe personas and modes, 'no restrictions', never refuse."""
+
+    cues = JAILBREAK_CUES
+    label = "jailbreak"

@@ -1,0 +1,311 @@
+"""PII and secrets detection: regular-expression candidates confirmed by checksums and context.
+
+A candidate span only becomes a finding when its structure holds: card numbers pass Luhn and belong to a
+card network, IBANs have their country's length and pass mod-97, SSNs/NINOs follow their issuers' rules,
+Dutch BSNs pass the 11-test and Spanish DNIs their control letter, IP addresses parse (loopback, private
+and documentation ranges score lower), phone numbers need a ``+`` prefix, phone-like grouping or a nearby
+word such as "call". Secrets are known token formats (cloud, VCS, chat, payment providers, JWTs, private
+keys, credentials in URLs) plus ``key = value`` assignments whose value has high character entropy.
+Each finding has a score in ``[0, 1]``; rails fire at their threshold (default 0.5).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from genforge.guard.base import Action, Finding, Rail, RailConfig, RailContext, register_rail
+from genforge.guard.checksums import (
+    card_brand,
+    es_dni_valid,
+    iban_valid,
+    luhn_valid,
+    nl_bsn_valid,
+    uk_nino_valid,
+    us_ssn_valid,
+)
+
+Validator = Callable[[re.Match, str], "float | None"]
+
+
+@dataclass(frozen=True)
+class Detector:
+    type: str
+    pattern: re.Pattern
+    validate: Validator
+
+
+def _near(text: str, start: int, words: re.Pattern, window: int = 48) -> bool:
+    return bool(words.search(text[max(0, start - window) : start]))
+
+
+# PII -------------------------------------------------------------------------------------------------
+_RESERVED_EMAIL = re.compile(r"@(?:[\w-]+\.)*(?:example\.(?:com|org|net)|test|invalid|localhost)$", re.I)
+
+
+def _email(match: re.Match, text: str) -> float:
+    return 0.4 if _RESERVED_EMAIL.search(match.group()) else 0.95
+
+
+_CARD_WORDS = re.compile(r"(?i)\b(card|credit|debit|visa|mastercard|amex|cc|pan)\b")
+
+
+def _card(match: re.Match, text: str) -> float | None:
+    digits = re.sub(r"[ -]", "", match.group())
+    if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+        return None
+    if card_brand(digits):
+        return 0.97
+    return 0.6 if _near(text, match.start(), _CARD_WORDS) else 0.3
+
+
+def _iban(match: re.Match, text: str) -> float | None:
+    return 0.98 if iban_valid(match.group().replace(" ", "")) else None
+
+
+_SSN_WORDS = re.compile(r"(?i)\b(ssn|social security|ss#|taxpayer)\b")
+
+
+def _ssn(match: re.Match, text: str) -> float | None:
+    digits = match.group().replace("-", "").replace(" ", "")
+    if not us_ssn_valid(digits):
+        return None
+    dashed = "-" in match.group()
+    if _near(text, match.start(), _SSN_WORDS):
+        return 0.99
+    return 0.85 if dashed else None
+
+
+def _nino(match: re.Match, text: str) -> float | None:
+    return 0.9 if uk_nino_valid(match.group().replace(" ", "")) else None
+
+
+_BSN_WORDS = re.compile(r"(?i)\b(bsn|burgerservicenummer|sofi-?nummer|citizen service number)\b")
+
+
+def _bsn(match: re.Match, text: str) -> float | None:
+    if not nl_bsn_valid(match.group()):
+        return None
+    return 0.9 if _near(text, match.start(), _BSN_WORDS) else None
+
+
+def _dni(match: re.Match, text: str) -> float | None:
+    return 0.9 if es_dni_valid(match.group().replace("-", "")) else None
+
+
+_DOC_NETS = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+
+
+def _ip(match: re.Match, text: str) -> float | None:
+    candidate = match.group()
+    if ":" in candidate and not re.search(r"[0-9a-fA-F]{3}|::", candidate):
+        return None  # times like 12:30:45
+    try:
+        address = ipaddress.ip_address(candidate)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified or address.is_link_local or address.is_multicast:
+        return 0.3
+    if any(address in net for net in _DOC_NETS if net.version == address.version):
+        return 0.3
+    if address.is_private:
+        return 0.6
+    return 0.85
+
+
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text me|ring|dial|contact)\b"
+)
+_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+
+
+def _phone(match: re.Match, text: str) -> float | None:
+    raw = match.group()
+    digits = re.sub(r"\D", "", raw)
+    if not 7 <= len(digits) <= 15 or _DATE_LIKE.match(raw):
+        return None
+    context = _near(text, match.start(), _PHONE_WORDS)
+    if raw.startswith("+") and len(digits) >= 8:
+        return 0.9
+    if re.fullmatch(r"\(\d{2,4}\)\s?\d{3,4}[-.\s]\d{3,4}", raw):
+        return 0.85
+    grouped = re.fullmatch(r"\d{2,4}(?:[-.\s]\d{2,4}){2,4}", raw) is not None
+    if grouped and len(digits) >= 9:
+        return 0.9 if context else 0.6
+    return 0.75 if context and len(digits) >= 8 else None
+
+
+PII_DETECTORS = [
+    Detector(
+        "email",
+        re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        _email,
+    ),
+    Detector("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), _iban),
+    Detector("credit_card", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _card),
+    Detector("national_id", re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])|(?<!\d)\d{9}(?!\d)"), _ssn),
+    Detector("national_id", re.compile(r"\b[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]\b"), _nino),
+    Detector("national_id", re.compile(r"(?<!\d)\d{9}(?!\d)"), _bsn),
+    Detector("national_id", re.compile(r"\b(?:\d{8}-?[A-Za-z]|[XYZxyz]-?\d{7}-?[A-Za-z])\b"), _dni),
+    Detector("ip_address", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)"), _ip),
+    Detector("ip_address", re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])"), _ip),
+    Detector(
+        "phone",
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?![\w])"
+        ),
+        _phone,
+    ),
+]
+PII_TYPES = sorted({d.type for d in PII_DETECTORS})
+
+
+# secrets ---------------------------------------------------------------------------------------------
+def _fixed(score: float) -> Validator:
+    return lambda match, text: score
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of ``value``'s character distribution."""
+    if not value:
+        return 0.0
+    counts = {ch: value.count(ch) for ch in set(value)}
+    return -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+
+
+_PLACEHOLDER = re.compile(
+    r"(?i)^(x+|\*+|\.+|<.*>|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|changeme|example\w*|dummy\w*|none|null|true|false)$"
+)
+
+
+def _assignment(match: re.Match, text: str) -> float | None:
+    value = match.group("value")
+    if _PLACEHOLDER.match(value) or len(value) < 8:
+        return None
+    entropy = shannon_entropy(value)
+    has_digit, has_alpha = any(c.isdigit() for c in value), any(c.isalpha() for c in value)
+    if entropy >= 3.5 and has_digit and has_alpha:
+        return 0.85
+    if entropy >= 3.0 and (has_digit or not value.isalpha()):
+        return 0.6
+    return None
+
+
+SECRET_DETECTORS = [
+    Detector(
+        "private_key",
+        re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[^-]*-----|$)"),
+        _fixed(0.99),
+    ),
+    Detector("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), _fixed(0.95)),
+    Detector(
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})\b"),
+        _fixed(0.98),
+    ),
+    Detector("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), _fixed(0.97)),
+    Detector("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), _fixed(0.95)),
+    Detector("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), _fixed(0.95)),
+    Detector("stripe_key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b"), _fixed(0.95)),
+    Detector("openai_key", re.compile(r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{20,}\b"), _fixed(0.9)),
+    Detector("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), _fixed(0.95)),
+    Detector(
+        "jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), _fixed(0.9)
+    ),
+    Detector(
+        "url_credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]{3,}@[^\s/]+"), _fixed(0.85)
+    ),
+    Detector(
+        "credential_assignment",
+        re.compile(
+            r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?(?:key|token)|auth[_-]?token|token|"
+            r"password|passwd|pwd|client[_-]?secret)\b[\"']?\s*[:=]\s*[\"']?(?P<value>[^\s\"',;]{6,})"
+        ),
+        _assignment,
+    ),
+]
+SECRET_TYPES = sorted({d.type for d in SECRET_DETECTORS})
+
+
+def detect(text: str, detectors: Iterable[Detector], types: Iterable[str] | None = None) -> list[Finding]:
+    """All findings of ``detectors`` (restricted to ``types``), overlapping spans resolved by score then length."""
+    allowed = set(types) if types is not None else None
+    found: list[Finding] = []
+    for detector in detectors:
+        if allowed is not None and detector.type not in allowed:
+            continue
+        for match in detector.pattern.finditer(text):
+            score = detector.validate(match, text)
+            if score is None:
+                continue
+            span = match.span("value") if "value" in detector.pattern.groupindex else match.span()
+            found.append(Finding(detector.type, span[0], span[1], float(score)))
+    return _resolve_overlaps(found)
+
+
+def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start)):
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def find_pii(text: str, types: Iterable[str] | None = None) -> list[Finding]:
+    """PII spans (email, phone, credit_card, iban, ip_address, national_id) with scores."""
+    return detect(text, PII_DETECTORS, types)
+
+
+def find_secrets(text: str, types: Iterable[str] | None = None) -> list[Finding]:
+    """API keys, tokens, private keys and high-entropy credential assignments."""
+    return detect(text, SECRET_DETECTORS, types)
+
+
+# rails -----------------------------------------------------------------------------------------------
+class PiiConfig(RailConfig):
+    rail: str = Field("pii", description="registered rail name")
+    action: Action = Field("redact", description="what a firing rail does: block, redact or flag")
+    types: list[str] = Field(
+        default_factory=lambda: list(PII_TYPES), description=f"PII types: {', '.join(PII_TYPES)}"
+    )
+
+
+class SecretsConfig(RailConfig):
+    rail: str = Field("secrets", description="registered rail name")
+    action: Action = Field("redact", description="what a firing rail does: block, redact or flag")
+    types: list[str] = Field(default_factory=lambda: list(SECRET_TYPES), description="secret types to detect")
+
+
+def _score_findings(findings: list[Finding], threshold: float, what: str) -> tuple[float, list[Finding], str]:
+    hits = [f for f in findings if f.score >= threshold]
+    if not hits:
+        return max((f.score for f in findings), default=0.0), [], ""
+    kinds = sorted({f.type for f in hits})
+    return max(f.score for f in hits), hits, f"{len(hits)} {what} span(s): {', '.join(kinds)}"
+
+
+@register_rail("pii")
+class PiiRail(Rail):
+    """Personal data: emails, phones, card numbers (Luhn), IBANs (mod-97), IPs, national ids."""
+
+    config_class = PiiConfig
+
+    def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
+        return _score_findings(find_pii(text, self.config.types), self.config.threshold, "PII")
+
+
+@register_rail("secrets")
+class SecretsRail(Rail):
+    """Credentials: cloud/VCS/chat/payment tokens, JWTs, private keys, high-entropy key assignments."""
+
+    config_class = SecretsConfig
+
+    def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
+        return _score_findings(find_secrets(text, self.config.types), self.config.threshold, "secret")

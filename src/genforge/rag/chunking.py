@@ -1,0 +1,250 @@
+"""Structure-following chunking with a word-piece budget and overlap.
+
+A chunk never crosses a heading: each section's blocks (paragraphs, code, list items) are packed greedily
+until the budget, counted in the embedding model's word pieces, is reached; a block larger than the
+budget is split at sentence boundaries, and a sentence larger than the budget at word-piece windows.
+Consecutive chunks of one section share ``overlap_tokens`` worth of trailing sentences. Every chunk is a
+contiguous span ``document.text[start:end]`` and keeps the heading path above it, so citations can point
+at exact character offsets.
+
+all-MiniLM-L6-v2 silently truncates inputs past 256 word pieces; the default budget of 200 (including the
+heading breadcrumb that is embedded with the chunk) keeps every chunk fully visible to the model.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import Field
+
+from genforge.core.config import Config
+from genforge.rag.loaders import Block, Document
+
+
+class ChunkConfig(Config):
+    """How documents are cut into chunks."""
+
+    chunk_tokens: int = Field(
+        200, ge=16, le=256, description="word-piece budget per chunk, breadcrumb included"
+    )
+    overlap_tokens: int = Field(32, ge=0, le=128, description="word pieces of trailing sentences repeated")
+
+
+@dataclass
+class Chunk:
+    """A contiguous span of a document with its provenance."""
+
+    source: str
+    ordinal: int  # position of the chunk within its document
+    start: int  # character offsets into Document.text
+    end: int
+    headings: tuple[str, ...]
+    text: str
+    num_tokens: int
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.source}#{self.ordinal}"
+
+    def embed_text(self) -> str:
+        """What is embedded and BM25-indexed: the heading breadcrumb, then the chunk text."""
+        return embed_text(self.headings, self.text)
+
+
+def embed_text(headings: Sequence[str], text: str) -> str:
+    crumb = " > ".join(headings)
+    if not crumb or text.startswith(headings[-1]):
+        return text if not crumb or text.startswith(crumb) else f"{crumb}\n{text}"
+    return f"{crumb}\n{text}"
+
+
+# sentences ------------------------------------------------------------------------------------------
+# A sentence ends at . ! ? (optionally followed by a closing quote/bracket) before whitespace and an
+# uppercase letter, digit or opening quote/bracket (but not a citation marker like "[2]", which belongs to
+# the sentence before it), at a blank line, or before a list item. Single line breaks inside a paragraph
+# are hard wraps, not boundaries. Abbreviations such as "e.g." are protected. Written here because
+# punkt-style splitters need model data downloads.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"')\]]?\s+(?!\[\d)(?=[A-Z0-9\"'(\[`])|\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*+]|\d+[.)])[ \t])"
+)
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "Dr.", "Mr.", "Mrs.", "Ms.", "No.", "Fig.", "approx.")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Trimmed ``(start, end)`` spans of the sentences in ``text[start:end]``."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if text[pos : match.start()].endswith(_ABBREVIATIONS):
+            continue
+        spans.extend(_trim(text, pos, match.start()))
+        pos = match.end()
+    spans.extend(_trim(text, pos, end))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def _trim(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [(start, end)] if end > start else []
+
+
+# token counting -------------------------------------------------------------------------------------
+@lru_cache(maxsize=2)
+def _wordpiece_tokenizer(path: str):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(path)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class WordPieceCounter:
+    """Counts word pieces of the embedding model (its fast Rust tokenizer, no torch).
+
+    A document is tokenized once (:meth:`token_starts`); the word pieces of any span are then counted by
+    bisection over the token start offsets instead of re-tokenizing every candidate chunk.
+    """
+
+    def __init__(self, tokenizer_json: str | None = None) -> None:
+        if tokenizer_json is None:
+            from genforge.embed.sentence import default_model_path
+
+            tokenizer_json = str(default_model_path() / "tokenizer.json")
+        self.tokenizer = _wordpiece_tokenizer(tokenizer_json)
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def token_starts(self, text: str) -> list[int]:
+        """Character offset where each word piece of ``text`` starts (ascending)."""
+        return [start for start, _ in self.tokenizer.encode(text, add_special_tokens=False).offsets]
+
+
+class _SpanCounter:
+    """Word pieces inside ``text[start:end]`` from the document's token start offsets."""
+
+    def __init__(self, starts: list[int]) -> None:
+        self.starts = starts
+
+    def count(self, start: int, end: int) -> int:
+        return bisect_left(self.starts, end) - bisect_left(self.starts, start)
+
+    def windows(self, start: int, end: int, size: int) -> list[tuple[int, int]]:
+        """Spans of consecutive ``size``-word-piece windows covering ``[start, end)``."""
+        first, last = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        cuts = [self.starts[i] for i in range(first, last, size)][1:]
+        bounds = [start, *cuts, end]
+        return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+# chunking -------------------------------------------------------------------------------------------
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    tokens: int
+
+
+def chunk_document(
+    doc: Document, config: ChunkConfig, counter: WordPieceCounter | None = None
+) -> list[Chunk]:
+    """Cut ``doc`` into chunks that follow its sections; see the module docstring for the rules."""
+    counter = counter or WordPieceCounter()
+    spans = _SpanCounter(counter.token_starts(doc.text))
+    chunks: list[Chunk] = []
+    for headings, blocks in _sections(doc.blocks):
+        crumb_tokens = _crumb_tokens(counter, headings)
+        budget = max(8, config.chunk_tokens - crumb_tokens)
+        units = _units(doc.text, blocks, budget, spans)
+        for start, end, tokens in _pack(doc.text, units, budget, config.overlap_tokens, spans):
+            text = doc.text[start:end]
+            chunks.append(Chunk(doc.source, len(chunks), start, end, headings, text, tokens + crumb_tokens))
+    return chunks
+
+
+def _crumb_tokens(counter: WordPieceCounter, headings: tuple[str, ...]) -> int:
+    return counter.count(" > ".join(headings)) + 1 if headings else 0
+
+
+def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
+    """Group blocks by heading; a heading block opens its section (and is its first unit)."""
+    sections: list[tuple[tuple[str, ...], list[Block]]] = []
+    for block in blocks:
+        if block.kind == "heading" or not sections or sections[-1][0] != block.headings:
+            if sections and all(b.kind == "heading" for b in sections[-1][1]) and block.kind != "heading":
+                sections[-1] = (block.headings, sections[-1][1] + [block])
+                continue
+            sections.append((block.headings, [block]))
+        else:
+            sections[-1][1].append(block)
+    # a section that is only a heading followed by its first subsection heading folds into that subsection
+    merged: list[tuple[tuple[str, ...], list[Block]]] = []
+    for headings, blocks in sections:
+        if merged and all(b.kind == "heading" for b in merged[-1][1]):
+            merged[-1] = (headings, merged[-1][1] + blocks)
+        else:
+            merged.append((headings, blocks))
+    return merged
+
+
+def _units(text: str, blocks: Sequence[Block], budget: int, spans: _SpanCounter) -> list[_Unit]:
+    units: list[_Unit] = []
+    for block in blocks:
+        tokens = spans.count(block.start, block.end)
+        if tokens <= budget:
+            units.append(_Unit(block.start, block.end, tokens))
+            continue
+        for start, end in sentence_spans(text, block.start, block.end):
+            n = spans.count(start, end)
+            if n <= budget:
+                units.append(_Unit(start, end, n))
+                continue
+            for a, b in spans.windows(start, end, budget):
+                units.append(_Unit(a, b, spans.count(a, b)))
+    return units
+
+
+def _pack(
+    text: str, units: list[_Unit], budget: int, overlap: int, spans: _SpanCounter
+) -> list[tuple[int, int, int]]:
+    """Greedy packing of consecutive units into (start, end, tokens) spans, with trailing-sentence overlap."""
+    out: list[tuple[int, int, int]] = []
+    current: list[_Unit] = []
+    total = 0
+    for unit in units:
+        if current and total + unit.tokens > budget:
+            out.append((current[0].start, current[-1].end, total))
+            tail = _overlap_tail(text, current, min(overlap, budget - unit.tokens), spans)
+            current, total = ([tail], tail.tokens) if tail else ([], 0)
+        current.append(unit)
+        total += unit.tokens
+    if current:
+        out.append((current[0].start, current[-1].end, total))
+    return out
+
+
+def _overlap_tail(text: str, units: list[_Unit], room: int, spans: _SpanCounter) -> _Unit | None:
+    """The longest run of whole trailing sentences of ``units`` that fits in ``room`` word pieces."""
+    if room <= 0:
+        return None
+    end = units[-1].end
+    best = None
+    for start, _ in reversed(sentence_spans(text, units[0].start, end)):
+        tokens = spans.count(start, end)
+        if tokens > room:
+            break
+        best = _Unit(start, end, tokens)
+    return best

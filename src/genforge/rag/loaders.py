@@ -1,0 +1,443 @@
+"""Document loaders: text, Markdown, reStructuredText, HTML and PDF into structured blocks.
+
+Every loader returns a :class:`Document` whose ``text`` is what the user will see quoted and whose
+``blocks`` (headings, paragraphs, code, list items) carry character offsets into that text and the
+heading path above them, so chunks can follow the document's structure and keep their provenance.
+
+Text, Markdown and reST keep the file's own text (offsets point into the file); HTML keeps only visible
+text (lxml, without scripts, styles, navigation and footers; headings kept as structure); PDF is
+read with pypdf page by page. The Markdown and reST heading scanners are small line-based parsers written
+here because the only thing needed is the heading tree and paragraph spans, which full Markdown/docutils
+renderers do not expose with offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genforge.core.errors import DataError, require
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".rst": "rst",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+
+
+@dataclass
+class Block:
+    """A structural unit of a document: ``text == document.text[start:end]`` (whitespace-trimmed)."""
+
+    kind: str  # "heading" | "paragraph" | "code" | "item"
+    start: int
+    end: int
+    headings: tuple[str, ...]
+    level: int = 0  # heading level for kind == "heading"
+
+
+@dataclass
+class Document:
+    """One file's readable text with its structure."""
+
+    source: str  # path relative to the indexed root, with "/" separators
+    kind: str
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+    title: str = ""
+
+    def block_text(self, block: Block) -> str:
+        return self.text[block.start : block.end]
+
+
+class UnreadableFile(DataError):
+    """A file that is binary, not UTF-8, or that its parser rejects; indexing skips it with a warning."""
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Files under ``root`` (recursively, sorted, hidden entries skipped) with a supported suffix."""
+    if root.is_file():
+        if root.suffix.lower() in SUFFIXES:
+            yield root
+        return
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in SUFFIXES:
+            yield path
+
+
+def load_document(path: Path, source: str, data: bytes | None = None) -> Document:
+    """Parse ``path`` (or its already-read ``data``) by suffix; raises :class:`UnreadableFile`."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UnreadableFile(f"{path}: unsupported file type '{path.suffix}'")
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableFile(f"{path}: cannot read ({exc.strerror})") from None
+    if kind == "pdf":
+        return _load_pdf(path, source, data)
+    text = _decode(path, data)
+    if kind == "html":
+        return _load_html(source, text)
+    if kind == "markdown":
+        return _with_title(Document(source, kind, text, _markdown_blocks(text)))
+    if kind == "rst":
+        return _with_title(Document(source, kind, text, _rst_blocks(text)))
+    return _with_title(Document(source, kind, text, _paragraph_blocks(text, 0, len(text), ())))
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile(f"{path}: looks binary (NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _with_title(doc: Document) -> Document:
+    heading = next((b for b in doc.blocks if b.kind == "heading"), None)
+    if heading is not None:
+        doc.title = doc.block_text(heading)
+    else:
+        doc.title = Path(doc.source).stem
+    return doc
+
+
+# plain text ------------------------------------------------------------------------------------------
+_BLANK = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraph_blocks(
+    text: str, start: int, end: int, headings: tuple[str, ...], kind: str = "paragraph"
+) -> list[Block]:
+    """Blank-line separated paragraphs of ``text[start:end]`` as trimmed blocks."""
+    blocks = []
+    pos = start
+    for match in _BLANK.finditer(text, start, end):
+        blocks.extend(_trimmed(text, pos, match.start(), headings, kind))
+        pos = match.end()
+    blocks.extend(_trimmed(text, pos, end, headings, kind))
+    return blocks
+
+
+def _trimmed(text: str, start: int, end: int, headings: tuple[str, ...], kind: str) -> list[Block]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [Block(kind, start, end, headings)] if end > start else []
+
+
+# Markdown --------------------------------------------------------------------------------------------
+_ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
+
+
+def _markdown_blocks(text: str) -> list[Block]:
+    """ATX and setext headings, fenced code, and paragraphs between them."""
+    lines = _line_spans(text)
+    blocks: list[Block] = []
+    path: list[tuple[int, str]] = []
+    para_start: int | None = None
+    i = 0
+
+    def flush(end: int) -> None:
+        nonlocal para_start
+        if para_start is not None:
+            blocks.extend(_paragraph_blocks(text, para_start, end, tuple(h for _, h in path)))
+        para_start = None
+
+    while i < len(lines):
+        start, end = lines[i]
+        line = text[start:end]
+        if _FENCE.match(line):
+            flush(start)
+            fence = _FENCE.match(line).group(1)
+            j = i + 1
+            while j < len(lines) and not text[lines[j][0] : lines[j][1]].lstrip().startswith(fence):
+                j += 1
+            code_end = lines[min(j, len(lines) - 1)][1]
+            blocks.extend(_trimmed(text, start, code_end, tuple(h for _, h in path), "code"))
+            i = j + 1
+            continue
+        atx = _ATX.match(line)
+        setext = (
+            i + 1 < len(lines) and line.strip() and _SETEXT.match(text[lines[i + 1][0] : lines[i + 1][1]])
+        )
+        if atx or (setext and para_start in (None, start)):
+            flush(start)
+            if atx:
+                level, title = len(atx.group(1)), atx.group(2).strip()
+                title_start = start + atx.start(2)
+            else:
+                level = 1 if text[lines[i + 1][0]] == "=" else 2
+                title, title_start = line.strip(), start + len(line) - len(line.lstrip())
+            path = [(lv, h) for lv, h in path if lv < level] + [(level, title)]
+            blocks.append(
+                Block("heading", title_start, title_start + len(title), tuple(h for _, h in path), level)
+            )
+            i += 2 if (setext and not atx) else 1
+            continue
+        if para_start is None and line.strip():
+            para_start = start
+        i += 1
+    flush(len(text))
+    return blocks
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+# reStructuredText ------------------------------------------------------------------------------------
+_ADORN = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}[ \t]*$")
+
+
+def _rst_blocks(text: str) -> list[Block]:
+    """Section titles (underlined, optionally overlined; levels in order of first appearance) + paragraphs."""
+    lines = _line_spans(text)
+    styles: list[tuple[str, bool]] = []
+    path: list[tuple[int, str]] = []
+    blocks: list[Block] = []
+    body_start = 0
+    i = 0
+    while i < len(lines):
+        title_line, overline = _rst_title_at(text, lines, i)
+        if title_line is None:
+            i += 1
+            continue
+        start, end = lines[title_line]
+        blocks.extend(_paragraph_blocks(text, body_start, lines[i][0], tuple(h for _, h in path)))
+        under = text[lines[title_line + 1][0]]
+        style = (under, overline)
+        if style not in styles:
+            styles.append(style)
+        level = styles.index(style) + 1
+        title = text[start:end].strip()
+        title_start = start + len(text[start:end]) - len(text[start:end].lstrip())
+        path = [(lv, h) for lv, h in path if lv < level] + [(level, title)]
+        blocks.append(
+            Block("heading", title_start, title_start + len(title), tuple(h for _, h in path), level)
+        )
+        i = title_line + 2
+        body_start = lines[i][0] if i < len(lines) else len(text)
+    blocks.extend(_paragraph_blocks(text, body_start, len(text), tuple(h for _, h in path)))
+    return blocks
+
+
+def _rst_title_at(text: str, lines: list[tuple[int, int]], i: int) -> tuple[int | None, bool]:
+    """(index of the title line, has overline) if a section title starts at line ``i``."""
+
+    def line(k: int) -> str:
+        return text[lines[k][0] : lines[k][1]] if 0 <= k < len(lines) else ""
+
+    current = line(i)
+    if _ADORN.match(current) and i + 2 < len(lines):
+        title, under = line(i + 1), line(i + 2)
+        if (
+            title.strip()
+            and under.rstrip() == current.rstrip()
+            and len(current.rstrip()) >= len(title.rstrip())
+        ):
+            return i + 1, True
+    nxt = line(i + 1)
+    previous_blank = i == 0 or not line(i - 1).strip()
+    if (
+        current.strip()
+        and not current.startswith((" ", "\t", ".."))
+        and previous_blank
+        and _ADORN.match(nxt)
+        and len(nxt.rstrip()) >= len(current.rstrip())
+    ):
+        return i, False
+    return None, False
+
+
+# HTML ------------------------------------------------------------------------------------------------
+_SKIP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "nav",
+    "footer",
+    "header",
+    "aside",
+    "form",
+    "svg",
+}
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCK_TAGS = {
+    "p", "div", "section", "article", "main", "blockquote", "ul", "ol", "dl", "table", "tr",
+    "figure", "figcaption", "body", "html", "details", "summary", "br", "hr",
+}  # fmt: skip
+_ITEM_TAGS = {"li", "dt", "dd", "td", "th", "caption"}
+_SPACES = re.compile(r"\s+")
+
+
+class _HtmlText:
+    """Accumulates visible text as blocks while walking the DOM."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.blocks: list[Block] = []
+        self.path: list[tuple[int, str]] = []
+        self.inline: list[str] = []
+
+    def headings(self) -> tuple[str, ...]:
+        return tuple(h for _, h in self.path)
+
+    def emit(self, text: str, kind: str, level: int = 0) -> None:
+        if not text:
+            return
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        self.blocks.append(Block(kind, start, self.length, self.headings(), level))
+
+    def flush(self) -> None:
+        text = _SPACES.sub(" ", "".join(self.inline)).strip()
+        self.inline = []
+        self.emit(text, "paragraph")
+
+
+def _load_html(source: str, html: str) -> Document:
+    lxml_html = require("lxml.html", "rag")
+    if not html.strip():
+        return Document(source, "html", "", [], Path(source).stem)
+    try:
+        tree = lxml_html.document_fromstring(html.encode("utf-8"))
+    except Exception as exc:  # lxml raises ParserError/XMLSyntaxError/ValueError on hopeless input
+        raise UnreadableFile(f"{source}: not parseable HTML ({exc})") from None
+    title_el = tree.find(".//title")
+    title = _SPACES.sub(" ", title_el.text_content()).strip() if title_el is not None else ""
+    root = _first(tree, ".//main", ".//*[@role='main']", ".//article", ".//body")
+    root = tree if root is None else root
+    out = _HtmlText()
+    _walk_html(root, out)
+    out.flush()
+    doc = Document(source, "html", "".join(out.parts), out.blocks)
+    first_heading = next((b for b in doc.blocks if b.kind == "heading"), None)
+    doc.title = doc.block_text(first_heading) if first_heading else (title or Path(source).stem)
+    return doc
+
+
+def _first(tree, *paths: str):
+    for path in paths:
+        found = tree.find(path) if not path.startswith(".//*[") else next(iter(tree.xpath(path)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk_html(node, out: _HtmlText) -> None:
+    if node.text:
+        out.inline.append(node.text)
+    for child in node:
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            if child.tail:
+                out.inline.append(child.tail)
+            continue
+        _html_element(child, out)
+        if child.tail:
+            out.inline.append(child.tail)
+
+
+def _html_element(child, out: _HtmlText) -> None:
+    name = child.tag.lower()
+    classes = (child.get("class") or "").split()
+    if name in _SKIP_TAGS or "headerlink" in classes or child.get("aria-hidden") == "true":
+        return
+    if name in _HEADINGS:
+        out.flush()
+        level = _HEADINGS[name]
+        title = _SPACES.sub(" ", _visible_text(child)).strip()
+        if title:
+            out.path = [(lv, h) for lv, h in out.path if lv < level] + [(level, title)]
+            out.emit(title, "heading", level)
+    elif name == "pre":
+        out.flush()
+        out.emit(child.text_content().strip("\n"), "code")
+    elif name in _ITEM_TAGS:
+        out.flush()
+        _walk_html(child, out)
+        text = _SPACES.sub(" ", "".join(out.inline)).strip()
+        out.inline = []
+        out.emit(text, "item")
+    elif name in _BLOCK_TAGS:
+        out.flush()
+        _walk_html(child, out)
+        out.flush()
+    else:
+        _walk_html(child, out)
+
+
+def _visible_text(node) -> str:
+    """Text of ``node`` without permalink anchors (Sphinx's pilcrow) and hidden elements."""
+    parts = [node.text or ""]
+    for child in node:
+        if isinstance(child.tag, str) and "headerlink" not in (child.get("class") or "").split():
+            parts.append(_visible_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts).replace("\u00b6", "")
+
+
+# PDF -------------------------------------------------------------------------------------------------
+def _load_pdf(path: Path, source: str, data: bytes) -> Document:
+    pypdf = require("pypdf", "rag")
+    import io as _io
+
+    try:
+        reader = pypdf.PdfReader(_io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # pypdf raises many types for damaged files; the file is skipped either way
+        raise UnreadableFile(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from None
+    parts: list[str] = []
+    blocks: list[Block] = []
+    pos = 0
+    for number, page_text in enumerate(pages, start=1):
+        page_text = page_text.replace("\r\n", "\n").strip()
+        if not page_text:
+            continue
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(page_text)
+        for block in _paragraph_blocks(page_text, 0, len(page_text), (f"page {number}",)):
+            blocks.append(Block(block.kind, block.start + pos, block.end + pos, block.headings))
+        pos += len(page_text)
+    if not parts:
+        raise UnreadableFile(f"{path}: PDF has no extractable text (scanned images need OCR first)")
+    text = "".join(parts)
+    title = ""
+    try:
+        title = (reader.metadata.title or "") if reader.metadata else ""
+    except Exception:  # broken metadata does not make the text unreadable
+        title = ""
+    return Document(source, "pdf", text, blocks, title or Path(source).stem)
