@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("genforge.cli.evaluate", "evaluate a run on its test split (bits/dim, reconstruction, metrics)"),
     "runs": ("genforge.cli.runs", "list and show training runs"),
     "embed": ("genforge.cli.embed", "word/text embeddings: train, neighbors, analogy, eval, bench, plot"),
+    "rag": ("genforge.cli.rag", "retrieval-augmented answers with citations: index, search, ask, eval"),
+    "guard": ("genforge.cli.guard", "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval"),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
 }
 
