@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("genforge.cli.sample", "draw samples or latent interpolations from a trained run"),
     "eval": ("genforge.cli.evaluate", "evaluate a run on its test split (bits/dim, reconstruction, metrics)"),
     "runs": ("genforge.cli.runs", "list and show training runs"),
+    "metrics": ("genforge.cli.metrics", "FD/KID/IS/PRDC, image, classification, text metrics"),
+    "report": ("genforge.cli.report", "self-contained HTML report of a run: samples, curves, metrics"),
     "embed": ("genforge.cli.embed", "word/text embeddings: train, neighbors, analogy, eval, bench, plot"),
     "rag": ("genforge.cli.rag", "retrieval-augmented answers with citations: index, search, ask, eval"),
     "guard": ("genforge.cli.guard", "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval"),
