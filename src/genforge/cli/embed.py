@@ -12,7 +12,9 @@ from genforge.cli.common import add_json, add_seed, console, print_json, table
 
 METHODS = ("word2vec", "fasttext", "glove", "elmo")
 BENCH_ENTRIES = ("word2vec-skipgram", "word2vec-cbow", "fasttext", "glove", "elmo", "minilm")
-MODEL_HELP = "saved embedding directory, or 'minilm' for the shipped all-MiniLM-L6-v2"
+MODEL_HELP = (
+    "saved embedding directory, or minilm (shipped all-MiniLM-L6-v2), or minilm-onnx (same, ONNX Runtime)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

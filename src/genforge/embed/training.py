@@ -4,7 +4,8 @@
 method's options with its config (an unknown option is a :class:`ConfigError` naming it), tokenizes the
 corpus once (:mod:`genforge.embed.corpus`), trains, records corpus / seconds / vocabulary size in the saved
 settings, and saves the model when ``out`` is given. :func:`open_embedding` turns a CLI ``MODEL`` argument
-(a saved directory, or ``sentence`` / ``minilm`` for the shipped all-MiniLM-L6-v2) into an Embedding.
+(a saved directory, ``minilm`` for the shipped all-MiniLM-L6-v2, ``minilm-onnx`` for it on ONNX Runtime)
+into an Embedding.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from genforge.embed.base import MANIFEST, Embedding, load_embedding
 from genforge.embed.corpus import load_sentences
 
 SENTENCE_MODEL_NAMES = ("sentence", "minilm", "all-minilm-l6-v2")
+ONNX_MODEL_NAMES = ("sentence-onnx", "minilm-onnx")
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,16 @@ def train_embedding(
 
 
 def open_embedding(ref: str | os.PathLike) -> Embedding:
-    """A saved embedding directory, or ``sentence`` / ``minilm`` for the shipped all-MiniLM-L6-v2."""
+    """A saved embedding directory, ``minilm`` (alias ``sentence``) for the shipped all-MiniLM-L6-v2, or
+    ``minilm-onnx`` for the same model through ONNX Runtime."""
     if str(ref).lower() in SENTENCE_MODEL_NAMES and not Path(ref).exists():
         from genforge.embed.sentence import SentenceEmbedding
 
         return SentenceEmbedding()
+    if str(ref).lower() in ONNX_MODEL_NAMES and not Path(ref).exists():
+        from genforge.embed.sentence_onnx import OnnxSentenceEmbedding
+
+        return OnnxSentenceEmbedding()
     path = Path(ref)
     if not path.exists():
         raise CheckpointError(
