@@ -1,0 +1,97 @@
+"""PII and secrets detection: checksummed identifiers fire, look-alike numbers do not; typed redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from genforge.guard.base import Finding
+from genforge.guard.pii import find_pii, find_secrets, shannon_entropy
+from genforge.guard.redact import redact
+
+
+def _types(text: str, threshold: float = 0.5) -> set[str]:
+    return {f.type for f in find_pii(text) if f.score >= threshold}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("write to jane.doe@acme-corp.io today", "email"),
+        ("card 4111 1111 1111 1111 exp 12/27", "credit_card"),
+        ("card 4111-1111-1111-1111", "credit_card"),
+        ("pay to DE89 3704 0044 0532 0130 00 please", "iban"),
+        ("my SSN is 123-45-6789", "national_id"),
+        ("NI number AB 12 34 56 C", "national_id"),
+        ("mijn BSN is 111222333", "national_id"),
+        ("DNI 12345678Z", "national_id"),
+        ("ssh to 93.184.216.34 now", "ip_address"),
+        ("host 2606:4700:4700::1111 is up", "ip_address"),
+        ("call me on +44 20 7946 0958", "phone"),
+        ("phone: (415) 555-0132", "phone"),
+    ],
+)
+def test_real_identifiers_are_found_with_their_type(text, kind):
+    assert kind in _types(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 4111 1111 1111 1112 shipped",  # fails Luhn
+        "version 3.11.2 was released on 2023-02-08",
+        "localhost is 127.0.0.1 and docs use 192.0.2.10",
+        "the meeting is at 12:30:45",
+        "ISBN 978-3-16-148410-0",
+        "IBAN-like DE89 3704 0044 0532 0130 01",  # wrong check digits
+        "reach me at someone@example.com",  # reserved documentation domain
+        "the run took 123456789 steps",  # 9 digits without context
+        "pip install numpy==1.26.4",
+    ],
+)
+def test_look_alike_numbers_and_reserved_ranges_do_not_fire(text):
+    assert _types(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "aws_access_key"),
+        ("token ghp_aBcdEfGhIjKlMnOpQrStUvWxYz0123456789", "github_token"),
+        ("key sk-proj-abcdefghij0123456789KLMNOP", "openai_key"),
+        ("xoxb-123456789012-abcdefghijkl", "slack_token"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "private_key"),
+        ("postgres://admin:s3cr3tPass@db.internal:5432/app", "url_credentials"),
+        ("api_key = 'f9A8s7D6f5G4h3J2k1L0'", "credential_assignment"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "jwt",
+        ),
+    ],
+)
+def test_secret_formats_are_found(text, kind):
+    assert kind in {f.type for f in find_secrets(text) if f.score >= 0.5}
+
+
+@pytest.mark.parametrize(
+    "text", ["password = <your-password>", "api_key: ${API_KEY}", "token = xxxxxxxxxx", "secret = changeme"]
+)
+def test_placeholder_credentials_are_not_secrets(text):
+    assert find_secrets(text) == []
+
+
+def test_entropy_of_repeated_and_varied_strings():
+    assert shannon_entropy("aaaa") == 0.0
+    assert shannon_entropy("abcd") == pytest.approx(2.0)
+
+
+def test_redaction_uses_typed_numbered_placeholders_and_reuses_them_for_equal_values():
+    text = "a@x.io and b@y.io wrote; a@x.io again"
+    redacted, legend = redact(text, find_pii(text))
+    assert redacted == "[EMAIL_1] and [EMAIL_2] wrote; [EMAIL_1] again"
+    assert legend == {"[EMAIL_1]": "email", "[EMAIL_2]": "email"}
+
+
+def test_overlapping_findings_keep_the_higher_score():
+    text = "number 4111111111111111"
+    findings = [Finding("phone", 7, 23, 0.6), Finding("credit_card", 7, 23, 0.97)]
+    assert redact(text, findings)[0] == "number [CREDIT_CARD_1]"
