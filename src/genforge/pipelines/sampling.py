@@ -36,7 +36,8 @@ def sample(run: str | Path | Run, n: int = 64, *, out: str | Path | None = None,
 
 def interpolate(run: str | Path | Run, steps: int = 8, *, out: str | Path | None = None, seed: int = 0,
                 rows: int = 8) -> Path:
-    """Latent interpolation grid: ``rows`` pairs of test images encoded, ``steps`` points linearly between
+    """Latent interpolation grid: ``rows`` pairs of test images (all splits if the test split is too
+    small) encoded, ``steps`` points linearly between
     their latents, decoded (VAE, flows). Families with a decoder but no encoder (GAN) interpolate between
     random latents instead."""
     if steps < 2:
@@ -48,9 +49,12 @@ def interpolate(run: str | Path | Run, steps: int = 8, *, out: str | Path | None
     generator = make_generator(seed)
     with torch.no_grad():
         if model.has("encode") and model.has("decode"):
-            test = loaded.dataset.split("test")["x"]
-            ids = torch.randperm(len(test), generator=generator)[: 2 * rows]
-            z = model.encode(test[ids])
+            pool = loaded.dataset.split("test")["x"]
+            if len(pool) < 2 * rows:  # a small folder: draw the end points from all splits
+                pool = torch.cat([loaded.dataset.split(s)["x"] for s in ("test", "val", "train")])
+            rows = min(rows, len(pool) // 2)
+            ids = torch.randperm(len(pool), generator=generator)[: 2 * rows]
+            z = model.encode(pool[ids])
             start, end = z[:rows], z[rows : 2 * rows]
         elif model.has("decode") and hasattr(model, "latent_dim"):
             start = torch.randn(rows, model.latent_dim, generator=generator)
