@@ -122,6 +122,22 @@ def test_lower_temperature_concentrates_draws_on_the_likeliest_level():
     assert share[2.0] < share[1.0] < share[0.5]
 
 
+def test_label_picks_the_class_of_a_conditional_model():
+    model = tiny_model(num_classes=3, class_conditional=True)
+    for p in model.parameters():
+        p.data.add_(0.5 * torch.randn_like(p))
+    gen = torch.Generator
+    by_label = model.sample(4, generator=gen().manual_seed(0), label=2)
+    by_labels = model.sample(4, generator=gen().manual_seed(0), labels=torch.full((4,), 2))
+    other = model.sample(4, generator=gen().manual_seed(0), label=0)
+    assert torch.equal(by_label, by_labels)
+    assert not torch.equal(by_label, other)
+    with pytest.raises(ConfigError, match="0..2"):
+        model.sample(2, label=3)
+    with pytest.raises(ConfigError, match="not class-conditional"):
+        tiny_model().sample(2, label=1)
+
+
 def test_sampling_restores_training_mode():
     model = tiny_model(dropout=0.2).train()
     model.sample(1, generator=torch.Generator().manual_seed(0))

@@ -36,13 +36,13 @@ from genforge.nn.masked import GatedLayer, MaskedConv2d
 
 
 class PixelCNNConfig(Config):
-    channels: int = Field(64, ge=4, description="feature maps in each stack (vertical and horizontal)")
-    num_layers: int = Field(8, ge=1, description="gated layers (the first one uses mask A)")
+    channels: int = Field(32, ge=4, description="feature maps in each stack (vertical and horizontal)")
+    num_layers: int = Field(5, ge=1, description="gated layers (the first one uses mask A)")
     kernel_size: int = Field(3, ge=3, description="odd kernel size of the gated layers after the first")
     first_kernel_size: int = Field(7, ge=3, description="odd kernel size of the first (mask A) layer")
-    head_channels: int = Field(128, ge=4, description="hidden width of the per-channel output head")
+    head_channels: int = Field(64, ge=4, description="hidden width of the per-channel output head")
     dropout: float = Field(
-        0.0, ge=0.0, lt=1.0, description="dropout on the gated outputs of the horizontal stack"
+        0.1, ge=0.0, lt=1.0, description="dropout on the gated outputs of the horizontal stack"
     )
     class_conditional: bool = Field(False, description="condition on the class label (datasets with classes)")
 
@@ -130,7 +130,7 @@ class GatedPixelCNN(nn.Module):
     "pixelcnn",
     config=PixelCNNConfig,
     data_kinds=("image",),
-    train_defaults={"lr": 2e-3, "ema_decay": 0.995, "grad_clip": 1.0},
+    train_defaults={"lr": 2e-3, "batch_size": 32, "ema_decay": 0.995, "grad_clip": 1.0},
 )
 class PixelCNN(GenerativeModel):
     """Gated PixelCNN over integer image levels ``(B, C, H, W)`` in ``[0, num_levels)``."""
@@ -193,23 +193,21 @@ class PixelCNN(GenerativeModel):
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
         labels: torch.Tensor | None = None,
+        label: int | None = None,
         cached: bool = True,
         **opts: Any,
     ) -> torch.Tensor:
         """``n`` images ``(n, C, H, W)`` in ``[0, 1]``, each sub-pixel drawn from ``softmax(logits / T)``.
 
-        ``labels`` (n,) pick the classes of a class-conditional model (drawn uniformly otherwise).
+        A class-conditional model draws classes ``0, 1, ..., K-1, 0, ...`` (an even share of each, as
+        under its uniform label prior) unless ``labels`` (n,) or one ``label`` for all are given.
         ``cached=False`` recomputes the full network for every sub-pixel (same result, slower).
         """
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {temperature}")
         if opts:
             raise ConfigError(f"pixelcnn sampling does not take {', '.join(sorted(opts))}")
-        cond = None
-        if self.net.num_classes:
-            if labels is None:
-                labels = torch.randint(self.net.num_classes, (n,), generator=generator)
-            cond = self.net.condition(torch.as_tensor(labels))
+        cond = self.net.condition(self._sample_labels(n, labels, label))
         was_training = self.training
         self.eval()
         try:
@@ -217,6 +215,27 @@ class PixelCNN(GenerativeModel):
         finally:
             self.train(was_training)
         return levels.float() / (self.info.num_levels - 1)
+
+    def _sample_labels(self, n: int, labels: torch.Tensor | None, label: int | None) -> torch.Tensor | None:
+        num_classes = self.net.num_classes
+        if not num_classes:
+            if labels is not None or label is not None:
+                raise ConfigError(
+                    "this pixelcnn is not class-conditional: train with --set class_conditional=true"
+                )
+            return None
+        if labels is None:
+            labels = torch.full((n,), label) if label is not None else torch.arange(n) % num_classes
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        if labels.shape != (n,):
+            raise ConfigError(
+                f"labels must have one entry per sample: expected ({n},), got {tuple(labels.shape)}"
+            )
+        if labels.min() < 0 or labels.max() >= num_classes:
+            raise ConfigError(
+                f"class labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}"
+            )
+        return labels
 
     def _sample_naive(self, n, cond, temperature, generator) -> torch.Tensor:
         channels, height, width = self.info.shape
