@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("genforge.cli.sample", "draw samples or latent interpolations from a trained run"),
     "eval": ("genforge.cli.evaluate", "evaluate a run on its test split (bits/dim, reconstruction, metrics)"),
     "runs": ("genforge.cli.runs", "list and show training runs"),
+    "generate": ("genforge.cli.generate", "continue a prompt with a trained language model (top-p, beam, stream)"),
+    "translate": ("genforge.cli.translate", "translate text with a trained seq2seq run, with an attention map"),
     "metrics": ("genforge.cli.metrics", "FD/KID/IS/PRDC, image, classification, text metrics"),
     "report": ("genforge.cli.report", "self-contained HTML report of a run: samples, curves, metrics"),
     "embed": ("genforge.cli.embed", "word/text embeddings: train, neighbors, analogy, eval, bench, plot"),

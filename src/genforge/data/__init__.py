@@ -21,7 +21,7 @@ from genforge.core.registry import Registry
 
 DATASETS = Registry(
     "dataset",
-    modules=["genforge.data.images", "genforge.data.toy2d", "genforge.data.text"],
+    modules=["genforge.data.images", "genforge.data.toy2d", "genforge.data.text", "genforge.data.seq2seq_tasks"],
 )
 
 

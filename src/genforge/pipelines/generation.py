@@ -1,0 +1,206 @@
+"""Text generation and translation from trained runs (the API behind ``genforge generate`` / ``translate``).
+
+``generate(run, prompt)`` continues a prompt with a language-model run (gpt, lstm-lm, gru-lm): the prompt
+is encoded with the run's own tokenizer after an ``<|endoftext|>`` token (training documents start that
+way), then decoded with :mod:`genforge.sample.decoding` (sampling, greedy or beam search) until
+``max_tokens``, the end-of-text token or a stop sequence. ``translate(run, text)`` runs a seq2seq run and
+can draw its attention as a heat map.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genforge.core.errors import CheckpointError, ConfigError
+from genforge.core.runs import Run
+from genforge.core.seed import make_generator
+from genforge.models.language import LanguageModel
+from genforge.models.seq2seq import Seq2Seq
+from genforge.pipelines.training import LoadedRun, load_run
+from genforge.sample.attention_map import save_attention_heatmap
+from genforge.sample.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
+from genforge.text.tokenizers import END_OF_TEXT
+
+
+@dataclass
+class Generation:
+    prompt: str
+    completion: str
+    prompt_tokens: int
+    generated_tokens: int
+    stopped_by: str  # "max_tokens", "end_of_text" or "stop_sequence"
+    seconds: float
+    tokens_per_second: float
+    run: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    prompt_truncated_tokens: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.completion
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "text": self.text}
+
+
+@dataclass
+class Translation:
+    source: str
+    translation: str
+    source_tokens: list[str]
+    output_tokens: list[str]
+    attention: list[list[float]]  # output position x source position
+    run: str
+    unknown_characters: list[str] = field(default_factory=list)
+    attention_map: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _load(run: str | Path | Run | LoadedRun, kind: str) -> LoadedRun:
+    loaded = run if isinstance(run, LoadedRun) else load_run(run)
+    model = loaded.model
+    wanted = LanguageModel if kind == "tokens" else Seq2Seq
+    if not isinstance(model, wanted):
+        family = loaded.config["family"]
+        hint = "genforge translate" if isinstance(model, Seq2Seq) else (
+            "genforge generate" if isinstance(model, LanguageModel) else "genforge sample")
+        what = "a language model (gpt, lstm-lm, gru-lm)" if kind == "tokens" else "a seq2seq model"
+        raise ConfigError(f"run {loaded.run.id} is a {family} model, not {what}: use {hint}")
+    tokenizer = loaded.dataset.extra.get("tokenizer")
+    if tokenizer is None or tokenizer.vocab_size != model.info.vocab_size:
+        size = None if tokenizer is None else tokenizer.vocab_size
+        raise CheckpointError(f"run {loaded.run.id}: the tokenizer ({size} tokens) does not match the model "
+                              f"({model.info.vocab_size} tokens); tokenizer.json comes from another run")
+    return loaded
+
+
+def generate(
+    run: str | Path | Run | LoadedRun,
+    prompt: str = "",
+    *,
+    max_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    beam: int = 1,
+    repetition_penalty: float = 1.0,
+    stop: Sequence[str] = (),
+    seed: int = 0,
+    truncate_prompt: bool = False,
+    on_text: Callable[[str], None] | None = None,
+) -> Generation:
+    """Continue ``prompt`` with a language-model run.
+
+    ``temperature`` 0 is greedy decoding; ``beam`` > 1 is beam search (deterministic, not streamed).
+    ``on_text`` receives the completion piece by piece as tokens are generated (streaming). A prompt longer
+    than the model's context window is an error unless ``truncate_prompt`` keeps only its last tokens;
+    generation past the window slides it (see :mod:`genforge.sample.decoding`).
+    """
+    loaded = _load(run, "tokens")
+    model: LanguageModel = loaded.model  # type: ignore[assignment]
+    tokenizer = loaded.dataset.extra["tokenizer"]
+    settings = DecodingConfig.build(
+        {"max_new_tokens": max_tokens, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+         "num_beams": beam, "repetition_penalty": repetition_penalty},
+        where="generation",
+    )
+    eot = tokenizer.token_id(END_OF_TEXT)
+    prompt_ids = [eot, *tokenizer.encode(prompt)]
+    dropped = 0
+    if model.max_context is not None and len(prompt_ids) > model.max_context:
+        if not truncate_prompt:
+            raise ConfigError(
+                f"the prompt is {len(prompt_ids) - 1} tokens but run {loaded.run.id} has a context window of "
+                f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt")
+        dropped = len(prompt_ids) - model.max_context
+        prompt_ids = prompt_ids[dropped:]
+    stream = TextStream(tokenizer.decode, stop)
+    emit = on_text or (lambda piece: None)
+    start = time.perf_counter()
+    generated = 0
+    stopped_by = "max_tokens"
+    with torch.no_grad():
+        if beam > 1:
+            tokens: Iterable[int] = beam_search(model, prompt_ids, settings, eos_id=eot)[0].ids
+        else:
+            tokens = iter_tokens(model, prompt_ids, settings, generator=make_generator(seed), eos_id=eot)
+        for token in tokens:
+            generated += 1
+            if token == eot:
+                stopped_by = "end_of_text"
+                break
+            emit(stream.push(token))
+            if stream.stopped is not None:
+                stopped_by = "stop_sequence"
+                break
+        emit(stream.finish())
+    seconds = time.perf_counter() - start
+    return Generation(
+        prompt=tokenizer.decode(prompt_ids) if dropped else prompt,
+        completion=stream.text,
+        prompt_tokens=len(prompt_ids) - 1,
+        generated_tokens=generated,
+        stopped_by=stopped_by,
+        seconds=seconds,
+        tokens_per_second=generated / max(seconds, 1e-9),
+        run=loaded.run.id,
+        settings={**settings.model_dump(), "seed": seed, "stop": list(stop)},
+        prompt_truncated_tokens=dropped,
+    )
+
+
+def translate(
+    run: str | Path | Run | LoadedRun,
+    text: str,
+    *,
+    beam: int = 1,
+    max_tokens: int | None = None,
+    attention_map: str | Path | None = None,
+) -> Translation:
+    """Translate ``text`` with a seq2seq run (greedy, or beam search with ``beam`` > 1); when
+    ``attention_map`` is a path, draw the attention of each output character over the source there."""
+    loaded = _load(run, "pairs")
+    model: Seq2Seq = loaded.model  # type: ignore[assignment]
+    tokenizer = loaded.dataset.extra["tokenizer"]
+    if not text.strip():
+        raise ConfigError("nothing to translate: the text is empty")
+    source_ids = tokenizer.encode(text)
+    source = torch.tensor([source_ids], dtype=torch.long)
+    limit = max_tokens or 2 * model.max_target_length
+    with torch.no_grad():
+        if beam > 1:
+            settings = DecodingConfig.build({"max_new_tokens": limit, "num_beams": beam}, where="translation")
+            output = beam_search(model.decoder_for(source), [model.bos_id], settings, eos_id=model.eos_id)[0].ids
+        else:
+            output = model.greedy(source, limit)[0][0].tolist()
+        output = model.strip_special(output)
+        weights = (model.attention_map(source, torch.tensor([output], dtype=torch.long))[0] if output
+                   else torch.zeros(0, len(source_ids)))
+    source_tokens = [tokenizer.decode([i]) for i in source_ids]
+    output_tokens = [tokenizer.decode([i]) for i in output]
+    unknown = sorted({ch for ch in text if any(tokenizer.is_byte_token(i) for i in tokenizer.encode(ch))})
+    result = Translation(
+        source=text,
+        translation=tokenizer.decode(output, skip_special_tokens=True),
+        source_tokens=source_tokens,
+        output_tokens=output_tokens,
+        attention=[[round(float(w), 4) for w in row] for row in weights],
+        run=loaded.run.id,
+        unknown_characters=unknown,
+    )
+    if attention_map is not None:
+        if not output:
+            raise ConfigError("the model produced an empty translation: there is no attention to draw")
+        path = save_attention_heatmap(weights, source_tokens, output_tokens, attention_map,
+                                      title=f"{loaded.config['family']} ({loaded.config['model'].get('attention')}) "
+                                            f"run {loaded.run.id}")
+        result.attention_map = str(path)
+    return result
