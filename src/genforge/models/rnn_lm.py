@@ -56,7 +56,9 @@ class RNNLanguageModel(LanguageModel):
         needs_projection = config.tie_weights and config.hidden_dim != config.embed_dim
         self.projection = nn.Linear(config.hidden_dim, config.embed_dim) if needs_projection else None
         self.head = None if config.tie_weights else nn.Linear(config.hidden_dim, self.vocab_size)
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        # std 2/sqrt(width): tied logits h.e start at unit scale (|h| <= 1); the common uniform(-0.1, 0.1)
+        # starts small models on a long unigram plateau
+        nn.init.normal_(self.embedding.weight, std=2.0 / config.embed_dim**0.5)
 
     def _output(self, hidden: torch.Tensor) -> torch.Tensor:
         hidden = self.dropout(hidden)

@@ -47,7 +47,8 @@ class Seq2SeqConfig(Config):
     embed_dim: int = Field(64, ge=8, description="token embedding width (transformer: model width)")
     hidden_dim: int = Field(128, ge=8, description="GRU state width (encoder: half per direction); transformer: "
                                                    "MLP width")
-    num_layers: int = Field(1, ge=1, le=8, description="encoder layers (transformer: encoder and decoder layers)")
+    num_layers: int | None = Field(None, ge=1, le=8, description="GRU encoder layers (default 1); transformer encoder "
+                                                                 "and decoder layers (default 2)")
     num_heads: int = Field(4, ge=1, description="transformer attention heads (must divide embed_dim)")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout on embeddings and hidden layers")
 
@@ -73,8 +74,9 @@ class GRUEncoderDecoder(nn.Module):
         self.pad_id = pad_id
         self.kind = config.attention
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
-        self.encoder = nn.GRU(emb, hid // 2, config.num_layers, batch_first=True, bidirectional=True,
-                              dropout=config.dropout if config.num_layers > 1 else 0.0)
+        layers = config.num_layers or 1
+        self.encoder = nn.GRU(emb, hid // 2, layers, batch_first=True, bidirectional=True,
+                              dropout=config.dropout if layers > 1 else 0.0)
         self.bridge = nn.Linear(hid, hid)
         self.dropout = nn.Dropout(config.dropout)
         self.cell = nn.GRUCell(emb + hid, hid)
@@ -177,7 +179,7 @@ class TransformerEncoderDecoder(nn.Module):
 
     def __init__(self, config: Seq2SeqConfig, vocab_size: int, pad_id: int) -> None:
         super().__init__()
-        width, heads, layers = config.embed_dim, config.num_heads, config.num_layers
+        width, heads, layers = config.embed_dim, config.num_heads, config.num_layers or 2
         if width % heads:
             raise ConfigError(f"embed_dim {width} must be divisible by num_heads {heads}")
         self.pad_id = pad_id
