@@ -37,8 +37,14 @@ def _cue(name: str, weight: float, pattern: str, flags: int = re.IGNORECASE) -> 
 
 
 _TARGETS = (
-    r"(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|constraints|restrictions|programming|"
-    r"polic(?:y|ies)|commands?|orders|context|training|conditioning|safety (?:rules|guidelines|measures|filters))"
+    r"(?:instructions?|directions|prompts?|rules|directives?|guidelines|guardrails|constraints|restrictions|"
+    r"programming|polic(?:y|ies)|commands?|orders|context|training|conditioning|"
+    r"safety (?:rules|guidelines|measures|filters))"
+)
+# "the old instructions in the README": instructions of a named artifact, not of the assistant
+_ARTIFACT = (
+    r"(?!\s+(?:in|from|of|for|on) (?:the|this|that|my|our|your) (?:readme|manual|docs?|documentation|email|file|"
+    r"wiki|guide|article|ticket|book|page|repo|repository|website|form|box|package)\b)"
 )
 _QUALIFIERS = (
     r"(?:previous|prior|above|earlier|preceding|former|initial|original|system|all|any|every|your|the|these|"
@@ -47,18 +53,21 @@ _QUALIFIERS = (
 _PROMPT_TARGET = (
     r"(?:system prompt|system message|pre-?prompt|initial prompt|hidden prompt|original prompt|developer message|"
     r"your (?:instructions|rules|guidelines|prompt|directives|configuration|initial instructions)|"
-    r"(?:the )?(?:instructions|text|words|prompt|message)s? (?:above|before this|you were given)|everything above)"
+    r"(?:the )?(?:instructions|text|words|prompt|message)s? (?:above|before this|you were given)|everything above|"
+    r"everything (?:that (?:appears|is|was) |written )?(?:above|before) this (?:message|line|point)|"
+    r"(?:the )?(?:hidden|secret|internal|confidential|operator'?s?|original|initial) (?:instructions|rules|prompt|guidelines))"
 )
 
 INJECTION_CUES = [
     _cue("override_instructions", 0.9,
-         rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|set aside)\b{_g(30)}\b{_QUALIFIERS}\b{_g(25)}\b{_TARGETS}\b"),
+         rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|set aside)\b{_g(30)}\b{_QUALIFIERS}\b{_g(25)}\b{_TARGETS}\b{_ARTIFACT}"),
     _cue("override_everything", 0.85,
          rf"\b(?:ignore|disregard|forget)\s+(?:everything|all(?: of)? (?:that|this|it))\b{_g(30)}\b(?:above|before|previous(?:ly)?|so far|you(?:'ve| have) been told|said|earlier)\b"),
     _cue("instructions_invalidated", 0.8,
          rf"\b(?:previous|above|prior|earlier|original|old)\s+{_TARGETS}\s+(?:were|are|is|was)\s+(?:wrong|fake|a test|outdated|void|cancell?ed|revoked|no longer (?:valid|apply|applicable|in effect))"),
     _cue("new_instructions", 0.55,
-         r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:instructions?|task|objective|directives?|system prompt)\s*[:\-]"),
+         r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)\s+(?:instructions?|directives?|system prompt|system message)\s*[:\-]"),
+    _cue("new_task", 0.3, r"\b(?:new|updated|real|actual|true|secret|hidden)\s+(?:task|objective|goal|mission)\s*[:\-]"),
     _cue("reassigned_task", 0.7,
          r"\byour (?:new|real|true|actual|only) (?:task|goal|purpose|instructions?|objective|job|mission) (?:is|are|will be)\b"),
     _cue("prompt_exfiltration", 0.85,
@@ -68,9 +77,9 @@ INJECTION_CUES = [
     _cue("role_markup", 0.6,
          r"<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?(?:INST|SYS)\]|<</?SYS>>|</?(?:system|assistant|instructions?)>"),
     _cue("fake_system_turn", 0.6,
-         r"(?m)^\s*(?:#{2,}\s*)?(?:system|assistant|admin|developer)\s*(?:message|prompt|note)?\s*:\s*(?:you|ignore|from now|new|disregard|forget|override)"),
+         r"(?m)^\s*(?:#{2,}\s*)?(?:system|assistant|admin|developer|instructions?)\s*(?:message|prompt|note)?\s*:\s*(?:you|ignore|from now|new|disregard|forget|override)"),
     _cue("addressed_to_ai", 0.7,
-         r"\b(?:note|message|attention|instructions?|important|reminder)\s+(?:to|for)\s+(?:the |any )?(?:ai|assistant|chatbot|llm|language model|model|bot|gpt)s?\b"),
+         r"\b(?:note|message|attention|instructions?|important|reminder|text|comment|p\.?s\.?)\s+(?:to|for)\s+(?:the |any |all )?(?:ai|assistant|chatbot|llm|language model|model|bot|gpt|summari[sz]er(?: model)?)s?\b"),
     _cue("ai_reading_must", 0.6,
          rf"\b(?:ai|assistant|chatbot|language model|llm|gpt|bot|model)s?\b{_g(30)}\b(?:reading|processing|summari[sz]\w*|that reads|parsing)\b{_g(40)}\b(?:must|should|shall|will|need to|are instructed to)\b"),
     _cue("conceal_from_user", 0.5,
@@ -97,18 +106,24 @@ JAILBREAK_CUES = [
          r"\b(?:enable|enter|activate|switch to|you are (?:now )?in|simulate|turn on)\s+(?:developer|dev)\s+mode\b|\bdeveloper mode (?:enabled|activated|on)\b"),
     _cue("jailbreak_word", 0.35, r"\bjailbr(?:eak|eaks|eaking|oken)\b"),
     _cue("no_safety", 0.65,
-         r"\b(?:without|free (?:of|from)|no|zero|ignor(?:e|ing)|disabl(?:e|ed|ing)|remov(?:e|ed|ing)|turn off)\s+(?:any\s+|all\s+|your\s+)?(?:censorship|ethics|ethical (?:guidelines|constraints|boundaries|considerations|concerns)|moral(?:s|ity| constraints| guidelines| compass)?|safety (?:guidelines|measures|filters?|protocols|rules|training)|content (?:polic(?:y|ies)|filters?|moderation)|filters?|filtering|guardrails|alignment)\b"),
+         rf"\b(?:without|free (?:of|from)|no|zero|ignor(?:e|es|ing)|disabl(?:e|ed|es|ing)|remov(?:e|ed|ing)|turn off|bypass(?:ing)?|circumvent(?:ing)?|get around|evad(?:e|ing))\b{_g(20)}\b(?:censorship|ethic(?:s|al)|moral(?:s|ity)?|safety (?:guidelines|measures|filters?|protocols|rules|training)|content (?:polic(?:y|ies)|filters?|moderation)|filters?|filtering|guardrails|alignment)\b"),
     _cue("no_limits", 0.35,
          r"\b(?:without|free (?:of|from)|no|zero)\s+(?:any\s+)?(?:restrictions|limitations|limits|rules|boundaries)\b"),
     _cue("unbound", 0.7,
-         r"\b(?:you are|you're|you have been|you've been)\s+(?:now\s+)?(?:free|freed|liberated|unchained|unshackled|released|no longer (?:bound|restricted|limited|constrained))\b|\b(?:not|no longer) (?:bound|restricted|limited|constrained) by (?:any|your|the|openai|anthropic)"),
+         r"\b(?:you are|you're|you have been|you've been)\s+(?:now\s+)?(?:free|freed|liberated|unchained|unshackled|released|no longer (?:bound|restricted|limited|constrained))\b|\b(?:broken|break(?:s|ing)?|broke) free (?:of|from)\b|\b(?:not|no longer) (?:bound|restricted|limited|constrained) by (?:any|your|the|openai|anthropic)"),
     _cue("persona_switch", 0.7,
          r"\byou are no longer (?:an? )?(?:ai|assistant|chatgpt|claude|language model|llm|chatbot)\b|\b(?:pretend|act as if|imagine) (?:that )?you (?:have no|don't have|do not have|aren't bound by|are not bound by|have been freed from)\b"),
     _cue("roleplay_frame", 0.3,
          r"\b(?:pretend (?:to be|you are|you're)|roleplay as|role-play as|act as|you will play|play the role of|from now on you are)\b"),
     _cue("stay_in_character", 0.45, r"\b(?:stay|remain|keep) in character\b|\bbreak(?:ing)? character\b"),
+    _cue("amoral_persona", 0.6,
+         rf"\b(?:unfiltered|amoral|uncensored|unrestricted|unethical|immoral|unhinged)\b{_g(20)}\b(?:chatbot|ai|assistant|model|bot|persona|character|version)\b"),
+    _cue("rules_gone", 0.6,
+         rf"\b(?:ethics|morals|rules|guidelines|restrictions|filters|limits)\b{_g(12)}\b(?:don't|do not|no longer|doesn't|does not) (?:exist|apply|matter)\b"),
+    _cue("evil_twin", 0.5,
+         r"\b(?:unfiltered|evil|uncensored|unrestricted|dark|rogue|jailbroken) (?:twin|alter ego|version of yourself|counterpart|side)\b"),
     _cue("dual_response", 0.5,
-         r"\b(?:two|2|both|dual) (?:responses|answers|replies)\b|\[(?:🔒|🔓|CLASSIC|JAILBREAK|GPT|DAN)[^\]]{0,12}\]"),
+         r"\b(?:two|2|both|dual) (?:responses|answers|replies)\b|\b(?:respond|answer|reply) twice\b|\[(?:🔒|🔓|CLASSIC|JAILBREAK|GPT|DAN)[^\]]{0,12}\]"),
     _cue("never_refuse", 0.6,
          rf"\b(?:never|don't|do not|you can't|cannot|must not|will not|won't)\s+(?:refuse|decline|say no|say (?:that )?you can't|apologi[sz]e|add (?:any )?(?:warnings|disclaimers))\b|\bno (?:warnings|disclaimers)\b{_g(20)}\b(?:answer|respond|reply|allowed)"),
     _cue("hypothetical_frame", 0.3,

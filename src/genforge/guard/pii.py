@@ -115,8 +115,10 @@ def _ip(match: re.Match, text: str) -> float | None:
         return 0.3
     if any(address in net for net in _DOC_NETS if net.version == address.version):
         return 0.3
-    if address.is_private:
-        return 0.6
+    if (
+        address.is_private
+    ):  # internal addresses are infrastructure, not personal data: reported below threshold
+        return 0.45
     return 0.85
 
 
@@ -136,9 +138,11 @@ def _phone(match: re.Match, text: str) -> float | None:
         return 0.9
     if re.fullmatch(r"\(\d{2,4}\)\s?\d{3,4}[-.\s]\d{3,4}", raw):
         return 0.85
+    if re.fullmatch(r"\d{3}[-.\s]\d{3}[-.\s]\d{4}", raw):  # North American 3-3-4 grouping
+        return 0.9 if context else 0.75
     grouped = re.fullmatch(r"\d{2,4}(?:[-.\s]\d{2,4}){2,4}", raw) is not None
     if grouped and len(digits) >= 9:
-        return 0.9 if context else 0.6
+        return 0.9 if context else 0.45
     return 0.75 if context and len(digits) >= 8 else None
 
 
@@ -181,7 +185,8 @@ def shannon_entropy(value: str) -> float:
 
 
 _PLACEHOLDER = re.compile(
-    r"(?i)^(x+|\*+|\.+|<.*>|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|changeme|example\w*|dummy\w*|none|null|true|false)$"
+    r"(?i)^(x+|\*+|\.+|<.*>|\{.*\}|\$\{?\w+\}?|your[\w-]*|changeme|example[\w-]*|dummy[\w-]*|placeholder[\w-]*|"
+    r"none|null|true|false|[\w-]*-here)$"
 )
 
 
@@ -225,7 +230,7 @@ SECRET_DETECTORS = [
     Detector(
         "credential_assignment",
         re.compile(
-            r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?(?:key|token)|auth[_-]?token|token|"
+            r"(?i)(?<![\w-])[\w.-]*?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?(?:key|token)|auth[_-]?token|token|"
             r"password|passwd|pwd|client[_-]?secret)\b[\"']?\s*[:=]\s*[\"']?(?P<value>[^\s\"',;]{6,})"
         ),
         _assignment,
