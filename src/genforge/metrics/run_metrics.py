@@ -33,9 +33,10 @@ def draw_samples(model: Any, n: int, seed: int, batch_size: int = SAMPLE_BATCH) 
     return torch.cat(parts)
 
 
-def _real_set(loaded_run: Any) -> torch.Tensor:
+def _real_set(loaded_run: Any, split: str) -> torch.Tensor:
+    """A data split as floats: images in [0, 1] (``level / (num_levels - 1)``), points as they are."""
     info = loaded_run.dataset.info
-    x = loaded_run.dataset.split("test")["x"]
+    x = loaded_run.dataset.split(split)["x"]
     if info.kind == "image":
         return x.float() / (info.num_levels - 1)
     return x.float()
@@ -63,7 +64,7 @@ def evaluate_samples(loaded_run: Any, metrics: list[str], n: int, seed: int) -> 
     start = time.perf_counter()
     fake = draw_samples(loaded_run.model, n, seed)
     sample_seconds = time.perf_counter() - start
-    real = _real_set(loaded_run)
+    real, train = _real_set(loaded_run, "test"), _real_set(loaded_run, "train")
     out: dict[str, Any] = {
         "samples": {
             "n": n,
@@ -73,20 +74,62 @@ def evaluate_samples(loaded_run: Any, metrics: list[str], n: int, seed: int) -> 
             "n_real": len(real),
         }
     }
+    real_logits = fake_logits = None
     if info.kind == "image":
         from genforge.metrics.extractors import extract, load_extractor, resolve_extractor_spec
 
         extractor = load_extractor(resolve_extractor_spec("auto", tuple(real.shape[1:])))
         source = extractor.bind(tuple(real.shape[1:])).source
-        real_feats = extract(extractor, real.clamp(0, 1))
-        fake_feats = extract(extractor, fake.clamp(0, 1))
-        logits = extract(extractor, fake.clamp(0, 1), output="logits") if extractor.num_classes else None
+        real_feats, train_feats, fake_feats = (extract(extractor, x.clamp(0, 1)) for x in (real, train, fake))
+        if extractor.num_classes:
+            real_logits = extract(extractor, real.clamp(0, 1), output="logits")
+            fake_logits = extract(extractor, fake.clamp(0, 1), output="logits")
     else:
         source = FeatureSource("points", None)
-        real_feats, fake_feats, logits = real.double().numpy(), fake.double().numpy(), None
-    out.update(_compute(wanted, real_feats, fake_feats, logits, source, seed))
+        real_feats, train_feats, fake_feats = (x.double().numpy() for x in (real, train, fake))
+    out.update(_compute(wanted, real_feats, fake_feats, fake_logits, source, seed))
+    _add_references(out, real_feats, train_feats, real_logits, source, seed)
     out["samples"]["seconds_total"] = round(time.perf_counter() - start, 2)
-    return out
+    return {**_headline(out, source, n, len(real)), **out}
+
+
+def _headline(out: dict[str, Any], source: FeatureSource, n: int, n_real: int) -> dict[str, Any]:
+    """Flat headline figures (for one-line summaries and tables) ahead of the detailed per-metric entries."""
+    head: dict[str, Any] = {}
+    for name in ("fd", "kid", "is", "mmd"):
+        entry = out.get(name) or {}
+        label = next(iter(entry), None)
+        if label and label != "skipped" and isinstance(entry[label], float):
+            head[label] = entry[label]
+    for key in ("precision", "recall", "density", "coverage"):
+        if key in out.get("prdc", {}):
+            head[key] = out["prdc"][key]
+    return {**head, **source.describe(), "n_generated": n, "n_real": n_real}
+
+
+def _add_references(
+    out: dict[str, Any],
+    real: np.ndarray,
+    train: np.ndarray,
+    real_logits: np.ndarray | None,
+    source: FeatureSource,
+    seed: int,
+) -> None:
+    """What real data scores, for scale: FD of the training split against the test split (a floor for the
+    model's FD) and the Inception-style score of the test split (what a perfect model would get)."""
+    if "fd" in out:
+        from genforge.metrics.frechet import frechet_distance
+
+        label = next(iter(out["fd"]))
+        out["fd"][f"{label}_train_vs_test"] = frechet_distance(real, train, source)[label]
+        out["fd"]["n_train"] = len(train)
+    if "is" in out and real_logits is not None:
+        from genforge.metrics.inception_score import inception_score
+
+        label = next(iter(out["is"]))
+        out["is"][f"{label}_test_split"] = inception_score(real_logits, splits=10, seed=seed, source=source)[
+            label
+        ]
 
 
 def _compute(

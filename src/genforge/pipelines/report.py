@@ -52,6 +52,7 @@ _CONTEXT_KEYS = {
     "k_density_coverage",
     "bandwidth",
     "bandwidth_rule",
+    "n_train",
 }
 
 
@@ -152,6 +153,30 @@ def _metric_rows(evaluation: dict[str, Any]) -> tuple[list[list[str]], list[list
         for key, value in result.items():
             if key in _CONTEXT_KEYS or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
+            if key.endswith("_train_vs_test"):  # reference: real training split in place of generated samples
+                sample_rows.append(
+                    [
+                        f"{key} (reference)",
+                        _fmt(value),
+                        _fmt(n_real),
+                        f"{result.get('n_train', '?')} real (train)",
+                        _fmt(result.get("extractor", "")),
+                        f"<code>{html.escape(sha[:12])}</code>",
+                    ]
+                )
+                continue
+            if key.endswith("_test_split"):  # reference: the score of the real test split itself
+                sample_rows.append(
+                    [
+                        f"{key} (reference)",
+                        _fmt(value),
+                        _fmt(n_real),
+                        "",
+                        _fmt(result.get("extractor", "")),
+                        f"<code>{html.escape(sha[:12])}</code>",
+                    ]
+                )
+                continue
             sample_rows.append(
                 [
                     key,
@@ -165,15 +190,15 @@ def _metric_rows(evaluation: dict[str, Any]) -> tuple[list[list[str]], list[list
     return plain, sample_rows
 
 
-def _table(columns: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+def _table(columns: list[str] | None, rows: list[list[str]]) -> str:
+    head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>" if columns else ""
     body = "".join(
         "<tr>"
         + "".join(f"<td class='num'>{cell}</td>" if i else f"<td>{cell}</td>" for i, cell in enumerate(row))
         + "</tr>"
         for row in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def _metrics_section(run: Run) -> str:
@@ -222,7 +247,7 @@ def render_report(run: Run) -> str:
             f"<title>genforge report: {html.escape(run.id)}</title><style>{CSS}</style></head><body>",
             f"<h1>{html.escape(title)}</h1><p class='muted'>genforge {__version__} report, "
             f"{time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
-            _table(["", ""], facts),
+            _table(None, facts),
             "<h2>Samples</h2>",
             _samples_section(run),
             "<h2>Training curves</h2>",

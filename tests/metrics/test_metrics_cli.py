@@ -1,0 +1,199 @@
+"""``genforge metrics ...`` on files: results, bad input as one error line, the feature cache, lean imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import precision_recall_fscore_support
+
+from genforge.cli.main import main
+from genforge.data import load_dataset
+from genforge.metrics.frechet import frechet_distance
+
+
+def run_cli(capsys, *args):
+    code = main(["metrics", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _features(tmp_path, name, array, key="features"):
+    path = tmp_path / f"{name}.npz"
+    np.savez(path, **{key: array})
+    return path
+
+
+def _digit_folder(path, images):
+    path.mkdir()
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(path / f"{i:04d}.png")
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_uint8():
+    x = load_dataset("digits").split("test")["x"][:, 0]  # (270, 8, 8) levels 0..16
+    return (x.float() * 255 / 16).round().byte().numpy()
+
+
+def test_fd_on_feature_files_prints_json_with_value_n_and_extractor(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200, 6)), rng.normal(size=(150, 6)) + 0.5
+    code, out, _ = run_cli(capsys, "fd", _features(tmp_path, "a", a), _features(tmp_path, "b", b), "--json")
+    result = json.loads(out)
+    assert code == 0 and list(result)[0] == "fd"
+    assert result["fd"] == pytest.approx(frechet_distance(a, b)["fd"], rel=1e-12)
+    assert (result["n_real"], result["n_fake"], result["extractor"]) == (200, 150, "precomputed")
+
+
+def test_every_set_metric_runs_on_feature_files(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    a, b = (
+        _features(tmp_path, "a", rng.normal(size=(120, 4))),
+        _features(tmp_path, "b", rng.normal(size=(110, 4))),
+    )
+    for args, key in (
+        (["kid", "--subset-size", "50", "--subsets", "5"], "kd"),
+        (["prdc"], "precision"),
+        (["mmd"], "mmd2_rbf"),
+    ):
+        code, out, _ = run_cli(capsys, args[0], a, b, *args[1:], "--json")
+        assert code == 0 and key in json.loads(out)
+    code, out, _ = run_cli(capsys, "fd", a, b)
+    assert code == 0 and "frechet_distance" in out  # the human table
+
+
+def test_bad_inputs_are_one_error_line_and_exit_2(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    a = _features(tmp_path, "a", rng.normal(size=(20, 3)))
+    b = _features(tmp_path, "b", rng.normal(size=(20, 4)))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.new("L", (8, 8)).save(mixed / "a.png")
+    Image.new("L", (9, 8)).save(mixed / "b.png")
+    cases = [
+        (["fd", a, b], "dimensions"),
+        (["fd", a, tmp_path / "missing.npz"], "does not exist"),
+        (["fd", empty, empty], "has no .png"),
+        (["fd", mixed, mixed], "differ in size"),
+        (["fd", a, _features(tmp_path, "c", rng.normal(size=(1, 3)))], "at least 2"),
+        (["fd", a, a, "--extractor", "digits"], "already holds features"),
+        (["kid", a, a, "--subset-size", "100"], "subset size"),
+    ]
+    for args, message in cases:
+        code, _, err = run_cli(capsys, *args)
+        assert code == 2, args
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_image_folders_use_the_digits_extractor_and_cache_the_real_features(tmp_path, capsys, digits_uint8):
+    real = _digit_folder(tmp_path / "real", digits_uint8[:120])
+    fake = _digit_folder(tmp_path / "fake", digits_uint8[120:240])
+    cache = tmp_path / "cache"
+    code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--json")
+    first = json.loads(out)
+    assert code == 0 and first["extractor"] == "digits" and "fd_digits" in first and "fid" not in first
+    entries = sorted(p.suffix for p in cache.iterdir())
+    assert entries == [".json", ".safetensors"]  # only the real set is cached
+    meta = json.loads(next(cache.glob("*.json")).read_text())
+    assert meta["extractor"] == "digits" and meta["shape"] == [120, 128]
+    code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--json")
+    assert json.loads(out)["fd_digits"] == pytest.approx(first["fd_digits"], rel=1e-12)
+    code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--n", "60", "--json")
+    assert json.loads(out)["n_real"] == 60 and len(list(cache.glob("*.json"))) == 2  # N is part of the key
+
+
+def test_a_failing_run_writes_no_cache_entry(tmp_path, capsys, digits_uint8):
+    real = _digit_folder(tmp_path / "real", digits_uint8[:20])
+    rgb = tmp_path / "rgb"
+    rgb.mkdir()
+    for i in range(3):
+        Image.new("RGB", (8, 8)).save(rgb / f"{i}.png")
+    cache = tmp_path / "cache"
+    code, _, err = run_cli(capsys, "fd", real, rgb, "--cache-dir", cache)
+    assert code == 2 and "1x8x8" in err
+    code, _, err = run_cli(capsys, "fd", rgb, rgb, "--extractor", "digits", "--cache-dir", cache)
+    assert code == 2 and "1-channel" in err
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_is_and_paired_image_metrics_on_image_arrays(tmp_path, capsys, digits_uint8):
+    images = _features(tmp_path, "imgs", digits_uint8[:100, None], key="images")
+    code, out, _ = run_cli(capsys, "is", images, "--splits", "5", "--json")
+    result = json.loads(out)
+    assert code == 0 and 1.0 < result["is_digits"] <= 10.0 and result["n"] == 100
+    for metric, key in (("psnr", "psnr"), ("ssim", "ssim"), ("lpips", "lpips_digits")):
+        extra = ["--kernel-size", "3"] if metric == "ssim" else []
+        code, out, _ = run_cli(capsys, metric, images, images, *extra, "--json")
+        assert code == 0 and key in json.loads(out)
+
+
+def test_classify_equals_scikit_learn_for_every_average(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 4, 300)
+    p = np.where(rng.random(300) < 0.7, t, rng.integers(0, 4, 300))
+    np.savetxt(tmp_path / "t.csv", t, fmt="%d")
+    np.savetxt(tmp_path / "p.csv", p, fmt="%d")
+    for average in ("macro", "micro", "weighted"):
+        code, out, _ = run_cli(
+            capsys, "classify", tmp_path / "t.csv", tmp_path / "p.csv", "--average", average, "--json"
+        )
+        result = json.loads(out)
+        want = precision_recall_fscore_support(t, p, average=average)
+        assert code == 0 and (result["precision"], result["recall"], result["f1"]) == want[:3]
+    code, out, _ = run_cli(capsys, "classify", tmp_path / "t.csv", tmp_path / "p.csv")
+    assert code == 0 and "confusion matrix" in out
+
+
+def test_classify_reads_a_named_csv_column_with_string_labels(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("id,label\n1,cat\n2,dog\n3,dog\n")
+    (tmp_path / "p.csv").write_text("id,label\n1,cat\n2,cat\n3,dog\n")
+    code, out, _ = run_cli(
+        capsys,
+        "classify",
+        tmp_path / "t.csv",
+        tmp_path / "p.csv",
+        "--column",
+        "label",
+        "--average",
+        "none",
+        "--json",
+    )
+    result = json.loads(out)
+    assert code == 0 and result["labels"] == ["cat", "dog"] and result["per_label"][1]["recall"] == 0.5
+
+
+def test_text_metrics_from_files(tmp_path, capsys):
+    (tmp_path / "h.txt").write_text("the cat sat on the mat\na dog barked\n")
+    (tmp_path / "r.txt").write_text("the cat sat on a mat\nthe dog barked\n")
+    code, out, _ = run_cli(capsys, "text", tmp_path / "h.txt", tmp_path / "r.txt", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["bleu"] > 0 and "rougeL_f" in result and "distinct_2" in result
+
+
+def test_extractors_are_listed_with_hashes(capsys):
+    code, out, _ = run_cli(capsys, "extractors", "--json")
+    names = [row["name"] for row in json.loads(out)["extractors"]]
+    assert code == 0 and names[0] == "digits" and "inception:PATH" in names
+
+
+def test_fd_on_feature_files_does_not_import_torch(tmp_path):
+    rng = np.random.default_rng(4)
+    a, b = (
+        _features(tmp_path, "a", rng.normal(size=(50, 3))),
+        _features(tmp_path, "b", rng.normal(size=(50, 3))),
+    )
+    code = (
+        "import sys\nfrom genforge.cli.main import main\n"
+        f"rc = main(['metrics', 'fd', {str(a)!r}, {str(b)!r}, '--json'])\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("NO-TORCH 0")

@@ -1,0 +1,61 @@
+"""Sample-based metrics of a model against its dataset's test split (the ``genforge eval --metrics`` hook)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from genforge.core.errors import ConfigError
+from genforge.data import load_dataset
+from genforge.metrics.run_metrics import draw_samples, evaluate_samples
+from genforge.models.base import build_model
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    dataset = load_dataset("digits")
+    model = build_model("vae", {}, dataset.info).eval()
+    return SimpleNamespace(model=model, dataset=dataset)
+
+
+def test_image_run_metrics_carry_n_extractor_and_hash(digits_run):
+    result = evaluate_samples(digits_run, ["fd", "kid", "is", "prdc", "nll"], n=300, seed=0)
+    assert {"samples", "fd", "kid", "is", "prdc"} <= set(result) and "mmd" not in result
+    assert (
+        result["fd_digits"] == result["fd"]["fd_digits"]
+        and result["precision"] == result["prdc"]["precision"]
+    )
+    assert (result["extractor"], result["n_generated"]) == ("digits", 300)
+    n_test = digits_run.dataset.size("test")
+    for name in ("fd", "kid", "prdc"):
+        entry = result[name]
+        assert entry["extractor"] == "digits" and len(entry["extractor_sha256"]) == 64
+        assert (entry["n_real"], entry["n_fake"]) == (n_test, 300)
+    assert "fd_digits" in result["fd"] and "fid" not in result["fd"]
+    assert result["fd"]["fd_digits_train_vs_test"] < result["fd"]["fd_digits"]  # an untrained VAE is far off
+    assert result["is"]["is_digits_test_split"] > result["is"]["is_digits"]
+    assert result["kid"]["subset_size"] == n_test
+
+
+def test_same_seed_gives_the_same_samples_and_metrics(digits_run):
+    a = draw_samples(digits_run.model, 40, seed=3, batch_size=16)
+    b = draw_samples(digits_run.model, 40, seed=3, batch_size=16)
+    assert a.shape == (40, 1, 8, 8) and bool((a == b).all())
+    first = evaluate_samples(digits_run, ["fd"], n=150, seed=1)["fd"]["fd_digits"]
+    assert evaluate_samples(digits_run, ["fd"], n=150, seed=1)["fd"]["fd_digits"] == first
+
+
+def test_point_data_is_compared_in_its_own_coordinates():
+    dataset = load_dataset("toy2d:moons")
+    run = SimpleNamespace(model=build_model("realnvp", {}, dataset.info).eval(), dataset=dataset)
+    result = evaluate_samples(run, ["fd", "prdc", "mmd", "is"], n=200, seed=0)
+    assert result["fd"]["extractor"] == "points" and "fd_points" in result["fd"]
+    assert result["fd"]["feature_dim"] == 2
+    assert "skipped" in result["is"] and 0 <= result["prdc"]["precision"] <= 1
+
+
+def test_unknown_metrics_and_likelihood_only_requests(digits_run):
+    with pytest.raises(ConfigError, match="unknown metric"):
+        evaluate_samples(digits_run, ["fid"], n=10, seed=0)
+    assert evaluate_samples(digits_run, ["nll"], n=10, seed=0) == {}
