@@ -157,6 +157,11 @@ class SentenceEmbedding(Embedding):
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
+    def clear_cache(self) -> None:
+        """Forget cached text vectors (e.g. before timing queries)."""
+        with self._lock:
+            self._cache.clear()
+
     def count_tokens(self, text: str) -> int:
         """Word pieces the model would see for ``text`` (without [CLS]/[SEP]), before truncation."""
         return len(self.model.tokenizer.tokenize(text))
