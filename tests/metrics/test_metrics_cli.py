@@ -121,6 +121,12 @@ def test_a_failing_run_writes_no_cache_entry(tmp_path, capsys, digits_uint8):
     assert code == 2 and "1x8x8" in err
     code, _, err = run_cli(capsys, "fd", rgb, rgb, "--extractor", "digits", "--cache-dir", cache)
     assert code == 2 and "1-channel" in err
+    wrong = tmp_path / "weights.pth"
+    wrong.write_bytes(b"not the FID weights")
+    code, _, err = run_cli(
+        capsys, "fd", real, real, "--extractor", f"inception:{wrong}", "--cache-dir", cache
+    )
+    assert code == 2 and "refusing" in err and err.count("\n") == 1
     assert not cache.exists() or not any(cache.iterdir())
 
 

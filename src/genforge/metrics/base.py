@@ -4,7 +4,7 @@ A :class:`Metric` accumulates a state with ``update(...)``, turns it into a self
 with ``compute()``, clears it with ``reset()`` and combines the state of another instance of the same
 metric with ``merge(other)`` (so workers can each see part of the data and one process combines them).
 ``state_dict()`` / ``load_state_dict()`` turn the state into plain numpy arrays for shipping between
-processes (safetensors-compatible, never pickled). Every metric also has a plain function (its
+processes (numbers, or strings for string labels and texts; never pickled objects). Every metric also has a plain function (its
 "functional twin") that computes the same result in one call.
 
 Results carry where the features came from: the extractor's name and SHA-256 (see
