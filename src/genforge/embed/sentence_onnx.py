@@ -67,7 +67,7 @@ def export_onnx(model_path: str | os.PathLike, out: str | os.PathLike) -> Path:
     )
     dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("tokens")}
     program = torch.onnx.export(
-        LastHidden(),
+        LastHidden().eval(),
         tuple(example[k] for k in INPUTS),
         input_names=list(INPUTS),
         output_names=["last_hidden_state"],
