@@ -98,3 +98,19 @@ def test_bad_learning_rate_is_a_config_error():
 
     with pytest.raises(ConfigError, match="learning_rate"):
         GloVeConfig.build({"learning_rate": -1})
+
+
+def test_manifest_that_does_not_match_the_vectors_is_a_checkpoint_error(tmp_path):
+    import json
+
+    from genforge.core.errors import CheckpointError
+
+    path = train_glove(topic_sentences(40), 4, 0, GloVeConfig(min_count=1, epochs=1, batch_size=64)).save(
+        tmp_path / "g"
+    )
+    manifest = json.loads((path / "embedding.json").read_text())
+    manifest["settings"]["words"].pop()
+    manifest["settings"]["counts"].pop()
+    (path / "embedding.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_embedding(path)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from genforge.core.errors import ModelNotFound
 from genforge.embed.base import Embedding
 from genforge.embed.evaluate import (
     analogy_accuracy,
@@ -86,8 +87,6 @@ def run_bench(
     chosen = list(entries or ALL_ENTRIES)
     unknown = [e for e in chosen if e not in ALL_ENTRIES]
     if unknown:
-        from genforge.core.errors import ModelNotFound
-
         raise ModelNotFound(f"unknown bench entry '{unknown[0]}' (available: {', '.join(ALL_ENTRIES)})")
     models: dict[str, Embedding] = {}
     seconds: dict[str, float] = {}

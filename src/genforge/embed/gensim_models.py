@@ -24,6 +24,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError, require
 from genforge.embed.base import UnknownWord, register_embedding
+from genforge.embed.corpus import tokenize
 from genforge.embed.static import WordVectors
 
 
@@ -118,8 +119,6 @@ class FastTextEmbedding(Word2VecEmbedding):
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Mean of every token's vector (unseen tokens built from n-grams); no tokens -> zero vector."""
-        from genforge.embed.corpus import tokenize
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             tokens = [t for t in tokenize(text) if self.has_word(t)]

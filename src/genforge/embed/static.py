@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from genforge.core.errors import CheckpointError
 from genforge.embed.base import Embedding, UnknownWord, cosine_scores
 from genforge.embed.corpus import tokenize
 
@@ -24,7 +25,9 @@ class WordVectors(Embedding):
     ) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
-            raise ValueError(f"vectors {vectors.shape} do not match {len(words)} words")
+            raise CheckpointError(
+                f"vectors of shape {vectors.shape} do not match {len(words)} words: corrupt embedding"
+            )
         self.words = list(words)
         self.vectors = vectors
         self.counts = list(counts) if counts is not None else [0] * len(self.words)
