@@ -16,7 +16,7 @@ import torch
 from genforge.core.io import atomic_write_bytes, atomic_write_text
 
 
-def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 1, pad_value: float = 1.0,
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, pad_value: float = 0.5,
                upscale: int | None = None) -> torch.Tensor:
     """``(N, C, H, W)`` in ``[0, 1]`` -> one ``(C, H', W')`` grid image; small images are upscaled
     (nearest) so an 8x8 digit is visible."""
