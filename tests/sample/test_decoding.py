@@ -106,9 +106,9 @@ def utf8(ids):
 
 def test_text_stream_holds_back_incomplete_utf8_characters():
     stream = TextStream(utf8)
-    pieces = [stream.push(b) for b in "né".encode()]
-    assert pieces == ["n", "", "é"]
-    assert stream.finish() == "" and stream.text == "né"
+    pieces = [stream.push(b) for b in "né€".encode()] + [stream.push(0xFF), stream.push(ord("a"))]
+    assert pieces == ["n", "", "é", "", "", "€", "", "\ufffda"]
+    assert stream.finish() == "" and stream.text == "né€\ufffda" == "".join(pieces)
 
 
 def test_text_stream_cuts_at_a_stop_sequence_and_never_prints_part_of_it():

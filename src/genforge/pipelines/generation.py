@@ -113,15 +113,17 @@ def generate(
         where="generation",
     )
     eot = tokenizer.token_id(END_OF_TEXT)
-    prompt_ids = [eot, *tokenizer.encode(prompt)]
+    text_ids = tokenizer.encode(prompt)
+    prompt_ids = [eot, *text_ids]  # training documents start after <|endoftext|>
     dropped = 0
     if model.max_context is not None and len(prompt_ids) > model.max_context:
         if not truncate_prompt:
             raise ConfigError(
-                f"the prompt is {len(prompt_ids) - 1} tokens but run {loaded.run.id} has a context window of "
+                f"the prompt is {len(text_ids)} tokens but run {loaded.run.id} has a context window of "
                 f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt")
-        dropped = len(prompt_ids) - model.max_context
-        prompt_ids = prompt_ids[dropped:]
+        dropped = len(text_ids) - model.max_context
+        text_ids = text_ids[dropped:]
+        prompt_ids = text_ids  # the prompt's end no longer starts a document
     stream = TextStream(tokenizer.decode, stop)
     emit = on_text or (lambda piece: None)
     start = time.perf_counter()
@@ -144,9 +146,9 @@ def generate(
         emit(stream.finish())
     seconds = time.perf_counter() - start
     return Generation(
-        prompt=tokenizer.decode(prompt_ids) if dropped else prompt,
+        prompt=tokenizer.decode(text_ids) if dropped else prompt,
         completion=stream.text,
-        prompt_tokens=len(prompt_ids) - 1,
+        prompt_tokens=len(text_ids),
         generated_tokens=generated,
         stopped_by=stopped_by,
         seconds=seconds,
@@ -184,8 +186,8 @@ def translate(
         output = model.strip_special(output)
         weights = (model.attention_map(source, torch.tensor([output], dtype=torch.long))[0] if output
                    else torch.zeros(0, len(source_ids)))
-    source_tokens = [tokenizer.decode([i]) for i in source_ids]
-    output_tokens = [tokenizer.decode([i]) for i in output]
+    source_tokens = [tokenizer.token_label(i) for i in source_ids]
+    output_tokens = [tokenizer.token_label(i) for i in output]
     unknown = sorted({ch for ch in text if any(tokenizer.is_byte_token(i) for i in tokenizer.encode(ch))})
     result = Translation(
         source=text,

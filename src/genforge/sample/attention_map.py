@@ -12,7 +12,10 @@ from genforge.core.io import atomic_write_bytes
 
 
 def _label(token: str) -> str:
-    return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(token, token)
+    special = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+    if token in special:
+        return special[token]
+    return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
 
 
 def save_attention_heatmap(weights: torch.Tensor, source_tokens: Sequence[str], output_tokens: Sequence[str],
@@ -30,11 +33,12 @@ def save_attention_heatmap(weights: torch.Tensor, source_tokens: Sequence[str], 
     ax.set_xticks(range(cols), [_label(t) for t in source_tokens], fontsize=8)
     ax.set_yticks(range(rows), [_label(t) for t in output_tokens], fontsize=8)
     ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
     if title:
-        fig.suptitle(title, fontsize=9)
+        ax.set_title(title, fontsize=8, y=-0.04, va="top")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)

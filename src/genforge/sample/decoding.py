@@ -212,9 +212,10 @@ def beam_search(model: Any, prompt_ids: Sequence[int], config: DecodingConfig, *
 class TextStream:
     """Turns generated ids into text as they arrive.
 
-    ``push(id)`` returns the text that is now final: it holds back an incomplete UTF-8 character (a
-    trailing U+FFFD from a partial byte sequence) and any tail that could be the start of a stop
-    sequence. When a stop sequence appears, the text is cut before it and :attr:`stopped` names it.
+    ``push(id)`` returns the text that is now final: it holds back a possibly incomplete UTF-8 character
+    (trailing U+FFFD characters from a partial byte sequence, which a later byte may complete) and any
+    tail that could be the start of a stop sequence. When a stop sequence appears, the text is cut before
+    it and :attr:`stopped` names it. :attr:`text` is exactly the concatenation of the returned pieces.
     """
 
     def __init__(self, decode: Callable[[list[int]], str], stop: Sequence[str] = ()) -> None:
@@ -226,11 +227,12 @@ class TextStream:
         self.emitted = 0
         self.stopped: str | None = None
         self._text = ""
+        self._pieces: list[str] = []
 
     @property
     def text(self) -> str:
-        """All final text so far (after :meth:`finish`: the whole completion)."""
-        return self._text[: self.emitted]
+        """All text returned so far (after :meth:`finish`: the whole completion)."""
+        return "".join(self._pieces)
 
     def push(self, token_id: int) -> str:
         if self.stopped is not None:
@@ -241,7 +243,7 @@ class TextStream:
         if cut is not None:
             return self._emit_until(cut)
         safe = len(self._text)
-        if self._text.endswith("\ufffd"):
+        while safe > self.emitted and self._text[safe - 1] == "\ufffd":
             safe -= 1
         safe -= self._stop_prefix_length(self._text[:safe])
         return self._emit_until(max(safe, self.emitted))
@@ -254,7 +256,8 @@ class TextStream:
 
     def _emit_until(self, end: int) -> str:
         piece = self._text[self.emitted : end]
-        self.emitted = end
+        self.emitted = max(end, self.emitted)
+        self._pieces.append(piece)
         return piece
 
     def _find_stop(self) -> int | None:

@@ -106,6 +106,12 @@ class TextTokenizer:
             raise ConfigError(f"token id {bad[0]} is outside this tokenizer's vocabulary of {self.vocab_size}")
         return self.backend_.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)
 
+    def token_label(self, token_id: int) -> str:
+        """Printable form of one id: its text, or its raw token (``<0xC3>``) when it is only part of a
+        character."""
+        text = self.decode([token_id])
+        return text if "\ufffd" not in text else self.backend_.id_to_token(token_id)
+
     def is_byte_token(self, token_id: int) -> bool:
         """True for a character-level byte-fallback id (``<0xNN>``): a character unseen in training."""
         return False

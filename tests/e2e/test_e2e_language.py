@@ -1,0 +1,113 @@
+"""End-to-end language workflows through the CLI entry point on tiny budgets: train, generate, stream,
+evaluate, resume, translate with an attention map, and the bad inputs (long prompt, foreign tokenizer).
+
+Commands run in-process through ``genforge.cli.main.main`` (the console script's function) so the suite
+does not pay a torch import per command."""
+
+import json
+import shutil
+
+import pytest
+
+from genforge.cli.main import main
+
+TINY_GPT = ["--set", "num_layers=1", "--set", "embed_dim=32", "--set", "num_heads=2", "--block-size", "32"]
+PARAGRAPH = ("The government said on Tuesday that the new budget would be tabled next week, "
+             "after talks with the unions about wages and the price of bread. ")
+
+
+@pytest.fixture()
+def gf(capsys):
+    def run(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("language")
+    (root / "corpus.txt").write_text("\n\n".join(f"{i}. {PARAGRAPH * 2}" for i in range(30)), encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def gpt_run(workdir, gf):
+    runs = workdir / "runs"
+    if not runs.exists():
+        code, _, err = gf("train", "gpt", "--data", f"text:file:{workdir / 'corpus.txt'}", *TINY_GPT, "--max-steps", 6,
+                          "--seed", 0, "--set", "checkpoint_every=3", "--quiet", "--out", runs)
+        assert code == 0, err
+    (run,) = runs.iterdir()
+    return run
+
+
+@pytest.mark.slow
+def test_gpt_run_generates_reproducibly_streams_and_evaluates(gpt_run, gf):
+    assert (gpt_run / "tokenizer.json").exists() and list((gpt_run / "samples").glob("*.txt"))
+    args = ["generate", gpt_run, "--prompt", "The government", "--max-tokens", 25, "--top-p", 0.9,
+            "--temperature", 0.8, "--seed", 3]
+    code, first, err = gf(*args)
+    assert code == 0, err
+    assert first.startswith("The government") and "tokens/s" in err
+    assert gf(*args, "--stream")[1] == first
+    data = json.loads(gf(*args, "--json")[1])
+    assert data["text"] == first.rstrip("\n") and data["generated_tokens"] <= 25
+    assert data["stopped_by"] in {"max_tokens", "end_of_text"} and data["settings"]["top_p"] == 0.9
+
+    code, out, err = gf("eval", gpt_run, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["family"] == "gpt" and 0 < result["bits_per_char"] < 10
+    assert result["perplexity"] > 1 and result["bits_per_byte"] == pytest.approx(result["bits_per_char"])
+
+
+@pytest.mark.slow
+def test_gpt_run_resumes_with_its_saved_tokenizer(workdir, gpt_run, gf):
+    copy = workdir / "resumed"
+    shutil.copytree(gpt_run, copy)
+    code, out, err = gf("train", "--resume", copy, "--max-steps", 8, "--quiet")
+    assert code == 0, err
+    assert "8 steps" in out
+
+
+@pytest.mark.slow
+def test_long_prompts_and_foreign_tokenizers_are_one_line_errors(workdir, gpt_run, gf):
+    code, _, err = gf("generate", gpt_run, "--prompt", "x" * 100, "--max-tokens", 3)
+    assert code == 2 and "context window" in err
+    code, out, _ = gf("generate", gpt_run, "--prompt", "x" * 100, "--max-tokens", 3, "--truncate-prompt", "--json")
+    assert code == 0 and json.loads(out)["prompt_truncated_tokens"] > 0
+
+    code, _, err = gf("train", "lstm-lm", "--data", f"text:file:{workdir / 'corpus.txt'}", "--tokenizer", "bpe",
+                      "--vocab-size", 300, "--block-size", 32, "--set", "embed_dim=16", "--set", "hidden_dim=16",
+                      "--set", "num_layers=1", "--max-steps", 2, "--quiet", "--out", workdir / "other")
+    assert code == 0, err
+    (lstm_run,) = (workdir / "other").iterdir()
+    mixed = workdir / "mixed"
+    shutil.copytree(gpt_run, mixed)
+    shutil.copy(lstm_run / "tokenizer.json", mixed / "tokenizer.json")
+    code, _, err = gf("generate", mixed, "--prompt", "The")
+    assert code == 2 and "another run" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
+    code, _, err = gf("train", "seq2seq", "--task", "roman", "--attention", "luong", "--max-steps", 5, "--quiet",
+                      "--set", "hidden_dim=32", "--set", "embed_dim=16", "--out", workdir / "s2s")
+    assert code == 0, err
+    (run,) = (workdir / "s2s").iterdir()
+    picture = workdir / "attn.png"
+    code, out, err = gf("translate", run, "1994", "--attention-map", picture, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert isinstance(data["translation"], str) and data["source_tokens"] == ["1", "9", "9", "4"]
+    assert len(data["attention"]) == len(data["output_tokens"])
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = json.loads(gf("eval", run, "--json")[1])
+    assert 0 <= result["exact_match_accuracy"] <= 1
+    code, _, err = gf("generate", run, "--prompt", "x")
+    assert code == 2 and "translate" in err
