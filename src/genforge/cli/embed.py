@@ -83,21 +83,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    import sys
+
     from genforge.core.config import parse_overrides
     from genforge.core.seed import seed_everything
     from genforge.embed.training import train_embedding
 
     seed_everything(args.seed)
     out = args.out or f"embeddings/{args.method}"
-    _, summary = train_embedding(
-        args.method, args.corpus, args.dim, args.seed, out, **parse_overrides(args.overrides)
+    embedding, summary = train_embedding(
+        args.method, args.corpus, args.dim, args.seed, None, **parse_overrides(args.overrides)
     )
+    summary["out"] = out
     if args.json:
         print_json(summary)
-        return 0
-    rows = [[k, v] for k, v in summary.items() if k != "options"]
-    rows.append(["options", ", ".join(f"{k}={v}" for k, v in summary["options"].items())])
-    console().print(table(f"embed train {args.method}", ["field", "value"], rows))
+    else:
+        rows = [[k, v] for k, v in summary.items() if k != "options"]
+        rows.append(["options", ", ".join(f"{k}={v}" for k, v in summary["options"].items())])
+        console().print(table(f"embed train {args.method}", ["field", "value"], rows))
+    # Save last, so the model directory is the newest file this command touches (a log of this command's
+    # output written next to it is older; scripts that pick "the newest glove*" find the model).
+    sys.stdout.flush()
+    embedding.save(out)
     return 0
 
 
