@@ -227,7 +227,7 @@ class RagPipeline:
         if self.llm is None:
             extracts = extractive_answer(
                 question,
-                [h.text for h in hits],
+                [_body(h) for h in hits],
                 self.store.embedding,
                 max_sentences=self.max_sentences,
                 min_score=self.min_score,
@@ -266,6 +266,13 @@ class RagPipeline:
                 AnswerSentence(sentence, citation_numbers(sentence), round(best, 4), best >= self.min_support)
             )
         return out
+
+
+def _body(hit: SearchHit) -> str:
+    """The chunk text without its leading section title (a title is not an answer sentence)."""
+    if hit.headings and hit.text.startswith(hit.headings[-1]):
+        return hit.text[len(hit.headings[-1]) :].lstrip()
+    return hit.text
 
 
 def _cite(sentence: str, number: int) -> str:

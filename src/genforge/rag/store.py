@@ -428,7 +428,7 @@ class Store:
         return pending
 
     def _skip(self, report: IndexReport, source: str, reason: str) -> None:
-        log.warning("skipping %s: %s", source, reason)
+        log.info("skipping %s: %s", source, reason)
         report.skipped.append({"source": source, "reason": reason})
 
     def _index_pending(self, root_id: int, pending: list[tuple], report: IndexReport, progress) -> None:
