@@ -116,6 +116,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         user = body["messages"][-1]["content"]
+        if "scale of 1 to 5" in user:  # judge prompts get a fixed rating
+            self._reply(body, "4")
+            return
         question = user.rsplit("Question:", 1)[-1].lower()
         passages = re.findall(r"\[(\d+)\] \([^)]*\)\n(.+?)(?=\n\n\[\d+\] |\n\nQuestion:)", user, re.S)
         content = "I don't know based on the provided documents."
@@ -126,6 +129,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             if match:
                 content = f"{match.rstrip('.')} [{number}]."
                 break
+        self._reply(body, content)
+
+    def _reply(self, body: dict, content: str) -> None:
         reply = {"id": "x", "object": "chat.completion", "model": body["model"],
                  "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}  # fmt: skip
         data = json.dumps(reply).encode()
@@ -185,6 +191,22 @@ def test_renumbering_orders_citations_by_first_appearance_and_keeps_unknown_mark
     text, order = renumber_citations("A [3]. B [1][3]. C [9].", valid=4)
     assert text == "A [1]. B [2][1]. C [9]."
     assert order == [2, 0]
+
+
+def test_llm_judge_ratings_are_scaled_into_the_evaluation(store, chat_server):
+    from genforge.rag.evaluate import evaluate
+
+    llm = ChatClient(chat_server, "judge-model")
+    qa = [
+        {
+            "question": "How many pallets did the Rotterdam warehouse ship?",
+            "sources": ["report.pdf"],
+            "answer": "1200",
+        }
+    ]
+    report = evaluate(qa, RagPipeline(store, k=3), judge_llm=llm)
+    assert report["answer"]["judge_faithfulness"] == {"mean": 0.75, "n": 1}
+    assert report["answer"]["judge_correctness"] == {"mean": 0.75, "n": 1}
 
 
 def test_output_rails_flag_an_llm_sentence_the_passages_do_not_support(store, chat_server):
