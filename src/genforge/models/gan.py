@@ -110,7 +110,7 @@ class Discriminator(nn.Module):
     "gan",
     config=GANConfig,
     data_kinds=("image", "points"),
-    train_defaults={"lr": 2e-4, "betas": [0.5, 0.999], "ema_decay": 0.999},
+    train_defaults={"lr": 1e-3, "betas": [0.5, 0.999], "ema_decay": 0.999},
 )
 class GAN(GenerativeModel):
     """Generator + discriminator trained alternately by :meth:`train_step` (two optimizers)."""

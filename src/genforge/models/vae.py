@@ -36,7 +36,7 @@ IWAE_ELEMENT_BUDGET = 2**23
 
 
 class VAEConfig(Config):
-    latent_dim: int = Field(32, ge=1, le=1024, description="size of the Gaussian latent code z")
+    latent_dim: int = Field(16, ge=1, le=1024, description="size of the Gaussian latent code z")
     likelihood: Literal["auto", "categorical", "gaussian", "bernoulli"] = Field(
         "auto",
         description="p(x|z): categorical softmax over levels, discretised gaussian, or bernoulli on binarised "
@@ -55,7 +55,7 @@ class VAEConfig(Config):
     "vae",
     config=VAEConfig,
     data_kinds=("image",),
-    train_defaults={"lr": 2e-3, "batch_size": 64, "ema_decay": 0.995},
+    train_defaults={"lr": 3e-3, "batch_size": 64, "ema_decay": 0.995},
 )
 class VAE(GenerativeModel):
     """Convolutional VAE on discrete images ``(B, C, H, W)`` with levels in ``[0, num_levels)``."""
