@@ -203,12 +203,12 @@ def run_search(args: argparse.Namespace) -> int:
         [h.rank, round(h.score, 4), h.source, " > ".join(h.headings[-2:]), _snippet(h.text)] for h in hits
     ]
     console().print(
-        table(f"{args.mode} search: {args.query}", ["#", h_kind(hits), "source", "section", "text"], rows)
+        table(f"{args.mode} search: {args.query}", ["#", _score_column(hits), "source", "section", "text"], rows)
     )
     return 0
 
 
-def h_kind(hits) -> str:
+def _score_column(hits) -> str:
     return hits[0].score_kind if hits else "score"
 
 
