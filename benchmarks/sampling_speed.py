@@ -5,7 +5,7 @@ the weights) and draws the same number of images; the reference row is PixelCNN'
 reruns the whole network on the whole image for every sub-pixel. The cached sampler must give the very
 same images for the same generator seed, which is checked here too.
 
-    .venv/bin/python benchmarks/sampling_speed.py [--data digits] [--num-images 64] [--threads 1]
+    .venv/bin/python benchmarks/sampling_speed.py [--data digits] [--image-size N] [--num-images 64] [--threads 1]
 """
 
 from __future__ import annotations
@@ -35,12 +35,15 @@ def main() -> None:
     parser.add_argument(
         "--data", default="digits", help="dataset spec giving the image shape (default digits)"
     )
+    parser.add_argument(
+        "--image-size", type=int, help="resize the images (e.g. 16 for 16x16 digits, 256 levels)"
+    )
     parser.add_argument("--num-images", type=int, default=64, help="images drawn per timing (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    data = load_dataset(args.data)
+    data = load_dataset(args.data, {"image_size": args.image_size} if args.image_size else None)
     info = data.info
 
     rows: list[tuple[str, str, float, torch.Tensor]] = []

@@ -42,7 +42,7 @@ class PixelCNNConfig(Config):
     first_kernel_size: int = Field(7, ge=3, description="odd kernel size of the first (mask A) layer")
     head_channels: int = Field(64, ge=4, description="hidden width of the per-channel output head")
     dropout: float = Field(
-        0.1, ge=0.0, lt=1.0, description="dropout on the gated outputs of the horizontal stack"
+        0.2, ge=0.0, lt=1.0, description="dropout on the gated outputs of the horizontal stack"
     )
     class_conditional: bool = Field(False, description="condition on the class label (datasets with classes)")
 
@@ -130,7 +130,14 @@ class GatedPixelCNN(nn.Module):
     "pixelcnn",
     config=PixelCNNConfig,
     data_kinds=("image",),
-    train_defaults={"lr": 2e-3, "batch_size": 32, "ema_decay": 0.995, "grad_clip": 1.0},
+    train_defaults={
+        "lr": 5e-3,
+        "batch_size": 32,
+        "ema_decay": 0.995,
+        "grad_clip": 1.0,
+        "eval_every": 100,
+        "early_stop_patience": 5,
+    },
 )
 class PixelCNN(GenerativeModel):
     """Gated PixelCNN over integer image levels ``(B, C, H, W)`` in ``[0, num_levels)``."""

@@ -157,7 +157,14 @@ def point_flow(dim: int, config: RealNVPConfig) -> FlowSequence:
     "realnvp",
     config=RealNVPConfig,
     data_kinds=("image", "points"),
-    train_defaults={"lr": 2e-3, "batch_size": 64, "ema_decay": 0.995, "grad_clip": 10.0},
+    train_defaults={
+        "lr": 2e-3,
+        "batch_size": 64,
+        "ema_decay": 0.995,
+        "grad_clip": 10.0,
+        "eval_every": 100,
+        "early_stop_patience": 5,
+    },
 )
 class RealNVP(GenerativeModel):
     """RealNVP over integer image levels ``(B, C, H, W)`` or float points ``(B, 2)``."""
