@@ -173,3 +173,8 @@ def test_short_training_moves_generated_points_onto_the_data():
     for step in range(150):
         model.train_step({"x": data[(step * 100) % 2000 : (step * 100) % 2000 + 100]}, optimizers, step)
     assert distance_to_data() < 0.6 * start
+
+
+def test_sampling_options_the_gan_does_not_have_are_config_errors():
+    with pytest.raises(ConfigError, match="top_k"):
+        _model().sample(2, top_k=3)

@@ -161,3 +161,8 @@ def test_short_training_on_digits_reduces_the_loss():
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_sampling_options_the_vae_does_not_have_are_config_errors():
+    with pytest.raises(ConfigError, match="label"):
+        _model().sample(2, label=3)

@@ -240,6 +240,8 @@ class GAN(GenerativeModel):
                labels: torch.Tensor | None = None, label: int | None = None, **opts: Any) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [0, 1] or points (n, 2) from z ~ N(0, temperature^2 I);
         ``labels``/``label`` choose the classes of a conditional model as in :meth:`decode`."""
+        if opts:
+            raise ConfigError(f"gan sampling takes no {', '.join(sorted(opts))} option (it takes temperature, label)")
         z = torch.randn(n, self.config.latent_dim, generator=generator) * temperature
         return self.decode(z, labels=labels, label=label)
 

@@ -145,6 +145,8 @@ class VAE(GenerativeModel):
 
         Decoder means rather than pixel draws, the usual way to show a VAE; temperature 0 decodes z = 0.
         """
+        if opts:
+            raise ConfigError(f"vae sampling takes no {', '.join(sorted(opts))} option (the vae is unconditional)")
         device = next(self.parameters()).device
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(device) * temperature
         return self.decode(z)
