@@ -86,11 +86,30 @@ def test_llm_without_model_is_an_error(store, capsys):
     assert "--llm needs --model" in capsys.readouterr().err
 
 
+def test_genforge_docs_root_is_the_checkout_docs_folder():
+    from pathlib import Path
+
+    from genforge.rag.corpus import genforge_docs_root
+
+    root = genforge_docs_root()
+    assert root == Path(__file__).resolve().parents[2] / "docs"
+    assert (root / "rag.md").exists()
+
+
 @pytest.mark.slow
-def test_ask_without_store_builds_the_default_store_from_genforge_docs(tmp_path, monkeypatch, capsys):
+def test_ask_without_store_builds_the_default_store_from_the_docs(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from genforge.rag import corpus
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("rag.md", "guardrails.md"):  # two real genforge pages keep the test fast
+        shutil.copy(corpus.genforge_docs_root() / name, docs / name)
+    monkeypatch.setattr(corpus, "genforge_docs_root", lambda: docs)
     monkeypatch.setenv("GENFORGE_RAG_STORE", str(tmp_path / "default"))
-    out = _run_json(capsys, ["rag", "ask", "how do I resume training?", "--json"])
+    out = _run_json(capsys, ["rag", "ask", "How are credit card numbers checked?", "--json"])
     assert (tmp_path / "default" / "store.sqlite").exists()
-    assert out["retrieved"], "the default store has genforge's docs"
+    assert out["found"] and out["citations"][0]["source"] == "guardrails.md"
     stats = _run_json(capsys, ["rag", "stats", "--json"])
-    assert stats["documents"] > 0 and stats["roots"][0].endswith("docs")
+    assert stats["documents"] == 2 and stats["roots"] == [str(docs.resolve())]
