@@ -167,8 +167,9 @@ def main() -> None:
 
     @torch.no_grad()
     def hf_cached():
-        out = twin.generate(torch.tensor([prompt]), max_new_tokens=args.new_tokens, do_sample=False, use_cache=True,
-                            eos_token_id=None, pad_token_id=ours.eot_id)
+        ids = torch.tensor([prompt])  # starts with <|endoftext|> = pad id: pass the mask, or HF masks it out
+        out = twin.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.new_tokens,
+                            do_sample=False, use_cache=True, eos_token_id=None, pad_token_id=ours.eot_id)
         return out[0, len(prompt):].tolist()
 
     gen_ours, ids_ours = timed_generation(ours_cached, 3)

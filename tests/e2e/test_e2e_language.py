@@ -8,12 +8,22 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from genforge.cli.main import main
 
 TINY_GPT = ["--set", "num_layers=1", "--set", "embed_dim=32", "--set", "num_heads=2", "--block-size", "32"]
 PARAGRAPH = ("The government said on Tuesday that the new budget would be tabled next week, "
              "after talks with the unions about wages and the price of bread. ")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture()

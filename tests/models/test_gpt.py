@@ -10,6 +10,15 @@ INFO = DataInfo(kind="tokens", shape=(33,), vocab_size=40, extra={"context_lengt
 SMALL = {"num_layers": 2, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small_gpt(**overrides):
     torch.manual_seed(0)
     return build_model("gpt", {**SMALL, **overrides}, INFO).eval()

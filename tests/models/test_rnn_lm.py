@@ -10,6 +10,15 @@ INFO = DataInfo(kind="tokens", shape=(25,), vocab_size=30, extra={"context_lengt
 SMALL = {"embed_dim": 16, "hidden_dim": 24, "num_layers": 2, "dropout": 0.0}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("family,cell", [("lstm-lm", torch.nn.LSTM), ("gru-lm", torch.nn.GRU)])
 def test_each_family_name_builds_its_cell(family, cell):
     assert family in MODELS

@@ -14,6 +14,15 @@ VARIANTS = ["bahdanau", "luong", "transformer"]
 SMALL = {"embed_dim": 16, "hidden_dim": 32, "num_heads": 2, "dropout": 0.0}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small(attention):
     torch.manual_seed(0)
     return build_model("seq2seq", {**SMALL, "attention": attention}, INFO)
@@ -65,7 +74,7 @@ def test_each_attention_variant_learns_to_reverse_short_sequences(attention):
     model = small(attention)
     generator = torch.Generator().manual_seed(2)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(150):
+    for _ in range(200):
         opt.zero_grad()
         model.loss(reverse_batch(32, generator))["loss"].backward()
         opt.step()

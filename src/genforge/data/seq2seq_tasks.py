@@ -210,5 +210,5 @@ def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | 
         info=info,
         splits=splits,
         description=f"{about}: {len(pairs):,} pairs, sources up to {source_len} characters",
-        extra={"tokenizer": tokenizer, "decode": decode, "encode": tokenizer.encode, "pairs": pairs},
+        extra={"tokenizer": tokenizer, "decode": decode},
     )

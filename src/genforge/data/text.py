@@ -227,4 +227,4 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
         return tokenizer.decode(ids)
 
     return Dataset(spec=f"text:{arg}", info=info, splits=splits, description=description,
-                   extra={"tokenizer": tokenizer, "decode": decode, "encode": tokenizer.encode, "corpus": corpus})
+                   extra={"tokenizer": tokenizer, "decode": decode})
