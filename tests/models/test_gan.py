@@ -158,6 +158,7 @@ def test_same_generator_seed_gives_same_samples():
     assert torch.equal(zero[0], zero[1])
 
 
+@pytest.mark.slow
 def test_short_training_moves_generated_points_onto_the_data():
     data = load_dataset("toy2d:8gaussians", {"num_points": 2000}).split("train")["x"]
     model = _model(POINTS, hidden_dim=64)

@@ -147,6 +147,7 @@ def test_same_generator_seed_gives_same_samples_and_others_differ():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_reduces_the_loss():
     data = load_dataset("digits").split("train")["x"][:128]
     model = _model()
