@@ -60,9 +60,8 @@ def main() -> None:
         seconds, images = time_sampling(model, args.num_images, 0)
         rows.append((name, "default", seconds, images))
 
-    print(
-        f"data {args.data} {tuple(info.shape)}, {args.num_images} images per run, torch threads {args.threads}"
-    )
+    print(f"data {args.data} {tuple(info.shape)} with {info.num_levels} levels, torch threads {args.threads}")
+    print(f"{args.num_images} images per timing (best of 2), untrained default configs")
     print(f"{'family':<10} {'sampler':<22} {'seconds':>9} {'images/s':>10} {'speed vs reference':>19}")
     for family, variant, seconds, _ in rows:
         ratio = naive_s / seconds
