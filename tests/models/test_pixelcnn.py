@@ -153,6 +153,7 @@ def test_config_errors_are_reported_as_config_errors():
         tiny_model().sample(1, temperature=-1.0)
 
 
+@pytest.mark.slow
 def test_a_few_training_steps_lower_the_bits_per_dim_on_digits():
     from genforge.data import load_dataset
 
