@@ -18,7 +18,7 @@ Written here (numpy only) so KID needs neither torch nor an Inception network to
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
@@ -26,13 +26,12 @@ from genforge.core.errors import ConfigError, DataError
 from genforge.metrics.base import (
     PRECOMPUTED,
     FeatureSource,
-    Metric,
     as_features,
     check_min_samples,
     check_same_dim,
     metric_label,
 )
-from genforge.metrics.prdc import DEFAULT_BLOCK, FeatureStore, squared_distance_tiles
+from genforge.metrics.prdc import DEFAULT_BLOCK, FeatureSetMetric, squared_distance_tiles
 
 
 def polynomial_kernel(
@@ -185,7 +184,7 @@ def mmd_rbf(
     }
 
 
-class KernelDistance(Metric):
+class KernelDistance(FeatureSetMetric):
     """Streaming KID: ``update(features, real=...)`` per batch; subsets are drawn in ``compute()``."""
 
     name = "kernel_distance"
@@ -209,24 +208,8 @@ class KernelDistance(Metric):
             **self.source.describe(),
         }
 
-    def reset(self) -> None:
-        self.store = FeatureStore()
-
-    def update(self, features: Any, real: bool) -> None:
-        self.store.add(features, real)
-
     def compute(self) -> dict[str, Any]:
         real, fake = self.store.arrays()
         return kernel_distance(
             real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=self.seed, source=self.source
         )
-
-    def _merge_state(self, other: KernelDistance) -> None:
-        self.store.merge(other.store)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.store.state_dict()
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.store.load(state)
-        return self

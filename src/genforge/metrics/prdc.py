@@ -188,7 +188,28 @@ class FeatureStore:
         self.fake = [state["fake"]] if state["fake"].size else []
 
 
-class PrecisionRecallDensityCoverage(Metric):
+class FeatureSetMetric(Metric):
+    """A metric whose state is the real and generated feature sets themselves (KID, PRDC): ``update``
+    appends a batch, merging concatenates, and ``compute`` works on the whole sets."""
+
+    def reset(self) -> None:
+        self.store = FeatureStore()
+
+    def update(self, features: Any, real: bool) -> None:
+        self.store.add(features, real)
+
+    def _merge_state(self, other: FeatureSetMetric) -> None:
+        self.store.merge(other.store)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.store.state_dict()
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
+        self.store.load(state)
+        return self
+
+
+class PrecisionRecallDensityCoverage(FeatureSetMetric):
     """Streaming wrapper: ``update(features, real=...)`` per batch; the k-NN pass runs in ``compute()``."""
 
     name = "precision_recall_density_coverage"
@@ -207,24 +228,8 @@ class PrecisionRecallDensityCoverage(Metric):
     def settings(self) -> dict[str, Any]:
         return {"k_pr": self.k_pr, "k_dc": self.k_dc, **self.source.describe()}
 
-    def reset(self) -> None:
-        self.store = FeatureStore()
-
-    def update(self, features: Any, real: bool) -> None:
-        self.store.add(features, real)
-
     def compute(self) -> dict[str, Any]:
         real, fake = self.store.arrays()
         return precision_recall_density_coverage(
             real, fake, k_pr=self.k_pr, k_dc=self.k_dc, block_size=self.block_size, source=self.source
         )
-
-    def _merge_state(self, other: PrecisionRecallDensityCoverage) -> None:
-        self.store.merge(other.store)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.store.state_dict()
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.store.load(state)
-        return self
