@@ -179,3 +179,17 @@ def test_short_training_moves_generated_points_onto_the_data():
 def test_sampling_options_the_gan_does_not_have_are_config_errors():
     with pytest.raises(ConfigError, match="top_k"):
         _model().sample(2, top_k=3)
+
+
+def test_trainer_ema_averages_the_generator_and_leaves_the_discriminator_live(tmp_path):
+    from genforge.pipelines.training import load_run, train
+
+    result = train("gan", "toy2d:moons", out=tmp_path, seed=0, max_steps=6,
+                   overrides={"hidden_dim": 16, "depth": 2, "latent_dim": 4, "ema_decay": 0.9,
+                              "sample_every": 1000, "eval_every": 1000})
+    live = load_run(result.run.path, ema=False).model.state_dict()
+    averaged = load_run(result.run.path, ema=True).model.state_dict()
+    tensors, _ = result.run.load_checkpoint(None)
+    assert not any(k.startswith("ema.discriminator.") for k in tensors)
+    assert all(torch.equal(live[k], averaged[k]) for k in live if k.startswith("discriminator."))
+    assert any(not torch.equal(live[k], averaged[k]) for k in live if k.startswith("generator."))

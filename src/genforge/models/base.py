@@ -16,6 +16,7 @@ Optional (a family has them where the math does):
   ``eval_terms(batch) -> dict[str, Tensor (B,)]``   per-example evaluation terms, averaged by ``eval``.
   ``optimizer_groups() -> dict[str, list[Parameter]]`` and ``train_step(batch, optimizers, step)``
       only for families that need more than one optimizer (GANs).
+  ``ema_exclude``   state-dict key prefixes the trainer's EMA leaves live (a GAN's discriminator).
 """
 
 from __future__ import annotations

@@ -115,6 +115,9 @@ class Discriminator(nn.Module):
 class GAN(GenerativeModel):
     """Generator + discriminator trained alternately by :meth:`train_step` (two optimizers)."""
 
+    # The trainer's EMA averages the generator only; the discriminator is used as trained.
+    ema_exclude = ("discriminator.",)
+
     def __init__(self, config: GANConfig, info: DataInfo) -> None:
         super().__init__(config, info)
         if info.kind == "image" and (len(info.shape) != 3 or not info.num_levels):

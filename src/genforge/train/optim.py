@@ -81,12 +81,18 @@ class EMA:
 
     ``shadow = decay * shadow + (1 - decay) * value`` after every step, with the usual warm-up
     ``decay_t = min(decay, (1 + t) / (10 + t))`` so early averages are not dominated by the init.
+    State-dict keys starting with one of ``exclude`` keep their live values (a GAN averages its
+    generator only: an averaged critic would score samples with weights it never trained with).
     """
 
-    def __init__(self, module: torch.nn.Module, decay: float) -> None:
+    def __init__(self, module: torch.nn.Module, decay: float, exclude: tuple[str, ...] = ()) -> None:
         self.decay = decay
         self.updates = 0
-        self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items() if v.dtype.is_floating_point}
+        self.shadow = {
+            k: v.detach().clone()
+            for k, v in module.state_dict().items()
+            if v.dtype.is_floating_point and not k.startswith(exclude)
+        }
 
     @torch.no_grad()
     def update(self, module: torch.nn.Module) -> None:

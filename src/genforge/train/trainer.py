@@ -100,7 +100,8 @@ class Trainer:
         self.write_samples = write_samples
         groups = model.optimizer_groups() if hasattr(model, "optimizer_groups") else {"main": list(model.parameters())}
         self.optimizers = {name: make_optimizer(params, config) for name, params in groups.items()}
-        self.ema = EMA(model, config.ema_decay) if config.ema_decay > 0 else None
+        exclude = tuple(getattr(model, "ema_exclude", ()))
+        self.ema = EMA(model, config.ema_decay, exclude) if config.ema_decay > 0 else None
         self.step = 0
         self.elapsed_before = 0.0
         self.best_val = math.inf
