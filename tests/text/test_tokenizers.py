@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genforge.core.errors import CheckpointError, ConfigError, DataError
-from genforge.text.tokenizers import (
+from genforge.data.tokenizers import (
     END_OF_TEXT,
     SEQ2SEQ_SPECIALS,
     BPETokenizer,

@@ -170,8 +170,8 @@ def _pad(rows: list[list[int]], width: int) -> Any:
     examples=[*(f"seq2seq:{name}" for name in TASKS), "seq2seq:file:PATH"],
 )
 def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | None) -> Dataset:
+    from genforge.data.tokenizers import SEQ2SEQ_SPECIALS, CharTokenizer, fit_or_load
     from genforge.models.base import DataInfo
-    from genforge.text.tokenizers import SEQ2SEQ_SPECIALS, CharTokenizer, fit_or_load
 
     if not arg:
         raise DataError(f"seq2seq needs a task: --data seq2seq:NAME with NAME one of {', '.join(TASKS)} or file:PATH")

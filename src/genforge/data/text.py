@@ -3,7 +3,7 @@
 :func:`load_corpus` returns documents as strings with a fixed document-level train/val/test split, from
 gensim's bundled corpora (``lee``, …), genforge's own documentation (``docs``), or a user's
 ``file:PATH`` / ``dir:PATH``. The ``text:`` dataset tokenizes a corpus for language models: the
-tokenizer (character-level or byte-level BPE, :mod:`genforge.text.tokenizers`) is fitted on the training
+tokenizer (character-level or byte-level BPE, :mod:`genforge.data.tokenizers`) is fitted on the training
 documents and saved in the run directory as ``tokenizer.json``, so resuming, evaluating and generating
 rebuild exactly the same token ids.
 """
@@ -190,7 +190,7 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
         raise DataError("text needs a corpus: --data text:lee, text:docs, text:file:PATH or text:dir:PATH")
     if options.tokenizer == "char" and options.vocab_size is not None:
         raise DataError("vocab_size applies to tokenizer=bpe only (char takes every character of the corpus)")
-    from genforge.text.tokenizers import END_OF_TEXT, fit_or_load, make_tokenizer
+    from genforge.data.tokenizers import END_OF_TEXT, fit_or_load, make_tokenizer
 
     corpus = load_corpus(arg)
     fresh = make_tokenizer(options.tokenizer, vocab_size=options.vocab_size)

@@ -20,12 +20,12 @@ import torch
 from genforge.core.errors import CheckpointError, ConfigError
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
+from genforge.data.tokenizers import END_OF_TEXT
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
 from genforge.pipelines.training import LoadedRun, load_run
 from genforge.sample.attention_map import save_attention_heatmap
 from genforge.sample.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
-from genforge.text.tokenizers import END_OF_TEXT
 
 
 @dataclass

@@ -14,8 +14,10 @@ vocabulary (attributes ending in ``_``), and :meth:`save` / :func:`load_tokenize
 one JSON file (no pickle) that also records what the tokenizer was trained on, so a run can tell its own
 tokenizer from one copied from another run (:func:`fit_or_load`).
 
-This module depends only on ``core`` and the ``tokenizers`` library, so the dataset factories in
-``genforge.data`` (which fit the tokenizer of a run) may use it.
+A tokenizer is fitted preprocessing, like the transforms in :mod:`genforge.data.transforms`: the dataset
+factories (``text:``, ``seq2seq:``) fit it on a run's training split, and models only ever see its ids.
+So it lives in ``data/`` and depends only on ``core`` and the ``tokenizers`` library; the layers above
+(``pipelines`` for generation, ``cli``) import it from here.
 """
 
 from __future__ import annotations
