@@ -106,10 +106,12 @@ def test_long_prompts_and_foreign_tokenizers_are_one_line_errors(workdir, gpt_ru
 
 @pytest.mark.slow
 def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
-    code, _, err = gf("train", "seq2seq", "--task", "roman", "--attention", "luong", "--max-steps", 5, "--quiet",
-                      "--set", "hidden_dim=32", "--set", "embed_dim=16", "--out", workdir / "s2s")
+    code, _, err = gf("train", "seq2seq", "--task", "roman", "--num-examples", 400, "--attention", "luong",
+                      "--max-steps", 5, "--quiet", "--set", "hidden_dim=32", "--set", "embed_dim=16",
+                      "--out", workdir / "s2s")
     assert code == 0, err
     (run,) = (workdir / "s2s").iterdir()
+    assert json.loads((run / "config.json").read_text())["data"]["options"] == {"num_examples": 400}
     picture = workdir / "attn.png"
     code, out, err = gf("translate", run, "1994", "--attention-map", picture, "--json")
     assert code == 0, err

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from genforge.core.errors import DataError
+from genforge.core.errors import ConfigError, DataError
 from genforge.data import load_dataset
 from genforge.data.seq2seq_tasks import (
     DATE_STYLES,
@@ -77,3 +77,20 @@ def test_bad_pairs_files_and_tasks_are_clear_errors(tmp_path):
         load_dataset("seq2seq:poetry")
     with pytest.raises(DataError, match="does not exist"):
         load_dataset(f"seq2seq:file:{tmp_path / 'nope.tsv'}")
+
+
+def test_num_examples_sets_how_many_pairs_a_task_generates():
+    sizes = load_dataset("seq2seq:dates", {"num_examples": 50}).describe()["sizes"]
+    assert sizes == {"train": 40, "val": 5, "test": 5}
+    assert sum(load_dataset("seq2seq:roman").describe()["sizes"].values()) == 3999  # default: every year once
+
+
+def test_num_examples_beyond_a_task_or_for_a_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="only 3,999 distinct examples"):
+        load_dataset("seq2seq:roman", {"num_examples": 5000})
+    with pytest.raises(ConfigError, match="greater than or equal to 10"):
+        load_dataset("seq2seq:dates", {"num_examples": 5})
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"w{i}\tW{i}\n" for i in range(20)), encoding="utf-8")
+    with pytest.raises(DataError, match="pairs file is used whole"):
+        load_dataset(f"seq2seq:file:{path}", {"num_examples": 10})

@@ -28,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--tokenizer", choices=["char", "bpe"], help="text tokenizer")
     data.add_argument("--vocab-size", type=int, help="BPE vocabulary size")
     data.add_argument("--block-size", type=int, help="tokens per training sequence")
+    data.add_argument("--num-examples", type=int, help="pairs generated for a built-in seq2seq task (split 80/10/10)")
     parser.add_argument("--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
@@ -35,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _data_options(args: argparse.Namespace) -> dict:
     fields = {"image_size": args.image_size, "channels": args.channels, "augment": args.augment,
-              "tokenizer": args.tokenizer, "vocab_size": args.vocab_size, "block_size": args.block_size}
+              "tokenizer": args.tokenizer, "vocab_size": args.vocab_size, "block_size": args.block_size,
+              "num_examples": args.num_examples}
     return {k: v for k, v in fields.items() if v is not None}
 
 

@@ -41,7 +41,8 @@ ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC
 
 class Seq2SeqOptions(Config):
     num_examples: int = Field(20000, ge=10, le=1_000_000,
-                              description="pairs generated for a built-in task (split 80/10/10); files use all lines")
+                              description="pairs generated for a built-in task (split 80/10/10; by default at most "
+                              "the task's distinct sources, e.g. 3,999 for roman); a pairs file uses all its lines")
 
 
 # --- the tasks ---------------------------------------------------------------------------------------
@@ -176,10 +177,17 @@ def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | 
     if not arg:
         raise DataError(f"seq2seq needs a task: --data seq2seq:NAME with NAME one of {', '.join(TASKS)} or file:PATH")
     kind, _, rest = arg.partition(":")
+    asked = "num_examples" in options.model_fields_set
     if kind == "file":
+        if asked:
+            raise DataError(f"num_examples applies to the built-in tasks ({', '.join(TASKS)}); "
+                            "a pairs file is used whole: cut the file instead")
         pairs = read_pairs(Path(rest).expanduser())
         about = f"pairs from {rest}"
     else:
+        if arg in TASKS and asked and options.num_examples > TASKS[arg][1]:
+            raise DataError(f"seq2seq:{arg} has only {TASKS[arg][1]:,} distinct examples; "
+                            f"ask for --num-examples {TASKS[arg][1]} or fewer")
         pairs = generate_pairs(arg, options.num_examples)
         about = TASKS[arg][2]
     index = split_indices(len(pairs), (0.8, 0.1, 0.1), SPLIT_SEED)
