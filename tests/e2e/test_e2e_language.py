@@ -105,6 +105,38 @@ def test_long_prompts_and_foreign_tokenizers_are_one_line_errors(workdir, gpt_ru
 
 
 @pytest.mark.slow
+def test_a_run_generates_and_translates_after_its_training_data_is_deleted(tmp_path, gf):
+    corpus = tmp_path / "gone.txt"
+    corpus.write_text("\n\n".join(f"{i}. {PARAGRAPH}" for i in range(12)), encoding="utf-8")
+    pairs = tmp_path / "gone.tsv"
+    pairs.write_text("".join(f"{i}\t{'I' * (i % 4 + 1)}\n" for i in range(40)), encoding="utf-8")
+    code, _, err = gf("train", "gru-lm", "--data", f"text:file:{corpus}", "--block-size", 16, "--set", "embed_dim=8",
+                      "--set", "hidden_dim=8", "--set", "num_layers=1", "--max-steps", 2, "--quiet",
+                      "--out", tmp_path / "lm")
+    assert code == 0, err
+    code, _, err = gf("train", "seq2seq", "--data", f"seq2seq:file:{pairs}", "--set", "embed_dim=8",
+                      "--set", "hidden_dim=8", "--max-steps", 2, "--quiet", "--out", tmp_path / "s2s")
+    assert code == 0, err
+    corpus.unlink()
+    pairs.unlink()
+    (lm_run,) = (tmp_path / "lm").iterdir()
+    (s2s_run,) = (tmp_path / "s2s").iterdir()
+
+    code, out, err = gf("generate", lm_run, "--prompt", "The government", "--max-tokens", 5, "--seed", 0)
+    assert code == 0, err
+    assert out.startswith("The government")
+    code, out, err = gf("translate", s2s_run, "12", "--json")
+    assert code == 0, err
+    assert json.loads(out)["source_tokens"] == ["1", "2"]
+    code, _, err = gf("eval", lm_run)  # evaluation does need the data, and says so in one line
+    assert code == 2 and "gone.txt" in err and len(err.strip().splitlines()) == 1
+
+    (lm_run / "tokenizer.json").unlink()
+    code, _, err = gf("generate", lm_run, "--prompt", "The")
+    assert code == 2 and "has no tokenizer.json" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
 def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
     code, _, err = gf("train", "seq2seq", "--task", "roman", "--num-examples", 400, "--attention", "luong",
                       "--max-steps", 5, "--quiet", "--set", "hidden_dim=32", "--set", "embed_dim=16",

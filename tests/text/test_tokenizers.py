@@ -11,6 +11,7 @@ from genforge.data.tokenizers import (
     BPETokenizer,
     CharTokenizer,
     fit_or_load,
+    load_run_tokenizer,
     load_tokenizer,
     make_tokenizer,
 )
@@ -84,6 +85,7 @@ def test_save_and_load_give_the_same_ids(tmp_path, char_tok, bpe_tok):
         text = "The café 🎉 tabled\tbudget"
         assert again.kind == tok.kind and again.encode(text) == tok.encode(text)
         assert again.trained_on_ == tok.trained_on_
+        assert again.digest() == tok.digest()
 
 
 def test_fit_or_load_reuses_its_own_file_and_refuses_another_runs(tmp_path):
@@ -95,6 +97,19 @@ def test_fit_or_load_reuses_its_own_file_and_refuses_another_runs(tmp_path):
         fit_or_load(path, CharTokenizer(), ["a different corpus"], source="other")
     with pytest.raises(DataError, match="bpe"):
         fit_or_load(path, BPETokenizer(300), TRAIN, source="unit")
+
+
+def test_a_run_directory_gives_back_only_the_tokenizer_its_model_was_trained_with(tmp_path, char_tok):
+    char_tok.save(tmp_path / "tokenizer.json")
+    same = load_run_tokenizer(tmp_path, expected_digest=char_tok.digest(), vocab_size=char_tok.vocab_size)
+    assert same.encode("The café") == char_tok.encode("The café")
+    other = CharTokenizer().fit([text.upper() for text in TRAIN], source="other")
+    with pytest.raises(CheckpointError, match="another run"):
+        load_run_tokenizer(tmp_path, expected_digest=other.digest(), vocab_size=char_tok.vocab_size)
+    with pytest.raises(CheckpointError, match="another run"):  # runs without a digest: the size still has to fit
+        load_run_tokenizer(tmp_path, expected_digest=None, vocab_size=char_tok.vocab_size + 1)
+    with pytest.raises(CheckpointError, match="has no tokenizer.json"):
+        load_run_tokenizer(tmp_path / "elsewhere", expected_digest=None, vocab_size=10)
 
 
 def test_bad_inputs_raise_one_line_errors(tmp_path):

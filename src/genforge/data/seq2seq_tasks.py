@@ -27,7 +27,6 @@ from genforge.data import Dataset, register_dataset, split_indices
 
 GENERATOR_SEED = 0
 SPLIT_SEED = 0
-TOKENIZER_FILE = "tokenizer.json"
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
@@ -171,7 +170,7 @@ def _pad(rows: list[list[int]], width: int) -> Any:
     examples=[*(f"seq2seq:{name}" for name in TASKS), "seq2seq:file:PATH"],
 )
 def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | None) -> Dataset:
-    from genforge.data.tokenizers import SEQ2SEQ_SPECIALS, CharTokenizer, fit_or_load
+    from genforge.data.tokenizers import SEQ2SEQ_SPECIALS, TOKENIZER_FILE, CharTokenizer, fit_or_load
     from genforge.models.base import DataInfo
 
     if not arg:
@@ -207,7 +206,8 @@ def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | 
         shape=(source_len,),
         vocab_size=tokenizer.vocab_size,
         extra={"task": arg, "pad_id": pad_id, "bos_id": bos_id, "eos_id": eos_id,
-               "max_source_length": source_len, "max_target_length": target_len},
+               "max_source_length": source_len, "max_target_length": target_len,
+               "tokenizer_sha256": tokenizer.digest()},
     )
 
     def decode(ids: list[int]) -> str:

@@ -136,7 +136,6 @@ def load_corpus(spec: str) -> Corpus:
 
 # --- the text: dataset ------------------------------------------------------------------------------
 
-TOKENIZER_FILE = "tokenizer.json"
 
 
 class TextOptions(Config):
@@ -190,7 +189,7 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
         raise DataError("text needs a corpus: --data text:lee, text:docs, text:file:PATH or text:dir:PATH")
     if options.tokenizer == "char" and options.vocab_size is not None:
         raise DataError("vocab_size applies to tokenizer=bpe only (char takes every character of the corpus)")
-    from genforge.data.tokenizers import END_OF_TEXT, fit_or_load, make_tokenizer
+    from genforge.data.tokenizers import END_OF_TEXT, TOKENIZER_FILE, fit_or_load, make_tokenizer
 
     corpus = load_corpus(arg)
     fresh = make_tokenizer(options.tokenizer, vocab_size=options.vocab_size)
@@ -217,6 +216,7 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
             "eot_id": eot_id,
             "token_bytes": token_bytes,
             "token_chars": token_chars,
+            "tokenizer_sha256": tokenizer.digest(),
         },
     )
     n_chars = sum(len(d) for d in corpus.documents)

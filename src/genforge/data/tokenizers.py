@@ -32,6 +32,7 @@ from genforge.core.errors import CheckpointError, ConfigError, DataError, requir
 from genforge.core.io import atomic_write_json
 
 FORMAT = "genforge-tokenizer/1"
+TOKENIZER_FILE = "tokenizer.json"  # a run's tokenizer, beside its config.json
 END_OF_TEXT = "<|endoftext|>"
 LM_SPECIALS = (END_OF_TEXT,)
 SEQ2SEQ_SPECIALS = ("<pad>", "<bos>", "<eos>")
@@ -148,6 +149,11 @@ class TextTokenizer:
             "trained_on": self.trained_on_,
             "backend": json.loads(self.backend_.to_str()),
         }
+
+    def digest(self) -> str:
+        """SHA-256 of the whole saved form (vocabulary, merges, settings, training set): the same value
+        before :meth:`save` and after :func:`load_tokenizer`; a run records it to recognise its tokenizer."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode("utf-8")).hexdigest()
 
     def save(self, path: str | Path) -> Path:
         """Write the tokenizer (settings, what it was trained on, and the HF tokenizer) as one JSON file."""
@@ -301,4 +307,21 @@ def load_tokenizer(path: str | Path) -> TextTokenizer:
     except Exception as exc:  # the Rust library raises a plain Exception for malformed JSON
         raise CheckpointError(f"{path} holds a damaged tokenizer ({exc})") from None
     tokenizer.trained_on_ = data.get("trained_on", {})
+    return tokenizer
+
+
+def load_run_tokenizer(run_dir: str | Path, *, expected_digest: str | None, vocab_size: int, run_id: str = "") -> TextTokenizer:
+    """The tokenizer saved in a run directory, checked against what the run's model was trained with:
+    its :meth:`~TextTokenizer.digest` when the run recorded one (``expected_digest``), else its size.
+    Needs no corpus, so a run stays usable for generation after its training data is gone."""
+    path = Path(run_dir) / TOKENIZER_FILE
+    name = run_id or Path(run_dir).name
+    if not path.exists():
+        raise CheckpointError(f"run {name} has no {TOKENIZER_FILE}: it was not trained on tokenized text, or the "
+                              "file was deleted (restore it from a copy of the run)")
+    tokenizer = load_tokenizer(path)
+    if (expected_digest is not None and tokenizer.digest() != expected_digest) or tokenizer.vocab_size != vocab_size:
+        raise CheckpointError(f"{path} is not the tokenizer run {name} was trained with ({tokenizer.kind}, "
+                              f"{tokenizer.vocab_size} tokens; the model has {vocab_size}): it comes from another "
+                              "run; restore the run's own tokenizer.json")
     return tokenizer

@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from genforge.core.errors import CheckpointError, ConfigError
+from genforge.core.errors import ConfigError
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
-from genforge.data.tokenizers import END_OF_TEXT
+from genforge.data.tokenizers import END_OF_TEXT, TextTokenizer, load_run_tokenizer
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
 from genforge.pipelines.training import LoadedRun, load_run
@@ -64,8 +64,10 @@ class Translation:
         return asdict(self)
 
 
-def _load(run: str | Path | Run | LoadedRun, kind: str) -> LoadedRun:
-    loaded = run if isinstance(run, LoadedRun) else load_run(run)
+def _load(run: str | Path | Run | LoadedRun, kind: str) -> tuple[LoadedRun, TextTokenizer]:
+    """The run's model and its own tokenizer. A run given by path is loaded without its dataset: the
+    tokenizer comes from the run directory, so the corpus is neither needed nor re-tokenized."""
+    loaded = run if isinstance(run, LoadedRun) else load_run(run, data=False)
     model = loaded.model
     wanted = LanguageModel if kind == "tokens" else Seq2Seq
     if not isinstance(model, wanted):
@@ -74,12 +76,9 @@ def _load(run: str | Path | Run | LoadedRun, kind: str) -> LoadedRun:
             "genforge generate" if isinstance(model, LanguageModel) else "genforge sample")
         what = "a language model (gpt, lstm-lm, gru-lm)" if kind == "tokens" else "a seq2seq model"
         raise ConfigError(f"run {loaded.run.id} is a {family} model, not {what}: use {hint}")
-    tokenizer = loaded.dataset.extra.get("tokenizer")
-    if tokenizer is None or tokenizer.vocab_size != model.info.vocab_size:
-        size = None if tokenizer is None else tokenizer.vocab_size
-        raise CheckpointError(f"run {loaded.run.id}: the tokenizer ({size} tokens) does not match the model "
-                              f"({model.info.vocab_size} tokens); tokenizer.json comes from another run")
-    return loaded
+    tokenizer = load_run_tokenizer(loaded.run.path, expected_digest=model.info.extra.get("tokenizer_sha256"),
+                                   vocab_size=model.info.vocab_size, run_id=loaded.run.id)
+    return loaded, tokenizer
 
 
 def generate(
@@ -104,9 +103,8 @@ def generate(
     than the model's context window is an error unless ``truncate_prompt`` keeps only its last tokens;
     generation past the window slides it (see :mod:`genforge.sample.decoding`).
     """
-    loaded = _load(run, "tokens")
+    loaded, tokenizer = _load(run, "tokens")
     model: LanguageModel = loaded.model  # type: ignore[assignment]
-    tokenizer = loaded.dataset.extra["tokenizer"]
     settings = DecodingConfig.build(
         {"max_new_tokens": max_tokens, "temperature": temperature, "top_k": top_k, "top_p": top_p,
          "num_beams": beam, "repetition_penalty": repetition_penalty},
@@ -169,9 +167,8 @@ def translate(
 ) -> Translation:
     """Translate ``text`` with a seq2seq run (greedy, or beam search with ``beam`` > 1); when
     ``attention_map`` is a path, draw the attention of each output character over the source there."""
-    loaded = _load(run, "pairs")
+    loaded, tokenizer = _load(run, "pairs")
     model: Seq2Seq = loaded.model  # type: ignore[assignment]
-    tokenizer = loaded.dataset.extra["tokenizer"]
     if not text.strip():
         raise ConfigError("nothing to translate: the text is empty")
     source_ids = tokenizer.encode(text)

@@ -31,7 +31,7 @@ class LoadedRun:
 
     run: Run
     model: GenerativeModel
-    dataset: Dataset
+    dataset: Dataset | None  # None when loaded with data=False
     config: dict[str, Any]
     step: int
 
@@ -138,12 +138,19 @@ def _rebuild(run: Run, config: dict[str, Any]) -> tuple[Dataset, GenerativeModel
     return dataset, model
 
 
-def load_run(run: str | Path | Run, *, ema: bool = True, step: int | None = None) -> LoadedRun:
-    """Load a trained run for sampling or evaluation (EMA weights when present and ``ema``)."""
+def load_run(run: str | Path | Run, *, ema: bool = True, step: int | None = None, data: bool = True) -> LoadedRun:
+    """Load a trained run for sampling or evaluation (EMA weights when present and ``ema``).
+
+    ``data=False`` builds the model from the data description saved in the run without rebuilding the
+    dataset (``dataset`` is None): what generation needs, and it works after the corpus is gone.
+    """
     run = run if isinstance(run, Run) else resolve_run(run)
     config = run.read_config()
     tensors, meta = run.load_checkpoint(step)
-    dataset, model = _rebuild(run, config)
+    if data:
+        dataset, model = _rebuild(run, config)
+    else:
+        dataset, model = None, build_model(config["family"], config["model"], DataInfo.from_dict(config["data_info"]))
     prefix = "ema." if ema and any(k.startswith("ema.") for k in tensors) else "model."
     state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     state.update({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
