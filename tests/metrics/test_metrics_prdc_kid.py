@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
@@ -36,6 +38,22 @@ def test_prdc_is_the_same_for_every_block_size_and_equals_brute_force(block):
     want = _brute_prdc(real, fake, 3, 5)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_the_knn_core_never_holds_more_than_a_block_of_distances():
+    # numpy reports its buffers to tracemalloc: the peak is what the pass allocated beyond the inputs
+    rng = np.random.default_rng(8)
+    real, fake = rng.normal(size=(4000, 4)), rng.normal(size=(3000, 4))
+    block = 256
+    tracemalloc.start()
+    try:
+        precision_recall_density_coverage(real, fake, block_size=block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    one_block = block * block * 8  # 0.5 MiB of float64 distances
+    full = len(real) * len(fake) * 8  # 96 MB: the N x M matrix the reference builds
+    assert peak < 6 * one_block and peak < full / 30, (peak, one_block)  # measured: 1.7 MiB
 
 
 def test_kth_neighbour_excludes_the_point_itself():

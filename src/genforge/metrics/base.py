@@ -14,6 +14,8 @@ This module needs numpy only.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -129,3 +131,31 @@ def check_same_dim(a: np.ndarray, b: np.ndarray, what_a: str = "real", what_b: s
 def check_min_samples(n: int, minimum: int, metric: str, what: str) -> None:
     if n < minimum:
         raise DataError(f"{metric} needs at least {minimum} {what} samples, got {n}")
+
+
+def bind_options(
+    function: Callable[..., Any], metric: str, supplied: tuple[str, ...], **options: Any
+) -> dict[str, Any]:
+    """``options`` checked against ``function``'s signature, with its defaults filled in.
+
+    A streaming metric class keeps the keyword options of its functional twin and passes them on in
+    ``compute()``; ``supplied`` names the parameters the class fills itself (the data, the source), which
+    are not options. An unknown or duplicated option is a :class:`ConfigError` naming it.
+    """
+    try:
+        bound = inspect.signature(function).bind_partial(**options)
+    except TypeError as exc:
+        raise ConfigError(f"{metric}: {exc}") from None
+    taken = [name for name in supplied if name in bound.arguments]
+    if taken:
+        raise ConfigError(f"{metric}: {', '.join(taken)} cannot be given as an option")
+    parameters = {
+        name: p
+        for name, p in inspect.signature(function).parameters.items()
+        if name not in supplied and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    missing = [n for n, p in parameters.items() if p.default is p.empty and n not in bound.arguments]
+    if missing:
+        raise ConfigError(f"{metric} needs {', '.join(missing)} (no default: give it explicitly)")
+    defaults = {n: p.default for n, p in parameters.items() if p.default is not p.empty}
+    return {**defaults, **bound.arguments}

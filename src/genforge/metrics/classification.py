@@ -522,3 +522,83 @@ class ClassificationMetrics(Metric):
         ):
             self.counts.pairs[(t, p)] = w
         return self
+
+
+class PrecisionRecallCurve(Metric):
+    """Streaming precision-recall curve and average precision of binary scores.
+
+    ``update(y_true, y_score, sample_weight=None)`` per batch (the state is the labels and scores
+    themselves: a curve needs every distinct score); ``compute()`` gives :func:`precision_recall_curve`
+    and :func:`average_precision_score` of everything seen, as lists.
+    """
+
+    name = "precision_recall_curve"
+
+    def __init__(self, *, pos_label: Any = None) -> None:
+        self.pos_label = pos_label
+        self.reset()
+
+    def settings(self) -> dict[str, Any]:
+        return {"pos_label": str(self.pos_label)}
+
+    def reset(self) -> None:
+        self.truth: list[np.ndarray] = []
+        self.scores: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+
+    def update(self, y_true: Any, y_score: Any, sample_weight: Any = None) -> None:
+        t = _as_labels(y_true, "y_true")
+        s = np.asarray(to_numpy(y_score), dtype=np.float64).reshape(-1)
+        if len(s) != len(t):
+            raise DataError(f"y_true has {len(t)} entries but y_score has {len(s)}")
+        w = np.ones(len(t)) if sample_weight is None else np.asarray(to_numpy(sample_weight), np.float64)
+        if w.shape != (len(t),):
+            raise DataError(f"sample_weight has {w.size} entries but there are {len(t)} labels")
+        if self.truth and (self.truth[0].dtype.kind in "US") != (t.dtype.kind in "US"):
+            raise DataError(
+                "labels in this batch are of another kind (string vs number) than earlier batches"
+            )
+        self.truth.append(t)
+        self.scores.append(s)
+        self.weights.append(w)
+
+    def compute(self) -> dict[str, Any]:
+        if not self.truth:
+            raise DataError("no scores were given to the precision-recall curve")
+        t, s, w = (np.concatenate(parts) for parts in (self.truth, self.scores, self.weights))
+        precision, recall, thresholds = precision_recall_curve(
+            t, s, pos_label=self.pos_label, sample_weight=w
+        )
+        pos_label = 1 if self.pos_label is None else self.pos_label
+        return {
+            "average_precision": average_precision_score(t, s, pos_label=pos_label, sample_weight=w),
+            "metric": "precision_recall_curve",
+            "n": len(t),
+            "pos_label": _jsonable_label(pos_label),
+            "precision": precision.tolist(),
+            "recall": recall.tolist(),
+            "thresholds": thresholds.tolist(),
+        }
+
+    def _merge_state(self, other: PrecisionRecallCurve) -> None:
+        for mine, theirs in (
+            (self.truth, other.truth),
+            (self.scores, other.scores),
+            (self.weights, other.weights),
+        ):
+            mine.extend(theirs)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        if not self.truth:
+            return {"truth": np.zeros(0, np.int64), "scores": np.zeros(0), "weights": np.zeros(0)}
+        return {
+            "truth": np.concatenate(self.truth),
+            "scores": np.concatenate(self.scores),
+            "weights": np.concatenate(self.weights),
+        }
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
+        self.reset()
+        if len(state["truth"]):
+            self.truth, self.scores, self.weights = [state["truth"]], [state["scores"]], [state["weights"]]
+        return self

@@ -24,12 +24,14 @@ needs network weights downloaded at run time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from genforge.core.errors import ConfigError, DataError
+from genforge.metrics.base import Metric, bind_options
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -59,27 +61,11 @@ def _check_range(data_range: float) -> float:
     return float(data_range)
 
 
-def _summary(name: str, values: torch.Tensor, **extra: Any) -> dict[str, Any]:
-    per_image = values.tolist()
-    return {
-        name: float(values.mean()),
-        "metric": name,
-        "n": len(per_image),
-        **extra,
-        f"{name}_per_image": per_image,
-    }
-
-
 def psnr_values(x: Any, y: Any, data_range: float) -> torch.Tensor:
     """Per-image PSNR in dB, ``(N,)``."""
     a, b = _pair(x, y)
     mse = ((a - b) ** 2).flatten(1).mean(dim=1)
     return 10.0 * torch.log10(_check_range(data_range) ** 2 / mse)
-
-
-def psnr(x: Any, y: Any, *, data_range: float) -> dict[str, Any]:
-    """Mean PSNR (dB) over image pairs, with the per-image values."""
-    return _summary("psnr", psnr_values(x, y, data_range), data_range=data_range)
 
 
 def gaussian_window(kernel_size: int, sigma: float, channels: int) -> torch.Tensor:
@@ -138,16 +124,6 @@ def ssim_values(
     return ssim_map.flatten(1).mean(dim=1)
 
 
-def ssim(
-    x: Any, y: Any, *, data_range: float, kernel_size: int = 11, sigma: float = 1.5, padding: str = "valid"
-) -> dict[str, Any]:
-    """Mean SSIM over image pairs, with per-image values and the settings used."""
-    values = ssim_values(x, y, data_range=data_range, kernel_size=kernel_size, sigma=sigma, padding=padding)
-    return _summary(
-        "ssim", values, data_range=data_range, kernel_size=kernel_size, sigma=sigma, padding=padding
-    )
-
-
 def ms_ssim_values(
     x: Any,
     y: Any,
@@ -183,31 +159,6 @@ def ms_ssim_values(
     return (stacked**powers).prod(dim=0)
 
 
-def ms_ssim(
-    x: Any,
-    y: Any,
-    *,
-    data_range: float,
-    kernel_size: int = 11,
-    sigma: float = 1.5,
-    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
-    padding: str = "valid",
-) -> dict[str, Any]:
-    """Mean MS-SSIM over image pairs, with per-image values and the settings used."""
-    values = ms_ssim_values(
-        x, y, data_range=data_range, kernel_size=kernel_size, sigma=sigma, weights=weights, padding=padding
-    )
-    return _summary(
-        "ms_ssim",
-        values,
-        data_range=data_range,
-        kernel_size=kernel_size,
-        sigma=sigma,
-        weights=list(weights),
-        padding=padding,
-    )
-
-
 def lpips_values(x: Any, y: Any, *, extractor: Any = None, batch_size: int = 256) -> torch.Tensor:
     """Per-pair LPIPS-style distance ``(N,)`` over the digits extractor's conv activations (images in [0, 1])."""
     from genforge.metrics.extractors import load_extractor
@@ -230,12 +181,118 @@ def lpips_values(x: Any, y: Any, *, extractor: Any = None, batch_size: int = 256
     return torch.cat(out)
 
 
+# the metric classes and their functional twins ----------------------------------------------------
+class PairedImageMetric(Metric):
+    """A per-pair image metric: ``update(x, y)`` scores a batch of aligned pairs, ``compute()`` gives the
+    mean with the per-pair values and the settings used; the state is the per-pair values (float64).
+
+    Subclasses name their per-pair function ``values``; keyword options are that function's and are
+    checked when the metric is built.
+    """
+
+    values: Any = None  # the per-pair function, ``(x, y, **options) -> (N,) tensor``
+
+    def __init__(self, **options: Any) -> None:
+        self.options = bind_options(self.values, self.name, ("x", "y"), **options)
+        if "data_range" in self.options:
+            _check_range(self.options["data_range"])
+        self.reset()
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def reset(self) -> None:
+        self.per_pair: list[np.ndarray] = []
+
+    def update(self, x: Any, y: Any) -> None:
+        self.per_pair.append(self.values(x, y, **self.options).numpy())
+
+    def _describe(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.settings().items()}
+
+    def compute(self) -> dict[str, Any]:
+        if not self.per_pair:
+            raise DataError(f"no image pairs were given to {self.name}")
+        values = np.concatenate(self.per_pair)
+        return {
+            self.name: float(values.mean()),
+            "metric": self.name,
+            "n": len(values),
+            **self._describe(),
+            f"{self.name}_per_image": values.tolist(),
+        }
+
+    def _merge_state(self, other: PairedImageMetric) -> None:
+        self.per_pair.extend(other.per_pair)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"per_pair": np.concatenate(self.per_pair) if self.per_pair else np.zeros(0)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
+        self.per_pair = [np.asarray(state["per_pair"], dtype=np.float64)] if len(state["per_pair"]) else []
+        return self
+
+
+class PSNR(PairedImageMetric):
+    """Streaming PSNR (dB): ``PSNR(data_range=1.0)``, options of :func:`psnr_values`."""
+
+    name = "psnr"
+    values = staticmethod(psnr_values)
+
+
+class SSIM(PairedImageMetric):
+    """Streaming SSIM: ``SSIM(data_range=1.0, kernel_size=11, sigma=1.5, padding="valid")``."""
+
+    name = "ssim"
+    values = staticmethod(ssim_values)
+
+
+class MSSSIM(PairedImageMetric):
+    """Streaming MS-SSIM: ``MSSSIM(data_range=1.0, ...)``, options of :func:`ms_ssim_values`."""
+
+    name = "ms_ssim"
+    values = staticmethod(ms_ssim_values)
+
+
+class LPIPSDistance(PairedImageMetric):
+    """Streaming LPIPS-style distance over the digits extractor (loaded once, its hash in the result)."""
+
+    name = "lpips_digits"
+    values = staticmethod(lpips_values)
+
+    def __init__(self, *, batch_size: int = 256) -> None:
+        from genforge.metrics.extractors import load_extractor
+
+        super().__init__(extractor=load_extractor("digits"), batch_size=batch_size)
+
+    def settings(self) -> dict[str, Any]:
+        net = self.options["extractor"]
+        return {"extractor": net.name, "extractor_sha256": net.sha256}
+
+    def compute(self) -> dict[str, Any]:
+        return {**super().compute(), "metric": "lpips_style_distance"}
+
+
+def _one_shot(metric: PairedImageMetric, x: Any, y: Any) -> dict[str, Any]:
+    metric.update(x, y)
+    return metric.compute()
+
+
+def psnr(x: Any, y: Any, *, data_range: float) -> dict[str, Any]:
+    """Mean PSNR (dB) over image pairs, with the per-image values (functional twin of :class:`PSNR`)."""
+    return _one_shot(PSNR(data_range=data_range), x, y)
+
+
+def ssim(x: Any, y: Any, *, data_range: float, **options: Any) -> dict[str, Any]:
+    """Mean SSIM over image pairs with per-image values and settings; ``options`` as :func:`ssim_values`."""
+    return _one_shot(SSIM(data_range=data_range, **options), x, y)
+
+
+def ms_ssim(x: Any, y: Any, *, data_range: float, **options: Any) -> dict[str, Any]:
+    """Mean MS-SSIM over image pairs with per-image values; ``options`` as :func:`ms_ssim_values`."""
+    return _one_shot(MSSSIM(data_range=data_range, **options), x, y)
+
+
 def lpips_distance(x: Any, y: Any, *, batch_size: int = 256) -> dict[str, Any]:
     """Mean LPIPS-style distance (0 = identical) with per-pair values, labelled with the extractor hash."""
-    from genforge.metrics.extractors import load_extractor
-
-    net = load_extractor("digits")
-    values = lpips_values(x, y, extractor=net, batch_size=batch_size)
-    result = _summary("lpips_digits", values, extractor=net.name, extractor_sha256=net.sha256)
-    result["metric"] = "lpips_style_distance"
-    return result
+    return _one_shot(LPIPSDistance(batch_size=batch_size), x, y)

@@ -185,31 +185,16 @@ def mmd_rbf(
 
 
 class KernelDistance(FeatureSetMetric):
-    """Streaming KID: ``update(features, real=...)`` per batch; subsets are drawn in ``compute()``."""
+    """Streaming :func:`kernel_distance` (KID): ``KernelDistance(subsets=100, subset_size=1000, seed=0,
+    degree=3, gamma=None, coef0=1.0, source=...)``; the subsets are drawn in ``compute()``."""
 
     name = "kernel_distance"
+    function = staticmethod(kernel_distance)
 
-    def __init__(
-        self,
-        *,
-        subsets: int = 100,
-        subset_size: int = 1000,
-        seed: int = 0,
-        source: FeatureSource = PRECOMPUTED,
-    ) -> None:
-        self.subsets, self.subset_size, self.seed, self.source = subsets, subset_size, seed, source
-        self.reset()
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "subsets": self.subsets,
-            "subset_size": self.subset_size,
-            "seed": self.seed,
-            **self.source.describe(),
-        }
+class RBFMMD(FeatureSetMetric):
+    """Streaming :func:`mmd_rbf`: ``RBFMMD(bandwidth=None, block_size=2048, seed=0, source=...)``; all
+    pairs are summed in ``compute()``, tile by tile."""
 
-    def compute(self) -> dict[str, Any]:
-        real, fake = self.store.arrays()
-        return kernel_distance(
-            real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=self.seed, source=self.source
-        )
+    name = "mmd_rbf"
+    function = staticmethod(mmd_rbf)

@@ -79,7 +79,25 @@ def _perplexity_result(total: float, count: int) -> dict[str, Any]:
     }
 
 
-class NegativeLogLikelihood(Metric):
+class _SummedNLL(Metric):
+    """State shared by the likelihood metrics: a float64 sum of NLLs in nats and how many terms it has."""
+
+    def reset(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def _merge_state(self, other: _SummedNLL) -> None:
+        self.total += other.total
+        self.count += other.count
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"total": np.array(self.total), "count": np.array(self.count, dtype=np.int64)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
+        self.total, self.count = float(state["total"]), int(state["count"])
+        return self
+
+
+class NegativeLogLikelihood(_SummedNLL):
     """Mean NLL of examples: ``update(nll_nats (B,))``; ``compute()`` gives nats, nats/dim and bits/dim."""
 
     name = "negative_log_likelihood"
@@ -92,9 +110,6 @@ class NegativeLogLikelihood(Metric):
 
     def settings(self) -> dict[str, Any]:
         return {"num_dims": self.num_dims}
-
-    def reset(self) -> None:
-        self.total, self.count = 0.0, 0
 
     def update(self, nll_nats: Any) -> None:
         values = np.asarray(
@@ -117,19 +132,8 @@ class NegativeLogLikelihood(Metric):
             "num_dims": self.num_dims,
         }
 
-    def _merge_state(self, other: NegativeLogLikelihood) -> None:
-        self.total += other.total
-        self.count += other.count
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"total": np.array(self.total), "count": np.array(self.count, dtype=np.int64)}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.total, self.count = float(state["total"]), int(state["count"])
-        return self
-
-
-class Perplexity(Metric):
+class Perplexity(_SummedNLL):
     """Streaming perplexity: ``update(logits (B, T, V), targets (B, T))``."""
 
     name = "perplexity"
@@ -141,9 +145,6 @@ class Perplexity(Metric):
     def settings(self) -> dict[str, Any]:
         return {"ignore_index": self.ignore_index}
 
-    def reset(self) -> None:
-        self.total, self.count = 0.0, 0
-
     def update(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
         total, count = token_nll(logits, targets, self.ignore_index)
         self.total += total
@@ -154,13 +155,10 @@ class Perplexity(Metric):
             raise DataError("no tokens were scored")
         return _perplexity_result(self.total, self.count)
 
-    def _merge_state(self, other: Perplexity) -> None:
-        self.total += other.total
-        self.count += other.count
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"total": np.array(self.total), "count": np.array(self.count, dtype=np.int64)}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.total, self.count = float(state["total"]), int(state["count"])
-        return self
+def negative_log_likelihood(nll_nats: Any, num_dims: int) -> dict[str, Any]:
+    """Functional twin of :class:`NegativeLogLikelihood`: mean NLL of ``(N,)`` per-example nats, in nats,
+    nats/dim and bits/dim."""
+    metric = NegativeLogLikelihood(num_dims)
+    metric.update(nll_nats)
+    return metric.compute()

@@ -29,6 +29,7 @@ from genforge.metrics.base import (
     FeatureSource,
     Metric,
     as_features,
+    bind_options,
     check_min_samples,
     check_same_dim,
 )
@@ -189,14 +190,37 @@ class FeatureStore:
 
 
 class FeatureSetMetric(Metric):
-    """A metric whose state is the real and generated feature sets themselves (KID, PRDC): ``update``
-    appends a batch, merging concatenates, and ``compute`` works on the whole sets."""
+    """A metric whose state is the real and generated feature sets themselves (KID, PRDC, RBF-MMD):
+    ``update(features, real=...)`` appends a batch, merging concatenates, and ``compute()`` calls the
+    functional twin ``function(real, fake, source=..., **options)`` on the whole sets.
+
+    The constructor takes the twin's keyword options (checked against its signature, defaults filled
+    in) and ``source``; options listed in ``speed_only`` change how fast, not what, and are not settings
+    that two merged states must share.
+    """
+
+    function: Any = None
+    speed_only: tuple[str, ...] = ("block_size",)
+
+    def __init__(self, *, source: FeatureSource = PRECOMPUTED, **options: Any) -> None:
+        supplied = ("real_features", "fake_features", "source", "subset_indices")
+        self.options = bind_options(self.function, self.name, supplied, **options)
+        self.source = source
+        self.reset()
+
+    def settings(self) -> dict[str, Any]:
+        kept = {k: v for k, v in self.options.items() if k not in self.speed_only}
+        return {**kept, **self.source.describe()}
 
     def reset(self) -> None:
         self.store = FeatureStore()
 
     def update(self, features: Any, real: bool) -> None:
         self.store.add(features, real)
+
+    def compute(self) -> dict[str, Any]:
+        real, fake = self.store.arrays()
+        return self.function(real, fake, source=self.source, **self.options)
 
     def _merge_state(self, other: FeatureSetMetric) -> None:
         self.store.merge(other.store)
@@ -210,26 +234,8 @@ class FeatureSetMetric(Metric):
 
 
 class PrecisionRecallDensityCoverage(FeatureSetMetric):
-    """Streaming wrapper: ``update(features, real=...)`` per batch; the k-NN pass runs in ``compute()``."""
+    """Streaming :func:`precision_recall_density_coverage`: ``PrecisionRecallDensityCoverage(k_pr=3,
+    k_dc=5, block_size=2048, dtype="float64", source=...)``; the k-NN pass runs in ``compute()``."""
 
     name = "precision_recall_density_coverage"
-
-    def __init__(
-        self,
-        *,
-        k_pr: int = 3,
-        k_dc: int = 5,
-        block_size: int = DEFAULT_BLOCK,
-        source: FeatureSource = PRECOMPUTED,
-    ) -> None:
-        self.k_pr, self.k_dc, self.block_size, self.source = k_pr, k_dc, block_size, source
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return {"k_pr": self.k_pr, "k_dc": self.k_dc, **self.source.describe()}
-
-    def compute(self) -> dict[str, Any]:
-        real, fake = self.store.arrays()
-        return precision_recall_density_coverage(
-            real, fake, k_pr=self.k_pr, k_dc=self.k_dc, block_size=self.block_size, source=self.source
-        )
+    function = staticmethod(precision_recall_density_coverage)
