@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,6 +129,56 @@ def test_a_failing_run_writes_no_cache_entry(tmp_path, capsys, digits_uint8):
     )
     assert code == 2 and "refusing" in err and err.count("\n") == 1
     assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_bad_image_sets_are_one_error_line_and_leave_no_cache_entry(tmp_path, capsys, digits_uint8):
+    real = _digit_folder(tmp_path / "real", digits_uint8[:30])
+    one = _digit_folder(tmp_path / "one", digits_uint8[:1])
+    three = _digit_folder(tmp_path / "three", digits_uint8[30:33])
+    channels = tmp_path / "channels"
+    channels.mkdir()
+    Image.new("L", (8, 8)).save(channels / "a.png")
+    Image.new("RGB", (8, 8)).save(channels / "b.png")
+    cache = tmp_path / "cache"
+    cases = [
+        (["fd", real, channels], "differ in size or channels"),  # one grey and one colour image
+        (["fd", real, one], "at least 2 fake"),  # the real set's features were computed first
+        (["prdc", real, three], "at least 4 fake"),  # k = 3 neighbours other than the point itself
+        (["kid", real, three, "--subset-size", "10"], "subset size"),
+        (["mmd", three, one], "at least 2 fake"),
+    ]
+    for args, message in cases:
+        code, _, err = run_cli(capsys, *args, "--cache-dir", cache)
+        assert code == 2, args
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+        assert not cache.exists() or not any(cache.iterdir()), args  # nothing cached by a failed command
+    code, _, _ = run_cli(capsys, "fd", real, three, "--cache-dir", cache, "--json")
+    assert code == 0 and len(list(cache.glob("*.json"))) == 1  # the same real set, cached on success
+
+
+def test_the_installed_command_reports_bad_input_in_one_line_without_a_traceback(tmp_path):
+    rng = np.random.default_rng(5)
+    a = _features(tmp_path, "a", rng.normal(size=(20, 3)))
+    b = _features(tmp_path, "b", rng.normal(size=(20, 4)))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        Image.new("RGB", (16, 16)).save(images / f"{i}.png")
+    wrong = tmp_path / "weights.pth"
+    wrong.write_bytes(b"not the FID weights")
+    genforge = Path(sys.executable).with_name("genforge")
+    for args, message in (
+        (["fd", a, b], "3 dimensions but fake features have 4"),
+        (["fd", empty, empty], "has no .png"),
+        (["fd", a, a, "--extractor", f"inception:{wrong}"], "already holds features"),
+        (["is", images, "--extractor", f"inception:{wrong}"], "refusing to compute FID with other weights"),
+    ):
+        done = subprocess.run([genforge, "metrics", *map(str, args)], capture_output=True, text=True)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr and not done.stdout
 
 
 def test_is_and_paired_image_metrics_on_image_arrays(tmp_path, capsys, digits_uint8):

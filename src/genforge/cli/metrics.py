@@ -19,15 +19,23 @@ RESIZE_HELP = (
     "torch-fidelity's FID)"
 )
 
+SET_HELP = {
+    "fd": "Fréchet distance between two sets (FID with inception:PATH; FD-digits with digits)",
+    "kid": "kernel (Inception) distance: unbiased MMD^2, cubic polynomial kernel, seeded subsets",
+    "prdc": "improved precision/recall (k=3) and density/coverage (k=5)",
+    "mmd": "unbiased MMD^2 with a Gaussian RBF kernel on any features",
+}
+PAIRED_HELP = {
+    "psnr": "peak signal-to-noise ratio of image pairs (dB)",
+    "ssim": "structural similarity of image pairs (Gaussian window 11, sigma 1.5)",
+    "ms-ssim": "multi-scale SSIM of image pairs (5 scales; images >= 176 px)",
+    "lpips": "LPIPS-style distance (unweighted) over the digits CNN's feature maps (1x8x8 images)",
+}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="METRIC", required=True)
-    for name, help_text in (
-        ("fd", "Fréchet distance between two sets (FID with inception:PATH; FD-digits with digits)"),
-        ("kid", "kernel (Inception) distance: unbiased MMD^2, cubic polynomial kernel, seeded subsets"),
-        ("prdc", "improved precision/recall (k=3) and density/coverage (k=5)"),
-        ("mmd", "unbiased MMD^2 with a Gaussian RBF kernel on any features"),
-    ):
+    for name, help_text in SET_HELP.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("real", help="real set: .npz/.npy (key 'features' or 'images') or an image folder")
         p.add_argument("fake", help="generated set, same forms as REAL")
@@ -50,12 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--splits", type=int, default=10, help="number of splits (default 10)")
     score.set_defaults(handler=_run_is)
 
-    for name, help_text in (
-        ("psnr", "peak signal-to-noise ratio of image pairs (dB)"),
-        ("ssim", "structural similarity of image pairs (Gaussian window 11, sigma 1.5)"),
-        ("ms-ssim", "multi-scale SSIM of image pairs (5 scales; images >= 176 px)"),
-        ("lpips", "LPIPS-style distance over the digits CNN's feature maps (1x8x8 images)"),
-    ):
+    for name, help_text in PAIRED_HELP.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("reference", help="reference images (folder, .npz or .npy), paired by order")
         p.add_argument("distorted", help="images to compare, same count and shape")
@@ -128,6 +131,17 @@ def _add_extractor_args(p: argparse.ArgumentParser, cache: bool = True) -> None:
     add_json(p)
 
 
+def _extraction(args: argparse.Namespace) -> dict[str, Any]:
+    """The options :func:`_add_extractor_args` added, as keyword arguments of the measure functions."""
+    return {
+        "extractor": args.extractor,
+        "n": args.n,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+        "resize": args.resize,
+    }
+
+
 def _show(result: dict[str, Any], as_json: bool, title: str) -> int:
     for note in result.get("warnings") or []:
         print(f"warning: {note}", file=sys.stderr)
@@ -159,16 +173,7 @@ def _run_set(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # the result's "warnings" list is printed instead
         warnings.simplefilter("ignore")
         result = compare_sets(
-            args.metric,
-            args.real,
-            args.fake,
-            extractor=args.extractor,
-            n=args.n,
-            seed=args.seed,
-            batch_size=args.batch_size,
-            resize=args.resize,
-            cache_dir=cache_dir,
-            options=options,
+            args.metric, args.real, args.fake, cache_dir=cache_dir, options=options, **_extraction(args)
         )
     return _show(result, args.json, f"metrics {args.metric}")
 
@@ -176,15 +181,7 @@ def _run_set(args: argparse.Namespace) -> int:
 def _run_is(args: argparse.Namespace) -> int:
     from genforge.pipelines.measure import score_set
 
-    result = score_set(
-        args.images,
-        extractor=args.extractor,
-        n=args.n,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        resize=args.resize,
-        splits=args.splits,
-    )
+    result = score_set(args.images, splits=args.splits, **_extraction(args))
     return _show(result, args.json, "metrics is")
 
 

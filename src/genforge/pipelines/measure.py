@@ -33,6 +33,21 @@ def _subsample(item: MetricInput, n: int | None, seed: int) -> tuple[np.ndarray,
     return item.array[np.sort(order)], n
 
 
+class _Features:
+    """Features (or logits) ``(N, D)`` of one input, where they came from, and, for images computed
+    just now, the cache entry to write once the whole command has succeeded."""
+
+    def __init__(self, array: np.ndarray, source: FeatureSource, pending: Any = None) -> None:
+        self.array, self.source, self._pending = array, source, pending
+
+    def commit(self) -> None:
+        """Write the pending cache entry (a failed command never calls this: no entry is written)."""
+        if self._pending is not None:
+            cache, key, meta = self._pending
+            cache.save(key, self.array, meta)
+            self._pending = None
+
+
 def _features_of(
     item: MetricInput,
     extractor_spec: str,
@@ -43,8 +58,9 @@ def _features_of(
     resize: str,
     cache_dir: Path | None,
     output: str = "features",
-) -> tuple[np.ndarray, FeatureSource]:
-    """Features (or logits) ``(N, D)`` of ``item``; images go through the extractor named by ``extractor_spec``."""
+) -> _Features:
+    """Features (or logits) of ``item``; images go through the extractor named by ``extractor_spec``,
+    read from (and, after :meth:`_Features.commit`, written to) the cache under ``cache_dir``."""
     if item.kind == "features":
         if output != "features":
             raise DataError(
@@ -52,32 +68,30 @@ def _features_of(
             )
         if extractor_spec not in ("auto", "precomputed"):
             raise ConfigError(f"{item.source} already holds features: drop --extractor {extractor_spec}")
-        array, _ = _subsample(item, n, seed)
-        return array, PRECOMPUTED
+        return _Features(_subsample(item, n, seed)[0], PRECOMPUTED)
     from genforge.metrics.cache import FeatureCache
     from genforge.metrics.extractors import extract, load_extractor, resolve_extractor_spec
 
     spec = resolve_extractor_spec(extractor_spec, item.array.shape[1:])
     extractor = load_extractor(spec, resize=resize).bind(item.array.shape[1:])
     images, subset = _subsample(item, n, seed)
-    cache = FeatureCache(cache_dir) if cache_dir is not None else None
-    key = None
-    if cache is not None:
-        key = cache.key(
-            source=item.fingerprint,
-            extractor_sha256=extractor.sha256,
-            resize=extractor.resize,
-            n=len(images),
-            subset_seed=seed if subset else None,
-            output=output,
-        )
-        hit = cache.load(key)
-        if hit is not None:
-            return hit, extractor.source
+    if cache_dir is None:
+        return _Features(extract(extractor, images, batch_size=batch_size, output=output), extractor.source)
+    cache = FeatureCache(cache_dir)
+    key = cache.key(
+        source=item.fingerprint,
+        extractor_sha256=extractor.sha256,
+        resize=extractor.resize,
+        n=len(images),
+        subset_seed=seed if subset else None,
+        output=output,
+    )
+    hit = cache.load(key)
+    if hit is not None:
+        return _Features(hit, extractor.source)
     features = extract(extractor, images, batch_size=batch_size, output=output)
-    if cache is not None:
-        cache.save(key, features, {"source": item.source, "extractor": extractor.name, "output": output})
-    return features, extractor.source
+    meta = {"source": item.source, "extractor": extractor.name, "output": output}
+    return _Features(features, extractor.source, pending=(cache, key, meta))
 
 
 def compare_sets(
@@ -114,8 +128,9 @@ def compare_sets(
             "(channels x height x width): both sets must have one shape"
         )
     common = {"extractor_spec": extractor, "n": n, "seed": seed, "batch_size": batch_size, "resize": resize}
-    real_feats, source = _features_of(real_item, cache_dir=Path(cache_dir) if cache_dir else None, **common)
-    fake_feats, _ = _features_of(fake_item, cache_dir=None, **common)
+    real = _features_of(real_item, cache_dir=Path(cache_dir) if cache_dir else None, **common)
+    fake_feats = _features_of(fake_item, cache_dir=None, **common).array
+    real_feats, source = real.array, real.source
     options = dict(options or {})
     if metric == "fd":
         from genforge.metrics.frechet import frechet_distance
@@ -135,6 +150,7 @@ def compare_sets(
         from genforge.metrics.kid import mmd_rbf
 
         result = mmd_rbf(real_feats, fake_feats, source=source, **options)
+    real.commit()  # only now: a command that fails on bad input leaves no cache entry behind
     return {**result, "real": real_item.source, "fake": fake_item.source}
 
 
@@ -152,10 +168,11 @@ def score_set(
     from genforge.metrics.inception_score import inception_score
 
     item = read_input(images)
-    logits, source = _features_of(
+    logits = _features_of(
         item, extractor, n=n, seed=seed, batch_size=batch_size, resize=resize, cache_dir=None, output="logits"
     )
-    return {**inception_score(logits, splits=splits, seed=seed, source=source), "images": item.source}
+    result = inception_score(logits.array, splits=splits, seed=seed, source=logits.source)
+    return {**result, "images": item.source}
 
 
 def compare_pairs(
