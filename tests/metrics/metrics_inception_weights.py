@@ -1,7 +1,9 @@
 """Seeded random weights for the FID InceptionV3 layout (shared by the tests and tests/golden/make_metrics_goldens.py).
 
-The real FID weights cannot be downloaded here, so the architecture is checked against torch-fidelity's
-implementation with the same random weights loaded into both.
+The real FID weights cannot be downloaded here and genforge has never loaded them, so the architecture
+is checked against torch-fidelity's implementation with the same random weights loaded into both. That
+shows the graph, parameter names, resize and scaling agree; it says nothing about FID values with the
+real weights.
 """
 
 from __future__ import annotations

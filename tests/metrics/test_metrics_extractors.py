@@ -109,7 +109,20 @@ def test_tf1_resize_samples_without_half_pixel_offset():
 
 
 @pytest.mark.slow
-def test_fid_inception_matches_torch_fidelity_with_the_same_weights(tmp_path):
+def test_fid_inception_architecture_matches_torch_fidelity_with_the_same_random_weights(tmp_path):
+    """What this proves, and what it does not.
+
+    Proves: with one seeded *random* state dict loaded into both networks (torch-fidelity loads it
+    strictly, so genforge's parameter names and shapes are exactly those torch-fidelity's network, and
+    hence the standard weights file, uses), genforge's FID InceptionV3 graph — layers, TF-style pools,
+    batch-norm epsilon, the TF1 resize of a 37 x 53 uint8 image to 299 x 299 and the (x - 128) / 128
+    scaling — gives torch-fidelity's pool3 features and unbiased logits on two images (first 8 of 2,048
+    features, the row sums, first 8 logits) to rtol 1e-4.
+
+    Does not prove: anything about the real FID weights, which cannot be downloaded here and have never
+    been loaded by genforge; no FID value computed with them has been compared with a reference. The
+    SHA-256 refusal of other files is tested separately (test_inception_refuses_a_missing_or_wrong_weights_file).
+    """
     gold = json.loads((GOLDEN / "metrics.json").read_text())["inception_random_weights_seed0"]
     with np.load(GOLDEN / "metrics_inputs.npz") as archive:
         images = torch.from_numpy(archive["inception_images"]).float() / 255.0
@@ -119,6 +132,7 @@ def test_fid_inception_matches_torch_fidelity_with_the_same_weights(tmp_path):
         state, pth
     )  # the standard weights are a PyTorch state-dict file; read back with weights_only=True
     extractor = load_extractor(f"inception:{pth}", expected_sha256=sha256_file(pth))
+    assert extractor.name == "inception-custom"  # not the FID weights: its results are never called FID
     pool3 = extract(extractor, images)
     logits = extract(extractor, images, output="logits")
     np.testing.assert_allclose(pool3[:, :8], gold["pool3_first8"], rtol=1e-4, atol=1e-5)

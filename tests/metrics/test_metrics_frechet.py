@@ -124,6 +124,8 @@ def test_result_is_labelled_by_extractor_never_fid_for_digits():
     assert "fd_digits" in digits and "fid" not in digits
     assert digits["extractor"] == "digits" and digits["extractor_sha256"] == "abc"
     assert "fid" in frechet_distance(a, b, FeatureSource("inception", "def"))
+    custom = frechet_distance(a, b, FeatureSource("inception-custom", "123"))  # other Inception weights
+    assert "fd_inception_custom" in custom and "fid" not in custom
 
 
 def test_merging_metrics_with_other_extractors_is_refused():

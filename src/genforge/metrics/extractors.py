@@ -12,7 +12,9 @@
     torch-fidelity: count_include_pad=False average pools, max pool in the last block, 1008 classes),
     implemented here, loading the standard FID weights file (``pt_inception-2015-12-05-6726825d.pth``,
     also distributed as ``weights-inception-2015-12-05-6726825d.pth``) from a path the user gives. The
-    file's SHA-256 must be :data:`FID_INCEPTION_SHA256`; any other file is refused. Features: the 2048-d
+    file's SHA-256 must be :data:`FID_INCEPTION_SHA256`; any other file is refused (a Python caller may
+    name another hash with ``expected_sha256``, e.g. for a converted file; the extractor is then called
+    ``inception-custom`` and its results ``fd_inception_custom`` …, never "FID"). Features: the 2048-d
     pool3 layer; logits: the fc layer without bias (torch-fidelity's ``logits_unbiased``, used for IS).
     Resizing to 299 x 299 (``resize``):
       * ``tf1`` (default): images quantised to 8 bits, TensorFlow-1 ``resize_bilinear`` (no half-pixel
@@ -503,6 +505,9 @@ class InceptionExtractor(Extractor):
                 "refusing to compute FID with other weights"
             )
         super().__init__(sha256=digest, resize="tf1" if resize == "auto" else resize, channels=None, size=299)
+        if digest != FID_INCEPTION_SHA256:
+            # other weights (a conversion, a test's random weights): the same network, but not FID
+            self.name = "inception-custom"
         self.net = FIDInceptionV3()
         state = {k: v for k, v in load_state_file(path).items() if not k.startswith("AuxLogits")}
         missing, unexpected = self.net.load_state_dict(state, strict=False)
