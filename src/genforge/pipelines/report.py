@@ -150,43 +150,17 @@ def _metric_rows(evaluation: dict[str, Any]) -> tuple[list[list[str]], list[list
         n_real = result.get("n_real", "")
         n_fake = result.get("n_fake", result.get("n", ""))
         sha = result.get("extractor_sha256") or ""
+        extractor = _fmt(result.get("extractor", ""))
+        sha_cell = f"<code title='{html.escape(sha)}'>{html.escape(sha[:12])}</code>"
         for key, value in result.items():
             if key in _CONTEXT_KEYS or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
-            if key.endswith("_train_vs_test"):  # reference: real training split in place of generated samples
-                sample_rows.append(
-                    [
-                        f"{key} (reference)",
-                        _fmt(value),
-                        _fmt(n_real),
-                        f"{result.get('n_train', '?')} real (train)",
-                        _fmt(result.get("extractor", "")),
-                        f"<code>{html.escape(sha[:12])}</code>",
-                    ]
-                )
-                continue
-            if key.endswith("_test_split"):  # reference: the score of the real test split itself
-                sample_rows.append(
-                    [
-                        f"{key} (reference)",
-                        _fmt(value),
-                        _fmt(n_real),
-                        "",
-                        _fmt(result.get("extractor", "")),
-                        f"<code>{html.escape(sha[:12])}</code>",
-                    ]
-                )
-                continue
-            sample_rows.append(
-                [
-                    key,
-                    _fmt(value),
-                    _fmt(n_real),
-                    _fmt(n_fake),
-                    _fmt(result.get("extractor", "")),
-                    f"<code title='{html.escape(sha)}'>{html.escape(sha[:12])}</code>",
-                ]
-            )
+            label, against = key, _fmt(n_fake)
+            if key.endswith("_train_vs_test"):  # reference: the real training split in place of samples
+                label, against = f"{key} (reference)", f"{result.get('n_train', '?')} real (train)"
+            elif key.endswith("_test_split"):  # reference: the score of the real test split itself
+                label, against = f"{key} (reference)", ""
+            sample_rows.append([label, _fmt(value), _fmt(n_real), against, extractor, sha_cell])
     return plain, sample_rows
 
 
