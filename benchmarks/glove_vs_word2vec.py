@@ -20,15 +20,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from genforge.embed.bench import common_vocabulary, evaluate_common  # noqa: E402
-from genforge.embed.corpus import load_sentences  # noqa: E402
-from genforge.embed.gensim_models import Word2VecConfig, train_word2vec  # noqa: E402
-from genforge.embed.glove import GloVeConfig, train_glove  # noqa: E402
+from genforge.embed.bench import run_bench  # noqa: E402
 
 
 def kjv_corpus(workdir: Path) -> str | None:
@@ -47,36 +43,26 @@ def kjv_corpus(workdir: Path) -> str | None:
     return f"text:file:{path}"
 
 
+REFERENCE, CANDIDATE = "word2vec-skipgram", "glove"
+LABELS = {REFERENCE: "gensim Word2Vec skip-gram (reference)", CANDIDATE: "genforge GloVe"}
+
+
 def run(corpus: str, dim: int, seed: int) -> list[dict]:
-    sentences = load_sentences(corpus)
-    tokens = sum(len(s) for s in sentences)
-    models, seconds = {}, {}
-    for name, train in (
-        (
-            "gensim Word2Vec skip-gram (reference)",
-            lambda: train_word2vec(sentences, dim, seed, Word2VecConfig()),
-        ),
-        ("genforge GloVe", lambda: train_glove(sentences, dim, seed, GloVeConfig())),
-    ):
-        start = time.perf_counter()
-        models[name] = train()
-        seconds[name] = time.perf_counter() - start
-    vocabulary = common_vocabulary(models)
-    rows = []
-    for name, model in models.items():
-        result = evaluate_common(model, vocabulary)
-        rows.append(
-            {
-                "corpus": corpus.rsplit("/", 1)[-1],
-                "tokens": tokens,
-                "method": name,
-                "seconds": seconds[name],
-                "wordsim": result["wordsim353"],
-                "simlex": result["simlex999"],
-                "analogies": result["analogies"],
-            }
-        )
-    return rows
+    """Both methods through ``embed bench``'s own training and common-item evaluation."""
+    result = run_bench(corpus, dim, seed, entries=[REFERENCE, CANDIDATE])
+    by_method = {row["method"]: row for row in result["ranking"]}
+    return [
+        {
+            "corpus": corpus.rsplit("/", 1)[-1],
+            "tokens": result["corpus_tokens"],
+            "method": LABELS[entry],
+            "seconds": by_method[entry]["train_seconds"],
+            "wordsim": by_method[entry]["common"]["wordsim353"],
+            "simlex": by_method[entry]["common"]["simlex999"],
+            "analogies": by_method[entry]["common"]["analogies"],
+        }
+        for entry in (REFERENCE, CANDIDATE)
+    ]
 
 
 def fmt(value: float | None, digits: int = 3) -> str:

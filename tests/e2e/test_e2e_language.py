@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.cli.main import main
 
@@ -17,13 +17,7 @@ PARAGRAPH = ("The government said on Tuesday that the new budget would be tabled
              "after talks with the unions about wages and the price of bread. ")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
 from genforge.models.base import DataInfo, build_model
@@ -10,13 +11,7 @@ INFO = DataInfo(kind="tokens", shape=(33,), vocab_size=40, extra={"context_lengt
 SMALL = {"num_layers": 2, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_gpt(**overrides):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
 from genforge.models.base import MODELS, DataInfo, build_model
@@ -10,13 +11,7 @@ INFO = DataInfo(kind="tokens", shape=(25,), vocab_size=30, extra={"context_lengt
 SMALL = {"embed_dim": 16, "hidden_dim": 24, "num_layers": 2, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("family,cell", [("lstm-lm", torch.nn.LSTM), ("gru-lm", torch.nn.GRU)])

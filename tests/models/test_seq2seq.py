@@ -3,6 +3,7 @@ and each attention variant learns a small task."""
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
 from genforge.models.base import DataInfo, build_model
@@ -14,13 +15,7 @@ VARIANTS = ["bahdanau", "luong", "transformer"]
 SMALL = {"embed_dim": 16, "hidden_dim": 32, "num_heads": 2, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and do not stall when other jobs load the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small(attention):

@@ -180,8 +180,7 @@ class ElmoEmbedding(WordVectors):
 
     @classmethod
     def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> ElmoEmbedding:
-        settings = dict(settings)
-        words, counts = settings.pop("words"), settings.pop("counts")
+        words, counts, settings = cls.split_table_state(settings)
         config = ElmoConfig.build(settings.pop("config"), where="elmo")
         static = arrays["vectors"]
         lm = BiLM(len(words) + 1, static.shape[1], config.layers, config.dropout)

@@ -82,8 +82,7 @@ class Word2VecEmbedding(WordVectors):
     @classmethod
     def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> Word2VecEmbedding:
         models = require("gensim.models", "text")
-        settings = dict(settings)
-        words, counts = settings.pop("words"), settings.pop("counts")
+        words, counts, settings = cls.split_table_state(settings)
         vectors = arrays["vectors"].astype(np.float32)
         kv = models.KeyedVectors(vector_size=vectors.shape[1])
         kv.add_vectors(words, vectors)
@@ -147,8 +146,7 @@ class FastTextEmbedding(Word2VecEmbedding):
     @classmethod
     def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> FastTextEmbedding:
         fasttext = require("gensim.models.fasttext", "text")
-        settings = dict(settings)
-        words, counts = settings.pop("words"), settings.pop("counts")
+        words, counts, settings = cls.split_table_state(settings)
         vectors_vocab = arrays["vectors_vocab"].astype(np.float32)
         dim = vectors_vocab.shape[1]
         kv = fasttext.FastTextKeyedVectors(dim, settings["min_n"], settings["max_n"], settings["bucket"])

@@ -196,8 +196,7 @@ class GloVeEmbedding(WordVectors):
 
     @classmethod
     def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> GloVeEmbedding:
-        settings = dict(settings)
-        words, counts = settings.pop("words"), settings.pop("counts")
+        words, counts, settings = cls.split_table_state(settings)
         return cls(words, arrays["vectors"], counts, settings)
 
 

@@ -75,3 +75,12 @@ class WordVectors(Embedding):
     def table_state(self, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """State with the word list and counts in JSON and the vectors as one array."""
         return {**settings, "words": self.words, "counts": self.counts}, {"vectors": self.vectors}
+
+    @staticmethod
+    def split_table_state(settings: dict[str, Any]) -> tuple[list[str], list[int], dict[str, Any]]:
+        """The inverse of :meth:`table_state` on the JSON side: (words, counts, the other settings)."""
+        rest = dict(settings)
+        try:
+            return rest.pop("words"), rest.pop("counts"), rest
+        except KeyError as exc:
+            raise CheckpointError(f"embedding settings lack {exc.args[0]!r}: corrupt embedding") from None
