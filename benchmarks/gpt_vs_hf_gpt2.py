@@ -7,11 +7,12 @@ They train on the same ``text:`` batches with the same optimizer (AdamW, gradien
 of each in turn so that load on the machine hits both alike; the loss is the same cross-entropy on
 each model's logits. Generation: greedy continuation of a prompt with each model's key/value cache
 (genforge: :func:`genforge.sample.decoding.iter_tokens`; HF: ``model.generate(use_cache=True)``), on the
-same trained weights (their logits are compared, and how many greedy tokens agree); an uncached genforge loop
+same trained weights (their logits are compared, and how many greedy tokens agree), the two timed in turn
+(median of ``--repeats``) so that load on the machine hits both alike; an uncached genforge loop
 (re-running the whole prefix per token) shows what the cache buys.
 
     .venv/bin/python benchmarks/gpt_vs_hf_gpt2.py [--data text:lee] [--steps 200] [--batch-size 16]
-        [--new-tokens 100] [--threads N]
+        [--new-tokens 100] [--repeats 5] [--threads N]
 """
 
 from __future__ import annotations
@@ -90,13 +91,17 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def timed_generation(fn, repeats: int) -> tuple[float, list[int]]:
-    times, out = [], []
+def timed_generation(fns: dict, repeats: int) -> dict[str, tuple[float, list[int]]]:
+    """Median seconds and the output of each function, run in turn ``repeats`` times (interleaved, so a
+    change of load on the machine hits all of them alike)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    outputs: dict[str, list[int]] = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            outputs[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]), outputs[name]) for name in fns}
 
 
 def main() -> None:
@@ -106,6 +111,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
     parser.add_argument("--new-tokens", type=int, default=100, help="tokens generated per run (default 100)")
     parser.add_argument("--prompt", default="The government", help="generation prompt")
+    parser.add_argument("--repeats", type=int, default=5, help="timed generations of each model, interleaved (default 5)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
@@ -172,9 +178,9 @@ def main() -> None:
                             do_sample=False, use_cache=True, eos_token_id=None, pad_token_id=ours.eot_id)
         return out[0, len(prompt):].tolist()
 
-    gen_ours, ids_ours = timed_generation(ours_cached, 3)
-    gen_uncached, ids_uncached = timed_generation(ours_uncached, 1)
-    gen_hf, ids_hf = timed_generation(hf_cached, 3)
+    timed = timed_generation({"ours": ours_cached, "hf": hf_cached}, args.repeats)
+    (gen_ours, ids_ours), (gen_hf, ids_hf) = timed["ours"], timed["hf"]
+    gen_uncached, ids_uncached = timed_generation({"uncached": ours_uncached}, 1)["uncached"]
 
     n = args.new_tokens
     train_rate = {k: tokens / v for k, v in seconds.items()}
