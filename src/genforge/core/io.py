@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from genforge.core.errors import CheckpointError
+from genforge.core.errors import CheckpointError, DataError
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -93,7 +93,37 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
             continue
 
 
-def save_tensors(path: str | os.PathLike, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> Path:
+def read_jsonl_strict(path: str | os.PathLike, what: str = "JSON lines") -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line of a user-supplied JSON-lines file.
+
+    Unlike :func:`read_jsonl` (our own logs, where a torn last line is expected), any problem is a
+    :class:`DataError` naming the file and line: a missing file, a line that is not JSON, or a line that is
+    not a JSON object. ``what`` names the file's role in the message ("QA file", "labelled file").
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{what} {path} does not exist")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{what} {path} is not UTF-8 text ({exc.reason})") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number} is not JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path}:{number} is not a JSON object")
+        records.append((number, record))
+    return records
+
+
+def save_tensors(
+    path: str | os.PathLike, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None
+) -> Path:
     """Save a flat name -> torch.Tensor mapping as safetensors, atomically."""
     from safetensors.torch import save
 

@@ -9,29 +9,20 @@ fired at all, against whether anything was expected.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genforge.core import io
 from genforge.core.errors import DataError
 from genforge.guard.policy import Guard
 
 
 def load_labelled(path: str | os.PathLike) -> list[dict[str, Any]]:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"labelled file {path} does not exist")
+    """Read a labelled JSONL file; every line needs ``text`` and an ``expected`` list of rail names."""
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number} is not JSON ({exc.msg})") from None
+    for number, item in io.read_jsonl_strict(path, what="labelled file"):
         if "text" not in item or not isinstance(item.get("expected"), list):
             raise DataError(f"{path}:{number} needs 'text' and an 'expected' list of rail names")
         items.append(item)

@@ -20,17 +20,16 @@ is silently NaN):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genforge.core import io
 from genforge.core.errors import DataError
 from genforge.guard.support import content_words, strip_citations, support_matrix
 from genforge.rag.chunking import sentence_spans
@@ -42,22 +41,9 @@ K_VALUES = (1, 3, 5, 10)
 
 def load_qa(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a QA JSONL file; every line needs ``question`` and a non-empty ``sources`` list."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"QA file {path} does not exist")
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number} is not JSON ({exc.msg})") from None
-        if (
-            not isinstance(item, dict)
-            or not item.get("question")
-            or not isinstance(item.get("sources"), list)
-        ):
+    for number, item in io.read_jsonl_strict(path, what="QA file"):
+        if not item.get("question") or not isinstance(item.get("sources"), list):
             raise DataError(f"{path}:{number} needs 'question' and a 'sources' list")
         items.append(item)
     if not items:
