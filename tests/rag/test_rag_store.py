@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from rag_testdata import make_corpus
 
+from genforge.core.errors import ConfigError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.rag.bm25 import BM25Index
 from genforge.rag.store import Store, StoreConfig, StoreLocked, reciprocal_rank_fusion
@@ -275,3 +276,45 @@ def test_qdrant_local_backend_returns_the_same_dense_ranking(tmp_path, built, em
     qstore.index(root)
     assert all(h.source != "notes.txt" for h in qstore.search("sourdough", k=10, mode="dense"))
     qstore.close()
+
+
+def test_store_records_its_embedder_and_refuses_another_one_on_reopen(tmp_path, embedding):
+    root = make_corpus(tmp_path / "c")
+    store = Store(tmp_path / "s", embedding=embedding)
+    store.index(root)
+    assert store.stats()["settings"]["embedder"] == "minilm"
+    store.close()
+    with pytest.raises(ConfigError, match="embedded with 'minilm'"):
+        Store(tmp_path / "s", StoreConfig(embedder="minilm-onnx")).stats()
+
+
+def test_a_store_written_before_the_embedder_setting_existed_opens_as_minilm(tmp_path, embedding):
+    root = make_corpus(tmp_path / "c")
+    Store(tmp_path / "s", embedding=embedding).index(root)
+    db = sqlite3.connect(tmp_path / "s" / "store.sqlite")
+    settings = json.loads(db.execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0])
+    del settings["embedder"]
+    db.execute("UPDATE meta SET value=? WHERE key='settings'", (json.dumps(settings),))
+    db.commit()
+    db.close()
+    reopened = Store(tmp_path / "s", embedding=embedding)
+    assert reopened.stats()["settings"]["embedder"] == "minilm"
+    assert reopened.search("watering tomato plants", k=1)[0].source == "guide/garden.html"
+
+
+@pytest.mark.slow
+def test_onnx_embedder_store_reopens_with_onnx_and_ranks_like_the_torch_store(tmp_path, built):
+    pytest.importorskip("onnxruntime")
+    from genforge.embed.sentence_onnx import ONNX_FILE, OnnxSentenceEmbedding, cache_dir
+
+    if not (cache_dir() / ONNX_FILE).exists():
+        pytest.skip("no exported ONNX model cached; run benchmarks/sentence_throughput.py once to export it")
+    _, torch_store, _ = built
+    root = make_corpus(tmp_path / "c")
+    Store(tmp_path / "s", StoreConfig(embedder="minilm-onnx")).index(root)
+    reopened = Store(tmp_path / "s")  # no config: the recorded embedder decides the query runtime
+    assert isinstance(reopened.embedding, OnnxSentenceEmbedding)
+    assert reopened.stats()["embedding"]["kind"] == "sentence-onnx"
+    for query in ("watering tomato plants", "temperature of samples", "bake bread"):
+        expected = [h.chunk_id for h in torch_store.search(query, k=3, mode="dense")]
+        assert [h.chunk_id for h in reopened.search(query, k=3, mode="dense")] == expected

@@ -20,6 +20,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     index.add_argument("--chunk-tokens", type=int, default=None, help="word pieces per chunk (default 200)")
     index.add_argument("--overlap-tokens", type=int, default=None, help="overlap between chunks (default 32)")
     index.add_argument(
+        "--embedder",
+        choices=["minilm", "minilm-onnx"],
+        default=None,
+        help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime "
+        "(same weights, faster on CPU; needs genforge[onnx]); recorded in the store for queries",
+    )
+    index.add_argument(
         "--backend", choices=["segments", "qdrant"], default=None, help="vector backend of a new store"
     )
     index.add_argument(
@@ -152,6 +159,7 @@ def run_index(args: argparse.Namespace) -> int:
         for key, value in {
             "chunk_tokens": args.chunk_tokens,
             "overlap_tokens": args.overlap_tokens,
+            "embedder": args.embedder,
             "backend": args.backend,
             "qdrant_url": args.qdrant_url,
         }.items()

@@ -107,6 +107,9 @@ class OnnxSentenceEmbedding(Embedding):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # idle worker threads sleep instead of spinning (as OMP_WAIT_POLICY=PASSIVE does for PyTorch at the
+        # CLI entry): spinning burns the CPU other jobs on a shared machine need
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = tokenizers.Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
         self.tokenizer.enable_truncation(256)

@@ -63,6 +63,10 @@ class StoreConfig(Config):
         200, ge=16, le=256, description="word-piece budget per chunk, breadcrumb included"
     )
     overlap_tokens: int = Field(32, ge=0, le=128, description="word pieces of trailing sentences repeated")
+    embedder: Literal["minilm", "minilm-onnx"] = Field(
+        "minilm",
+        description="all-MiniLM-L6-v2 on PyTorch (minilm) or on ONNX Runtime (minilm-onnx, needs genforge[onnx])",
+    )
     backend: Literal["segments", "qdrant"] = Field("segments", description="where vectors live")
     qdrant_url: str | None = Field(None, description="Qdrant server URL; default: local mode in STORE/qdrant")
     qdrant_collection: str = Field("genforge", description="Qdrant collection name")
@@ -74,7 +78,9 @@ class StoreConfig(Config):
         return ChunkConfig(chunk_tokens=self.chunk_tokens, overlap_tokens=self.overlap_tokens)
 
 
-PERSISTED_KEYS = ("chunk_tokens", "overlap_tokens", "backend", "qdrant_url", "qdrant_collection")
+PERSISTED_KEYS = ("chunk_tokens", "overlap_tokens", "embedder", "backend", "qdrant_url", "qdrant_collection")
+# the Embedding.kind each embedder setting produces (a store refuses vectors of another kind)
+EMBEDDER_KINDS = {"minilm": "sentence", "minilm-onnx": "sentence-onnx"}
 
 
 @dataclass
@@ -212,30 +218,46 @@ class Store:
     def _create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "vectors").mkdir(exist_ok=True)
-        db = self._connect()
-        with _transaction(db):
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            if db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
-                persisted = {k: getattr(self.config, k) for k in PERSISTED_KEYS}
-                embedding = self.embedding
-                rows = {
-                    "schema_version": SCHEMA_VERSION,
-                    "settings": persisted,
-                    "embedding": {
-                        "kind": embedding.kind,
-                        "dim": embedding.dim,
-                        "model": _model_name(embedding),
-                    },
-                    "generation": 0,
-                    "bm25_generation": -1,
-                }
-                db.executemany(
-                    "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()]
-                )
-        self._db = db
+        db = self._db = self._connect()  # set first: the embedding property must not reload settings yet
+        try:
+            with _transaction(db):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                if db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() is None:
+                    embedding = self.embedding
+                    self._match_embedder(embedding.kind)
+                    persisted = {k: getattr(self.config, k) for k in PERSISTED_KEYS}
+                    rows = {
+                        "schema_version": SCHEMA_VERSION,
+                        "settings": persisted,
+                        "embedding": {
+                            "kind": embedding.kind,
+                            "dim": embedding.dim,
+                            "model": _model_name(embedding),
+                        },
+                        "generation": 0,
+                        "bm25_generation": -1,
+                    }
+                    db.executemany(
+                        "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()]
+                    )
+        except BaseException:
+            db.close()
+            self._db = None
+            raise
         self._load_settings()
+
+    def _match_embedder(self, kind: str) -> None:
+        """A given MiniLM embedding object decides the recorded ``embedder`` (so reopening rebuilds it)."""
+        embedder = next((name for name, k in EMBEDDER_KINDS.items() if k == kind), None)
+        if embedder is None or embedder == self.config.embedder:
+            return
+        if "embedder" in self._explicit:
+            raise ConfigError(
+                f"the store is configured with embedder '{self.config.embedder}' but was given a {kind} embedding"
+            )
+        self.config = self.config.model_copy(update={"embedder": embedder})
 
     def _meta(self, key: str, default: Any = None) -> Any:
         row = self._conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -252,11 +274,18 @@ class Store:
         persisted = json.loads(db.execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0])
         merged = self.config.model_dump()
         for key in PERSISTED_KEYS:
+            # stores written before a setting existed hold its default
+            persisted.setdefault(key, StoreConfig.model_fields[key].default)
             if key not in self._explicit:
                 merged[key] = persisted[key]
         if merged["backend"] != persisted["backend"]:
             raise ConfigError(
                 f"{self.path} keeps vectors in '{persisted['backend']}'; use a new --store to switch"
+            )
+        if merged["embedder"] != persisted["embedder"]:
+            raise ConfigError(
+                f"{self.path} was embedded with '{persisted['embedder']}'; use a new --store for "
+                f"'{merged['embedder']}'"
             )
         self.config = StoreConfig.build(merged, where="store")
         self.embedding_meta = json.loads(
@@ -265,10 +294,18 @@ class Store:
 
     @property
     def embedding(self):
+        """The query/indexing embedding: the one given, else the store's ``embedder`` setting."""
         if self._embedding is None:
-            from genforge.embed.sentence import SentenceEmbedding
+            if self.exists():
+                self._conn()  # the recorded settings decide the embedder, not the defaults
+            if self.config.embedder == "minilm-onnx":
+                from genforge.embed.sentence_onnx import OnnxSentenceEmbedding
 
-            self._embedding = SentenceEmbedding()
+                self._embedding = OnnxSentenceEmbedding()
+            else:
+                from genforge.embed.sentence import SentenceEmbedding
+
+                self._embedding = SentenceEmbedding()
         return self._embedding
 
     @property
