@@ -109,6 +109,10 @@ def test_image_folders_use_the_digits_extractor_and_cache_the_real_features(tmp_
     assert json.loads(out)["fd_digits"] == pytest.approx(first["fd_digits"], rel=1e-12)
     code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--n", "60", "--json")
     assert json.loads(out)["n_real"] == 60 and len(list(cache.glob("*.json"))) == 2  # N is part of the key
+    code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--resize", "bilinear", "--json")
+    assert code == 0 and len(list(cache.glob("*.json"))) == 3  # and so is the resize mode
+    code, out, _ = run_cli(capsys, "fd", real, fake, "--cache-dir", cache, "--extractor", "pixels", "--json")
+    assert code == 0 and len(list(cache.glob("*.json"))) == 4  # and the extractor (by its hash)
 
 
 def test_a_failing_run_writes_no_cache_entry(tmp_path, capsys, digits_uint8):
