@@ -98,6 +98,37 @@ def test_long_prompts_and_foreign_tokenizers_are_one_line_errors(workdir, gpt_ru
     assert code == 2 and "another run" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("text:file:EMPTY", "is empty"),
+        ("text:file:BLANK", "is empty"),
+        ("text:file:LATIN1", "is not UTF-8 text (byte 3)"),
+        ("text:dir:LATIN_DIR", "is not UTF-8 text (byte 3)"),
+        ("text:dir:NO_TEXT_DIR", "has no non-empty"),
+        ("text:file:NO_TEXT_DIR", "is a directory: use text:dir:"),
+        ("text:dir:EMPTY", "is a file: use text:file:"),
+        ("seq2seq:file:LATIN1", "is not UTF-8 text (byte 3)"),
+    ],
+)
+def test_empty_and_non_utf8_corpora_are_one_line_errors(data, message, tmp_path, gf):
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "blank.txt").write_text("  \n\n \t\n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait\n\nsecond document\n".encode("latin-1"))
+    (tmp_path / "latin").mkdir()
+    (tmp_path / "latin" / "a.txt").write_bytes((tmp_path / "latin1.txt").read_bytes())
+    (tmp_path / "no_text").mkdir()
+    (tmp_path / "no_text" / "image.png").write_bytes(b"\x89PNG")
+    paths = {"EMPTY": "empty.txt", "BLANK": "blank.txt", "LATIN1": "latin1.txt", "LATIN_DIR": "latin",
+             "NO_TEXT_DIR": "no_text"}
+    name = data.rsplit(":", 1)[1]
+    data = data.replace(name, str(tmp_path / paths[name]))
+    family = "seq2seq" if data.startswith("seq2seq") else "gpt"
+    code, _, err = gf("train", family, "--data", data, "--max-steps", 1, "--quiet", "--out", tmp_path / "runs")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no half-made run
+
+
 @pytest.mark.slow
 def test_a_run_generates_and_translates_after_its_training_data_is_deleted(tmp_path, gf):
     corpus = tmp_path / "gone.txt"

@@ -91,6 +91,7 @@ def test_bench_ranks_the_chosen_methods_and_writes_json(corpus, tmp_path, capsys
     [
         (["embed", "eval", "/nonexistent/model"], "no embedding model at"),
         (["embed", "neighbors", "GLOVE", "notaword"], "not in the glove vocabulary"),
+        (["embed", "analogy", "GLOVE", "king", "man", "notaword"], "not in the glove vocabulary"),
         (["embed", "train", "glove", "--corpus", "text:file:EMPTY"], "is empty"),
         (["embed", "train", "glove", "--corpus", "text:file:LATIN1"], "not UTF-8"),
         (["embed", "train", "glove", "--corpus", "text:file:DIGITS"], "no word tokens"),

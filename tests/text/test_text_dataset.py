@@ -75,3 +75,20 @@ def test_bad_corpora_raise_data_errors(tmp_path):
         load_dataset("text:nonsense")
     with pytest.raises(DataError, match="bpe only"):
         load_dataset("text:lee-test", {"vocab_size": 500})
+
+
+def test_a_corpus_too_small_to_split_says_so_and_evaluates_on_its_training_text(tmp_path, caplog):
+    path = tmp_path / "one.txt"
+    path.write_text("A single short document.", encoding="utf-8")
+    corpus = load_corpus(f"file:{path}")
+    assert corpus.splits == {"train": [0], "val": [0], "test": [0]}
+    assert "too few to split" in caplog.text and "fit, not generalization" in caplog.text
+
+
+def test_a_file_given_as_a_directory_and_back_name_the_right_spec(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("text", encoding="utf-8")
+    with pytest.raises(DataError, match="is a file: use text:file:"):
+        load_corpus(f"dir:{path}")
+    with pytest.raises(DataError, match="is a directory: use text:dir:"):
+        load_corpus(f"file:{tmp_path}")

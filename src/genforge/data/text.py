@@ -10,6 +10,7 @@ rebuild exactly the same token ids.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ GENSIM_CORPORA = {
 GENSIM_ENCODINGS = {"lee-test": "latin-1"}
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".text"}
 SPLIT_SEED = 0
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,11 +104,15 @@ def load_corpus(spec: str) -> Corpus:
         docs = _documents_of(text) if kind == "crime" else [line.strip() for line in text.splitlines() if line.strip()]
     elif kind == "file":
         path = Path(rest).expanduser()
+        if path.is_dir():
+            raise DataError(f"{path} is a directory: use text:dir:{rest}")
         if not path.is_file():
             raise DataError(f"text file {path} does not exist")
         docs = _documents_of(_read_utf8(path))
     elif kind == "dir":
         root = Path(rest).expanduser()
+        if root.is_file():
+            raise DataError(f"{root} is a file: use text:file:{rest}")
         if not root.is_dir():
             raise DataError(f"text directory {root} does not exist")
         docs = _documents_of_tree(root)
@@ -122,6 +128,9 @@ def load_corpus(spec: str) -> Corpus:
         raise DataError(f"unknown text corpus '{spec}' (known: {known})")
     if not docs or not any(d.strip() for d in docs):
         raise DataError(f"corpus '{spec}' is empty")
+    if len(docs) < 3:
+        logger.warning("corpus '%s' has %d document(s), too few to split: validation and test use the training "
+                       "text, so their figures measure fit, not generalization", spec, len(docs))
     order = list(range(len(docs)))
     random.Random(SPLIT_SEED).shuffle(order)
     n_val = max(1, len(docs) // 10) if len(docs) >= 3 else 0
