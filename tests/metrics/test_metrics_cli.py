@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -69,16 +70,32 @@ def test_every_set_metric_runs_on_feature_files(tmp_path, capsys):
     assert code == 0 and "frechet_distance" in out  # the human table
 
 
-def test_bad_inputs_are_one_error_line_and_exit_2(tmp_path, capsys):
+@pytest.fixture
+def bad(tmp_path):
+    """Real files for bad-input cases: features of 3 and 4 dimensions, an empty folder, a folder of two
+    sizes, a folder of two RGB images and a weights file that is not the FID one."""
     rng = np.random.default_rng(2)
-    a = _features(tmp_path, "a", rng.normal(size=(20, 3)))
-    b = _features(tmp_path, "b", rng.normal(size=(20, 4)))
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    mixed = tmp_path / "mixed"
-    mixed.mkdir()
-    Image.new("L", (8, 8)).save(mixed / "a.png")
-    Image.new("L", (9, 8)).save(mixed / "b.png")
+    files = SimpleNamespace(
+        a=_features(tmp_path, "a", rng.normal(size=(20, 3))),
+        b=_features(tmp_path, "b", rng.normal(size=(20, 4))),
+        empty=tmp_path / "empty",
+        mixed=tmp_path / "mixed",
+        images=tmp_path / "images",
+        wrong=tmp_path / "weights.pth",
+    )
+    for folder in (files.empty, files.mixed, files.images):
+        folder.mkdir()
+    Image.new("L", (8, 8)).save(files.mixed / "a.png")
+    Image.new("L", (9, 8)).save(files.mixed / "b.png")
+    for i in range(2):
+        Image.new("RGB", (16, 16)).save(files.images / f"{i}.png")
+    files.wrong.write_bytes(b"not the FID weights")
+    return files
+
+
+def test_bad_inputs_are_one_error_line_and_exit_2(tmp_path, capsys, bad):
+    rng = np.random.default_rng(3)
+    a, b, empty, mixed = bad.a, bad.b, bad.empty, bad.mixed
     cases = [
         (["fd", a, b], "dimensions"),
         (["fd", a, tmp_path / "missing.npz"], "does not exist"),
@@ -160,24 +177,17 @@ def test_bad_image_sets_are_one_error_line_and_leave_no_cache_entry(tmp_path, ca
     assert code == 0 and len(list(cache.glob("*.json"))) == 1  # the same real set, cached on success
 
 
-def test_the_installed_command_reports_bad_input_in_one_line_without_a_traceback(tmp_path):
-    rng = np.random.default_rng(5)
-    a = _features(tmp_path, "a", rng.normal(size=(20, 3)))
-    b = _features(tmp_path, "b", rng.normal(size=(20, 4)))
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    images = tmp_path / "images"
-    images.mkdir()
-    for i in range(2):
-        Image.new("RGB", (16, 16)).save(images / f"{i}.png")
-    wrong = tmp_path / "weights.pth"
-    wrong.write_bytes(b"not the FID weights")
+def test_the_installed_command_reports_bad_input_in_one_line_without_a_traceback(bad):
+    a, b, wrong = bad.a, bad.b, bad.wrong
     genforge = Path(sys.executable).with_name("genforge")
     for args, message in (
         (["fd", a, b], "3 dimensions but fake features have 4"),
-        (["fd", empty, empty], "has no .png"),
+        (["fd", bad.empty, bad.empty], "has no .png"),
         (["fd", a, a, "--extractor", f"inception:{wrong}"], "already holds features"),
-        (["is", images, "--extractor", f"inception:{wrong}"], "refusing to compute FID with other weights"),
+        (
+            ["is", bad.images, "--extractor", f"inception:{wrong}"],
+            "refusing to compute FID with other weights",
+        ),
     ):
         done = subprocess.run([genforge, "metrics", *map(str, args)], capture_output=True, text=True)
         assert done.returncode == 2, (args, done.stderr)
