@@ -5,6 +5,9 @@ is encoded with the run's own tokenizer after an ``<|endoftext|>`` token (traini
 way), then decoded with :mod:`genforge.sample.decoding` (sampling, greedy or beam search) until
 ``max_tokens``, the end-of-text token or a stop sequence. ``translate(run, text)`` runs a seq2seq run and
 can draw its attention as a heat map.
+
+Both load the model from the data description saved in the run and its ``tokenizer.json`` (checked against
+the digest the run recorded), never the training corpus: a run is self-contained for generation.
 """
 
 from __future__ import annotations
