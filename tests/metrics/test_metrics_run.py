@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import torch
 
-from genforge.core.errors import ConfigError
+from genforge.core.errors import ConfigError, DataError
 from genforge.data import load_dataset
 from genforge.metrics.run_metrics import draw_samples, evaluate_samples
 from genforge.models.base import build_model
@@ -59,3 +60,13 @@ def test_unknown_metrics_and_likelihood_only_requests(digits_run):
     with pytest.raises(ConfigError, match="unknown metric"):
         evaluate_samples(digits_run, ["fid"], n=10, seed=0)
     assert evaluate_samples(digits_run, ["nll"], n=10, seed=0) == {}
+
+
+def test_samples_outside_the_unit_interval_are_refused_not_clamped(digits_run):
+    class Overshooting:
+        def sample(self, n, *, generator=None):
+            return torch.full((n, 1, 8, 8), 1.5)
+
+    run = SimpleNamespace(model=Overshooting(), dataset=digits_run.dataset)
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        evaluate_samples(run, ["fd"], n=20, seed=0)

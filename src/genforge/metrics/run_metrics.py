@@ -80,10 +80,11 @@ def evaluate_samples(loaded_run: Any, metrics: list[str], n: int, seed: int) -> 
 
         extractor = load_extractor(resolve_extractor_spec("auto", tuple(real.shape[1:])))
         source = extractor.bind(tuple(real.shape[1:])).source
-        real_feats, train_feats, fake_feats = (extract(extractor, x.clamp(0, 1)) for x in (real, train, fake))
+        # no clamping: the model protocol promises samples in [0, 1], and extract() refuses any that are not
+        real_feats, train_feats, fake_feats = (extract(extractor, x) for x in (real, train, fake))
         if extractor.num_classes:
-            real_logits = extract(extractor, real.clamp(0, 1), output="logits")
-            fake_logits = extract(extractor, fake.clamp(0, 1), output="logits")
+            real_logits = extract(extractor, real, output="logits")
+            fake_logits = extract(extractor, fake, output="logits")
     else:
         source = FeatureSource("points", None)
         real_feats, train_feats, fake_feats = (x.double().numpy() for x in (real, train, fake))
