@@ -11,7 +11,10 @@ and the test NLL (nats) of both, with genforge/zuko ratios.
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 

@@ -11,7 +11,10 @@ same images for the same generator seed, which is checked here too.
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 

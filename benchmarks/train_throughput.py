@@ -9,8 +9,11 @@ the real trainer step, and sampling images/s for 64 samples. Prints one table.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 
