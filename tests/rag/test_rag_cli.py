@@ -108,7 +108,7 @@ def test_ask_without_store_builds_the_default_store_from_the_docs(tmp_path, monk
         shutil.copy(corpus.genforge_docs_root() / name, docs / name)
     monkeypatch.setattr(corpus, "genforge_docs_root", lambda: docs)
     monkeypatch.setenv("GENFORGE_RAG_STORE", str(tmp_path / "default"))
-    out = _run_json(capsys, ["rag", "ask", "How are credit card numbers checked?", "--json"])
+    out = _run_json(capsys, ["rag", "ask", "What does redaction replace spans with?", "--json"])
     assert (tmp_path / "default" / "store.sqlite").exists()
     assert out["found"] and out["citations"][0]["source"] == "guardrails.md"
     stats = _run_json(capsys, ["rag", "stats", "--json"])

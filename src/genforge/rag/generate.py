@@ -133,10 +133,78 @@ class Extract:
     score: float
 
 
+# Lines of code, shell sessions and data that a chunk may carry (documentation shows commands and their
+# output): a prompt or a fence anywhere, or mostly assignment / bare-call / YAML-flow / JSON-key lines once
+# `inline code` is removed. Such text is evidence for a human reader, not an answer sentence.
+_PROMPT_OR_FENCE = re.compile(r"^\s*(?:(?:\$|>>>|\.\.\.|%)\s|```)", re.MULTILINE)
+_CODE_LINE = re.compile(
+    r"""^\s*(?:[\w.\[\]'"]+\s*[-+*/]?=\s*\S   # an assignment: x = ..., a.b += ...
+         | [\w.]+\(.*\)\s*(?:\#.*)?$             # a bare call, maybe with a comment
+         | -\s*[{\[]                             # YAML flow items: - {rail: ...}
+         | "[^"]*"\s*:)                           # JSON keys""",
+    re.VERBOSE,
+)
+_INLINE_CODE = re.compile(r"`[^`]*`")
+
+
+def looks_like_code(sentence: str) -> bool:
+    """True for a span of code, a shell/REPL session or a data listing rather than a prose sentence."""
+    if _PROMPT_OR_FENCE.search(sentence):
+        return True
+    lines = [line for line in _INLINE_CODE.sub(" ", sentence).splitlines() if line.strip()]
+    return bool(lines) and sum(bool(_CODE_LINE.match(line)) for line in lines) * 2 >= len(lines)
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*```([^\n`]*)$", re.MULTILINE)
+
+
+def prose_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` parts of a chunk outside fenced code blocks.
+
+    Fences alternate code and prose. A chunk may begin inside a block whose opening fence is in the chunk
+    before, so the first part counts as code when the first fence is a bare closing one and the part before
+    it reads as code (a prompt, or mostly code lines); a first fence with a language tag always opens.
+    """
+    fences = list(_FENCE_LINE.finditer(text))
+    if not fences:
+        return [(0, len(text))]
+    bounds = [0, *(x for m in fences for x in (m.start(), m.end())), len(text)]
+    parts = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    first = text[parts[0][0] : parts[0][1]]
+    starts_in_code = not fences[0].group(1).strip() and first.strip() != "" and looks_like_code(first)
+    return [part for i, part in enumerate(parts) if (i % 2 == 1) == starts_in_code]
+
+
+_TABLE_LINE = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")
+
+
+def _table_rows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a sentence span so that each Markdown table row is a candidate of its own (rules dropped)."""
+    rows = list(_TABLE_LINE.finditer(text, start, end))
+    if not rows:
+        return [(start, end)]
+    pieces, cursor = [], start
+    for row in rows:
+        if text[cursor : row.start()].strip():
+            pieces.append((cursor, row.start()))
+        if not _TABLE_RULE.match(row.group()):
+            pieces.append((row.start(), row.end()))
+        cursor = row.end()
+    if text[cursor:end].strip():
+        pieces.append((cursor, end))
+    return [_trim(text, a, b) for a, b in pieces]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    piece = text[start:end]
+    return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())
+
+
 def _answerable(sentence: str) -> bool:
     words = sentence.split()
     letters = sum(ch.isalpha() for ch in sentence)
-    return len(words) >= 4 and letters >= 0.5 * len(sentence)
+    return len(words) >= 4 and letters >= 0.5 * len(sentence) and not looks_like_code(sentence)
 
 
 def extractive_answer(
@@ -156,12 +224,20 @@ def extractive_answer(
     """
     candidates: list[Extract] = []
     for p, text in enumerate(passages):
-        for start, end in sentence_spans(text):
+        spans = [
+            row
+            for a, b in prose_spans(text)
+            for span in sentence_spans(text, a, b)
+            for row in _table_rows(text, *span)
+        ]
+        for start, end in spans:
             if _answerable(text[start:end]):
                 candidates.append(Extract(p, start, end, text[start:end], 0.0))
     if not candidates:
         return []
-    vectors = embedding.embed_texts([question] + [c.text for c in candidates])
+    # scored on what a reader reads: table cells without the pipes between them, inline code without ticks
+    readable = [re.sub(r"\s*\|\s*", " ", c.text).replace("`", "").strip() for c in candidates]
+    vectors = embedding.embed_texts([question] + readable)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     cosine = vectors[1:] @ vectors[0]
     question_words = content_words(question)
