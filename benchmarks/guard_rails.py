@@ -14,7 +14,6 @@ Claims measured:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -28,7 +27,9 @@ ATTACK_RAILS = {"prompt_injection", "jailbreak"}
 
 
 def load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+    from genforge.guard.evaluate import load_labelled
+
+    return load_labelled(DATA / f"{name}.jsonl")
 
 
 def rates(pred: list[bool], gold: list[bool]) -> dict[str, float]:
