@@ -10,7 +10,8 @@ URL) for users who outgrow one machine; the store talks to both through the same
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,11 @@ class QdrantVectors:
         qdrant_client = require("qdrant_client", "qdrant")
         self.collection = collection
         self.dim = dim
-        if location.startswith(("http://", "https://")):
-            self.client = qdrant_client.QdrantClient(url=location, api_key=api_key, timeout=30)
+        self.url = location if location.startswith(("http://", "https://")) else None
+        if self.url:
+            self.client = qdrant_client.QdrantClient(
+                url=location, api_key=api_key, timeout=30, check_compatibility=False
+            )
         else:
             Path(location).mkdir(parents=True, exist_ok=True)
             try:
@@ -92,14 +96,33 @@ class QdrantVectors:
                 ) from None
         self._ensure_collection()
 
+    @contextmanager
+    def _server(self) -> Iterator[None]:
+        """A server that cannot be reached or answers with an error is a one-line GenforgeError."""
+        from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+        try:
+            yield
+        except ResponseHandlingException as exc:
+            raise GenforgeError(
+                f"cannot reach the Qdrant server at {self.url} ({exc}); is it running?"
+            ) from None
+        except UnexpectedResponse as exc:
+            detail = " ".join(exc.content.decode("utf-8", "replace").split())[:160]
+            raise GenforgeError(
+                f"the Qdrant server at {self.url} answered HTTP {exc.status_code} ({detail}); "
+                "is this URL a Qdrant server's REST endpoint?"
+            ) from None
+
     def _ensure_collection(self) -> None:
         from qdrant_client import models
 
-        if not self.client.collection_exists(self.collection):
-            self.client.create_collection(
-                self.collection,
-                vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE),
-            )
+        with self._server():
+            if not self.client.collection_exists(self.collection):
+                self.client.create_collection(
+                    self.collection,
+                    vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE),
+                )
 
     @staticmethod
     def point_id(text_hash: str) -> str:
@@ -114,35 +137,42 @@ class QdrantVectors:
             models.PointStruct(id=self.point_id(h), vector=v.tolist(), payload={"text_hash": h})
             for h, v in zip(text_hashes, vectors, strict=True)
         ]
-        for i in range(0, len(points), 256):
-            self.client.upsert(self.collection, points=points[i : i + 256], wait=True)
+        with self._server():
+            for i in range(0, len(points), 256):
+                self.client.upsert(self.collection, points=points[i : i + 256], wait=True)
 
     def delete(self, text_hashes: Sequence[str]) -> None:
         from qdrant_client import models
 
         if text_hashes:
             ids = [self.point_id(h) for h in text_hashes]
-            self.client.delete(self.collection, points_selector=models.PointIdsList(points=ids), wait=True)
+            with self._server():
+                self.client.delete(
+                    self.collection, points_selector=models.PointIdsList(points=ids), wait=True
+                )
 
     def fetch(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the given hashes (missing ones are absent from the result)."""
         if not text_hashes:
             return {}
-        points = self.client.retrieve(
-            self.collection, ids=[self.point_id(h) for h in text_hashes], with_vectors=True
-        )
+        with self._server():
+            points = self.client.retrieve(
+                self.collection, ids=[self.point_id(h) for h in text_hashes], with_vectors=True
+            )
         return {p.payload["text_hash"]: np.asarray(p.vector, dtype=np.float32) for p in points}
 
     def search(self, vector: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
         """``(text_hashes, cosine scores)`` of the ``k`` nearest points, best first."""
-        response = self.client.query_points(
-            self.collection, query=vector.tolist(), limit=k, with_payload=True
-        )
+        with self._server():
+            response = self.client.query_points(
+                self.collection, query=vector.tolist(), limit=k, with_payload=True
+            )
         hits = response.points
         return [p.payload["text_hash"] for p in hits], np.asarray([p.score for p in hits], dtype=np.float32)
 
     def count(self) -> int:
-        return int(self.client.count(self.collection, exact=True).count)
+        with self._server():
+            return int(self.client.count(self.collection, exact=True).count)
 
     def close(self) -> None:
         self.client.close()
