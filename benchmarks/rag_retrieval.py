@@ -88,16 +88,69 @@ def run_genforge(root: Path, qa: list[dict], store, timer) -> dict:
 
 
 # LlamaIndex ---------------------------------------------------------------------------------------
-def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
-    import Stemmer
-    from llama_index.core import Document, VectorStoreIndex
-    from llama_index.core.embeddings import BaseEmbedding
-    from llama_index.core.llms import MockLLM
+def llamaindex_nodes(root: Path, tokenizer) -> list:
+    """LlamaIndex nodes of the pages under ``root``: genforge's extracted page text, SentenceSplitter."""
+    from llama_index.core import Document
     from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.core.retrievers import QueryFusionRetriever
-    from llama_index.retrievers.bm25 import BM25Retriever
 
     from genforge.rag.loaders import iter_files, load_document
+
+    documents = []
+    for path in iter_files(root):
+        if path.suffix != ".html":
+            continue
+        source = path.relative_to(root).as_posix()
+        doc = load_document(path, source)
+        if doc.text.strip():
+            documents.append(
+                Document(text=doc.text, metadata={"source": source}, excluded_embed_metadata_keys=["source"],
+                         excluded_llm_metadata_keys=["source"])
+            )  # fmt: skip
+    splitter = SentenceSplitter(
+        chunk_size=CHUNK_TOKENS,
+        chunk_overlap=OVERLAP,
+        tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False).ids,
+    )
+    return splitter.get_nodes_from_documents(documents)
+
+
+def count_only(root: Path, qa: list[dict]) -> None:
+    """No embedding: how many chunks and word pieces each system would embed, and BM25 alone (genforge)."""
+    from llama_index.core.schema import MetadataMode
+
+    from genforge.rag.bm25 import BM25Index
+    from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document
+    from genforge.rag.loaders import iter_files, load_document
+
+    counter = WordPieceCounter()
+    config = ChunkConfig(chunk_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP)
+    chunks = []
+    for path in iter_files(root):
+        if path.suffix == ".html":
+            source = path.relative_to(root).as_posix()
+            chunks += chunk_document(load_document(path, source), config, counter)
+    texts = [c.embed_text() for c in chunks]
+    nodes = llamaindex_nodes(root, counter.tokenizer)
+    node_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    print(f"{'system':<12}{'chunks':>9}{'word pieces':>13}{'per chunk':>11}")
+    for name, items in (("genforge", texts), ("llamaindex", node_texts)):
+        pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in items)
+        print(f"{name:<12}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
+    index = BM25Index().fit(texts, list(range(len(chunks))))
+    rankings = [[chunks[i].source for i in index.search(q["question"], 30)[0]] for q in qa]
+    m = page_metrics(rankings, qa)
+    print(
+        f"genforge BM25 alone: recall@5 {m['recall@5']:.3f}  nDCG@10 {m['ndcg@10']:.3f}  MRR {m['mrr']:.3f}"
+    )
+
+
+def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
+    import Stemmer
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.retrievers.bm25 import BM25Retriever
 
     class MiniLM(BaseEmbedding):
         """The same all-MiniLM-L6-v2 object genforge uses, without genforge's cache."""
@@ -119,23 +172,7 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
             ).tolist()
 
     started, started_cpu = time.perf_counter(), time.process_time()
-    documents = []
-    for path in iter_files(root):
-        if path.suffix != ".html":
-            continue
-        source = path.relative_to(root).as_posix()
-        doc = load_document(path, source)
-        if doc.text.strip():
-            documents.append(
-                Document(text=doc.text, metadata={"source": source}, excluded_embed_metadata_keys=["source"],
-                         excluded_llm_metadata_keys=["source"])
-            )  # fmt: skip
-    splitter = SentenceSplitter(
-        chunk_size=CHUNK_TOKENS,
-        chunk_overlap=OVERLAP,
-        tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False).ids,
-    )
-    nodes = splitter.get_nodes_from_documents(documents)
+    nodes = llamaindex_nodes(root, tokenizer)
     index = VectorStoreIndex(nodes, embed_model=MiniLM(embed_batch_size=32))
     bm25 = BM25Retriever.from_defaults(
         nodes=nodes, similarity_top_k=30, stemmer=Stemmer.Stemmer("english"), language="en"
@@ -157,7 +194,7 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
         "embed_s": embed_s,
         "embed_cpu": embed_cpu,
         "chunks": len(nodes),
-        "pages": len(documents),
+        "pages": len({n.metadata["source"] for n in nodes}),
     }
     for mode, retriever in (("bm25", bm25), ("dense", dense), ("hybrid", fusion)):
         rankings = [[n.node.metadata["source"] for n in retriever.retrieve(q["question"])] for q in qa]
@@ -360,6 +397,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", default=None, help="keep the genforge stores in this folder")
     parser.add_argument(
+        "--count-only",
+        action="store_true",
+        help="embed nothing: chunk and word-piece counts of both systems and genforge's BM25 alone",
+    )
+    parser.add_argument(
         "--max-page-chunks",
         type=int,
         default=None,
@@ -376,6 +418,9 @@ def main() -> None:
     qa = load_qa(QA)
     if args.max_page_chunks is not None:
         root, qa = small_pages(root, qa, args.max_page_chunks)
+    if args.count_only:
+        count_only(root, qa)
+        return
     import torch
 
     from genforge.embed.sentence import SentenceEmbedding
