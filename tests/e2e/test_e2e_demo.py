@@ -18,7 +18,9 @@ def test_demo_writes_a_summary_row_grid_and_run_for_every_family(tmp_path, capsy
         assert (out / "runs").is_dir() and row["run"].startswith(str(out / "runs"))
     likelihood = {r["family"]: r for r in summary["families"] if r["family"] != "gan"}
     assert likelihood["vae"]["metric"] == "bits_per_dim_iwae"
-    assert all(isinstance(r["value"], float) and r["baseline_bits_per_dim"] > 2 for r in likelihood.values())
+    assert all(isinstance(r["value"], float) and r["reference"] > 2 for r in likelihood.values())
+    gan = summary["families"][1]
+    assert gan["metric"] == "fd_digits" and gan["value"] > gan["reference"] > 0
     table = (out / "summary.md").read_text().splitlines()
     assert len(table) == 2 + 4 and table[2].startswith("| vae |")
     assert "summary:" in capsys.readouterr().out
