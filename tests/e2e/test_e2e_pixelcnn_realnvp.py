@@ -23,25 +23,18 @@ def only_run(tmp_path):
     return run
 
 
+def train_tiny(tmp_path, family, data, steps, settings):
+    """``genforge train FAMILY --data DATA`` for ``steps`` steps with ``--set`` for each setting; the run."""
+    sets = [a for kv in settings for a in ("--set", kv)]
+    gf("train", family, "--data", data, "--max-steps", steps, "--seed", 0, "--out", "runs", "--quiet", *sets,
+       cwd=tmp_path)
+    return only_run(tmp_path)
+
+
 @pytest.mark.slow
 def test_class_conditional_pixelcnn_trains_samples_a_label_and_reports_bits_per_dim(tmp_path):
     tiny = ["channels=8", "num_layers=2", "head_channels=8", "class_conditional=true"]
-    gf(
-        "train",
-        "pixelcnn",
-        "--data",
-        "digits",
-        "--max-steps",
-        3,
-        "--seed",
-        0,
-        "--out",
-        "runs",
-        "--quiet",
-        *[a for kv in tiny for a in ("--set", kv)],
-        cwd=tmp_path,
-    )
-    run = only_run(tmp_path)
+    run = train_tiny(tmp_path, "pixelcnn", "digits", 3, tiny)
     gf("sample", run, "-n", 4, "--label", 7, "--temperature", 0.5, "--out", "grid.png", cwd=tmp_path)
     assert (tmp_path / "grid.png").read_bytes()[:8] == PNG_MAGIC
     result = json.loads(gf("eval", run, "--json", cwd=tmp_path).stdout)
@@ -52,22 +45,7 @@ def test_class_conditional_pixelcnn_trains_samples_a_label_and_reports_bits_per_
 @pytest.mark.slow
 def test_realnvp_on_digits_trains_samples_interpolates_and_reports_bits_per_dim(tmp_path):
     tiny = ["hidden_channels=8", "couplings_per_scale=1", "final_couplings=1"]
-    gf(
-        "train",
-        "realnvp",
-        "--data",
-        "digits",
-        "--max-steps",
-        3,
-        "--seed",
-        0,
-        "--out",
-        "runs",
-        "--quiet",
-        *[a for kv in tiny for a in ("--set", kv)],
-        cwd=tmp_path,
-    )
-    run = only_run(tmp_path)
+    run = train_tiny(tmp_path, "realnvp", "digits", 3, tiny)
     gf("sample", run, "-n", 9, "--temperature", 0.7, "--out", "grid.png", cwd=tmp_path)
     assert (tmp_path / "grid.png").read_bytes()[:8] == PNG_MAGIC
     gf("sample", run, "--interpolate", 4, "--out", "interp.png", cwd=tmp_path)
@@ -78,23 +56,7 @@ def test_realnvp_on_digits_trains_samples_interpolates_and_reports_bits_per_dim(
 
 @pytest.mark.slow
 def test_realnvp_on_moons_trains_plots_and_reports_nll_in_nats(tmp_path):
-    gf(
-        "train",
-        "realnvp",
-        "--data",
-        "toy2d:moons",
-        "--max-steps",
-        5,
-        "--seed",
-        0,
-        "--out",
-        "runs",
-        "--quiet",
-        "--set",
-        "point_couplings=2",
-        cwd=tmp_path,
-    )
-    run = only_run(tmp_path)
+    run = train_tiny(tmp_path, "realnvp", "toy2d:moons", 5, ["point_couplings=2"])
     gf("sample", run, "-n", 200, "--out", "moons.png", cwd=tmp_path)
     assert (tmp_path / "moons.png").read_bytes()[:8] == PNG_MAGIC
     result = json.loads(gf("eval", run, "--json", cwd=tmp_path).stdout)
