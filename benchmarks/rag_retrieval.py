@@ -340,6 +340,50 @@ def comparison(systems: dict[str, dict], li: dict) -> None:
         print(line)
 
 
+def fusion_sweep(store, qa: list[dict]) -> None:
+    """Sensitivity of hybrid quality to RRF's k and candidate depth, and page-level fusion (no new embedding).
+
+    A diagnostic, not a tuning step: the defaults (k 60, 50 candidates) were fixed before the full run.
+    """
+    from genforge.rag.evaluate import ranked_sources, retrieval_metrics
+    from genforge.rag.store import reciprocal_rank_fusion
+
+    dense, bm25 = [], []
+    for q in qa:
+        vector = store.embedding.embed_texts([q["question"]])[0]
+        dense.append(store.dense_search(vector, 200)[0].tolist())
+        bm25.append(store.bm25_search(q["question"], 200)[0].tolist())
+    source = {c: r["source"] for c, r in store.records(sorted({c for r in dense + bm25 for c in r})).items()}
+
+    def pages(ranking: list[int]) -> list[str]:
+        return ranked_sources([source[c] for c in ranking])
+
+    def mean(rankings: list[list[str]]) -> str:
+        rows = [retrieval_metrics(r, q["sources"]) for r, q in zip(rankings, qa, strict=True)]
+        return "".join(
+            f"{statistics.fmean(x[k] for x in rows):>10.3f}" for k in ("recall@5", "ndcg@10", "mrr")
+        )
+
+    print(
+        f"\nfusion sensitivity (chunk rankings of depth 200 per retriever)\n{'':<34}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>10}"
+    )
+    print(f"{'dense alone':<34}{mean([pages(d) for d in dense])}")
+    print(f"{'bm25 alone':<34}{mean([pages(b) for b in bm25])}")
+    for k in (10, 30, 60, 100):
+        for depth in (20, 50, 100, 200):
+            fused = [
+                pages(list(reciprocal_rank_fusion([d[:depth], b[:depth]], k)))
+                for d, b in zip(dense, bm25, strict=True)
+            ]
+            print(f"{f'chunk RRF k {k} depth {depth}':<34}{mean(fused)}")
+    for k in (10, 60):
+        fused = [
+            list(reciprocal_rank_fusion([pages(d[:50]), pages(b[:50])], k))
+            for d, b in zip(dense, bm25, strict=True)
+        ]
+        print(f"{f'page RRF k {k} depth 50':<34}{mean(fused)}")
+
+
 def build_genforge(runtime: str, root: Path, qa: list[dict], workdir: Path, embedding, torch_timer) -> dict:
     from genforge.rag.store import Store, StoreConfig
 
@@ -397,6 +441,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", default=None, help="keep the genforge stores in this folder")
     parser.add_argument(
+        "--fusion-sweep",
+        action="store_true",
+        help="after each genforge build, print hybrid quality for other RRF k / depths and page-level fusion",
+    )
+    parser.add_argument(
         "--count-only",
         action="store_true",
         help="embed nothing: chunk and word-piece counts of both systems and genforge's BM25 alone",
@@ -452,6 +501,8 @@ def main() -> None:
             )
         else:
             systems[name] = build_genforge(name, root, qa, workdir, embedding, torch_timer)
+            if args.fusion_sweep:
+                fusion_sweep(systems[name]["store"], qa)
         if li is not None and systems:
             compare(systems, li, qa, [embedding] + [r["store"].embedding for r in systems.values()])
 
