@@ -133,7 +133,8 @@ def count_only(root: Path, qa: list[dict]) -> None:
     nodes = llamaindex_nodes(root, counter.tokenizer)
     node_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
     print(f"{'system':<12}{'chunks':>9}{'word pieces':>13}{'per chunk':>11}")
-    for name, items in (("genforge", texts), ("llamaindex", node_texts)):
+    rows = (("genforge", texts), ("  text only", [c.text for c in chunks]), ("llamaindex", node_texts))
+    for name, items in rows:  # "text only": genforge's chunks without the heading breadcrumb
         pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in items)
         print(f"{name:<12}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
     index = BM25Index().fit(texts, list(range(len(chunks))))
