@@ -55,7 +55,9 @@ class VAEConfig(Config):
     "vae",
     config=VAEConfig,
     data_kinds=("image",),
-    train_defaults={"lr": 3e-3, "batch_size": 64, "ema_decay": 0.995},
+    # digits overfits after ~750 steps at these settings (val ELBO 2.017 bits/dim, then 2.21 by step 6000):
+    # validate every 100 steps and stop after 4 evaluations without improvement
+    train_defaults={"lr": 3e-3, "batch_size": 64, "ema_decay": 0.995, "eval_every": 100, "early_stop_patience": 4},
 )
 class VAE(GenerativeModel):
     """Convolutional VAE on discrete images ``(B, C, H, W)`` with levels in ``[0, num_levels)``."""
