@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
 }
 
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, sized with ``os.get_terminal_size``: the stock one imports ``shutil`` for
     that, which pulls in bz2 and lzma and costs about a sixth of ``genforge --help``."""

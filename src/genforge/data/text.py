@@ -146,7 +146,6 @@ def load_corpus(spec: str) -> Corpus:
 # --- the text: dataset ------------------------------------------------------------------------------
 
 
-
 class TextOptions(Config):
     tokenizer: Literal["char", "bpe"] = Field("char", description="char (one id per character) or bpe (byte-level BPE)")
     vocab_size: int | None = Field(None, ge=258, le=65536, description="bpe vocabulary size (default 4000)")

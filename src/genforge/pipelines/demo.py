@@ -24,7 +24,7 @@ DEMO_FAMILIES = ("vae", "gan", "pixelcnn", "realnvp")
 DEMO_STEPS = {"vae": 600, "gan": 600, "pixelcnn": 600, "realnvp": 400}
 # A family without a likelihood is judged by its samples: Fréchet distance in the shipped digits
 # classifier's features (FD-digits, not FID) of this many samples against the test split.
-SAMPLE_METRIC_FAMILIES = {"gan": ("fd",)}
+SAMPLE_METRIC_FAMILIES = {"gan": ["fd"]}
 SAMPLE_METRIC_N = 1000
 
 
@@ -67,8 +67,8 @@ def run_demo(out: str | Path = "demo-out", *, seed: int = 0, steps_per_family: i
                        max_minutes=None if steps else minutes_per_family, progress=progress)
         wall = time.perf_counter() - started
         sample_metrics = SAMPLE_METRIC_FAMILIES.get(family)
-        evaluation = evaluate_run(result.run, seed=seed, metrics=list(sample_metrics) if sample_metrics else None,
-                                  n=None if not sample_metrics else SAMPLE_METRIC_N)
+        evaluation = evaluate_run(result.run, seed=seed, metrics=sample_metrics,
+                                  n=SAMPLE_METRIC_N if sample_metrics else None)
         grid = sample(result.run, 64, out=out / f"{family}-samples.png", seed=seed)
         rows.append({
             "family": family,
