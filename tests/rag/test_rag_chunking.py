@@ -63,6 +63,56 @@ def test_consecutive_chunks_of_a_section_share_trailing_sentences(counter):
     assert all(b.start >= a.end for a, b in zip(no_overlap, no_overlap[1:], strict=False))
 
 
+PARAGRAPHS = "\n\n".join(
+    f"Paragraph {i} explains one idea. It gives a second sentence about idea {i}." for i in range(30)
+)
+
+
+def test_a_boundary_between_whole_paragraphs_has_no_overlap_unless_overlap_all(counter):
+    doc = _doc({"A": PARAGRAPHS})  # thirty short paragraphs: every boundary falls between two of them
+    chunks = chunk_document(doc, ChunkConfig(chunk_tokens=80, overlap_tokens=30), counter)
+    assert len(chunks) > 3
+    assert all(b.start > a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    every = chunk_document(doc, ChunkConfig(chunk_tokens=80, overlap_tokens=30, overlap_all=True), counter)
+    assert all(b.start < a.end for a, b in zip(every, every[1:], strict=False))
+    assert len(every) > len(chunks)  # the repeated sentences take budget
+
+
+def _nested_doc() -> Document:
+    """# Guide, then three short subsections and one long one."""
+    parts = [("Guide", 1, "An introduction to the guide."), ("Install", 2, "Run the installer once."),
+             ("Configure", 2, "Edit the settings file."), ("Run", 2, "Start the program."),
+             ("Reference", 2, LONG)]  # fmt: skip
+    text, blocks, path = "", [], ()
+    for heading, level, body in parts:
+        path = path[: level - 1] + (heading,)
+        if text:
+            text += "\n\n"
+        blocks.append(Block("heading", len(text), len(text) + len(heading), path, level))
+        text += heading + "\n\n"
+        blocks.append(Block("paragraph", len(text), len(text) + len(body), path))
+        text += body
+    return Document("guide.md", "markdown", text, blocks)
+
+
+def test_merge_sections_packs_small_siblings_under_their_common_heading(counter):
+    doc = _nested_doc()
+    separate = chunk_document(doc, ChunkConfig(chunk_tokens=64, overlap_tokens=16), counter)
+    assert [c.headings for c in separate[:4]] == [
+        ("Guide",),
+        ("Guide", "Install"),
+        ("Guide", "Configure"),
+        ("Guide", "Run"),
+    ]
+    merged = chunk_document(doc, ChunkConfig(chunk_tokens=64, overlap_tokens=16, merge_sections=True), counter)
+    assert merged[0].headings == ("Guide",)
+    assert "Install" in merged[0].text and "Start the program." in merged[0].text
+    assert merged[0].text == doc.text[merged[0].start : merged[0].end]
+    assert len(merged) == len(separate) - 3
+    assert all(c.headings == ("Guide", "Reference") for c in merged[1:])  # too long to merge: cut alone
+    assert all(counter.count(c.embed_text()) <= 64 + 2 for c in merged)
+
+
 def test_a_sentence_longer_than_the_budget_is_cut_into_windows(counter):
     doc = _doc({"A": "word " * 600})
     chunks = chunk_document(doc, ChunkConfig(chunk_tokens=50, overlap_tokens=0), counter)

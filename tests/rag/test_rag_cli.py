@@ -47,6 +47,23 @@ def test_search_json_has_results_with_source_chunk_id_score_and_text(store, caps
     assert first["source"] == "guide/garden.html"
 
 
+def test_search_fusion_options_reach_the_store(store, capsys):
+    argv = ["rag", "search", "watering tomato plants", "--k", "3", "--store", str(store), "--json"]
+    document = _run_json(capsys, argv)
+    assert document["fusion"] == "document" and document["results"][0]["score_kind"] == "rrf_document"
+    chunk = _run_json(capsys, [*argv, "--fusion", "chunk", "--bm25-weight", "1"])
+    assert chunk["fusion"] == "chunk" and chunk["results"][0]["score_kind"] == "rrf"
+    scores = chunk["results"][0]["scores"]
+    assert scores["rrf"] == pytest.approx(chunk["results"][0]["score"]) and "dense" in scores
+
+
+def test_negative_bm25_weight_is_a_one_line_error(store, capsys):
+    capsys.readouterr()
+    assert main(["rag", "search", "x", "--store", str(store), "--bm25-weight", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bm25_weight must be zero or more") and err.count("\n") == 1
+
+
 def test_search_table_output_and_bm25_mode(store, capsys):
     assert main(["rag", "search", "sourdough starter", "--mode", "bm25", "--store", str(store)]) == 0
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ from rag_testdata import make_corpus
 from genforge.core.errors import ConfigError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.rag.bm25 import BM25Index
-from genforge.rag.store import Store, StoreConfig, StoreLocked, reciprocal_rank_fusion
+from genforge.rag.store import Store, StoreConfig, StoreLocked
 from genforge.rag.vectors import mmr, top_k
 
 
@@ -90,21 +90,60 @@ def test_dense_search_equals_brute_force_cosine(built, embedding):
     np.testing.assert_allclose(scores, (matrix @ query)[brute], rtol=1e-5)
 
 
-def test_hybrid_score_is_reciprocal_rank_fusion_of_both_rankings(built):
+def _rankings(store: Store, query: str, depth: int) -> tuple[list[str], list[str]]:
+    dense = [h.chunk_id for h in store.search(query, k=depth, mode="dense", candidates=depth)]
+    bm25 = [h.chunk_id for h in store.search(query, k=depth, mode="bm25", candidates=depth)]
+    return dense, bm25
+
+
+def test_chunk_fusion_score_is_weighted_rrf_of_both_rankings(built):
     _, store, _ = built
-    hits = store.search("sourdough starter flour water", k=3, mode="hybrid", candidates=10)
-    dense = [h.chunk_id for h in store.search("sourdough starter flour water", k=10, mode="dense")]
-    bm25 = [h.chunk_id for h in store.search("sourdough starter flour water", k=10, mode="bm25")]
-    top = hits[0]
-    expected = sum(1 / (60 + r.index(top.chunk_id) + 1) for r in (dense, bm25) if top.chunk_id in r)
-    assert top.score == pytest.approx(expected)
-    assert top.score_kind == "rrf"
+    query = "sourdough starter flour water"
+    dense, bm25 = _rankings(store, query, 10)
+    hits = store.search(query, k=3, candidates=10, fusion="chunk", bm25_weight=0.5)
+    for hit in hits:
+        expected = sum(
+            w / (60 + r.index(hit.chunk_id) + 1) for r, w in ((dense, 1.0), (bm25, 0.5)) if hit.chunk_id in r
+        )
+        assert hit.score == pytest.approx(expected)
+        assert hit.score_kind == "rrf"
+    unweighted = store.search(query, k=1, candidates=10, fusion="chunk", bm25_weight=1.0)[0]
+    assert unweighted.score == pytest.approx(
+        sum(1 / (60 + r.index(unweighted.chunk_id) + 1) for r in (dense, bm25) if unweighted.chunk_id in r)
+    )
 
 
-def test_rrf_prefers_items_ranked_well_by_both_lists():
-    fused = reciprocal_rank_fusion([[1, 2, 3], [4, 2, 3]], k=60)
-    assert list(fused)[:2] == [2, 3]
-    assert fused[2] == pytest.approx(2 / 62)
+def test_document_fusion_ranks_documents_where_their_first_chunk_ranks(built):
+    _, store, _ = built
+    query = "how often should I water the plants and keep the starter fed"
+    dense, bm25 = _rankings(store, query, 10)
+    source = {h.chunk_id: h.source for h in store.search(query, k=20, mode="dense", candidates=20)}
+    source |= {h.chunk_id: h.source for h in store.search(query, k=20, mode="bm25", candidates=20)}
+    doc_score: dict[str, float] = {}
+    for ranking, weight in ((dense, 1.0), (bm25, 0.5)):
+        pages = list(dict.fromkeys(source[c] for c in ranking))
+        for rank, page in enumerate(pages, start=1):
+            doc_score[page] = doc_score.get(page, 0.0) + weight / (60 + rank)
+    hits = store.search(query, k=10, candidates=10)  # defaults: document fusion, BM25 weight 0.5
+    assert {h.score_kind for h in hits} == {"rrf_document"}
+    for hit in hits:
+        assert hit.score == pytest.approx(doc_score[hit.source])
+        assert hit.scores["rrf_document"] == pytest.approx(hit.score) and "rrf" in hit.scores
+    best_first = sorted(doc_score, key=lambda p: -doc_score[p])
+    assert [h.source for h in hits[: len(best_first)]] == best_first  # one chunk of every document first
+    rounds = [[h.source for h in hits[:i]].count(h.source) for i, h in enumerate(hits)]
+    assert rounds == sorted(rounds) and max(rounds) > 0  # then each document's second chunk, third, ...
+    for r in set(rounds):
+        in_round = [h.source for h, n in zip(hits, rounds, strict=True) if n == r]
+        assert in_round == sorted(in_round, key=best_first.index)
+
+
+def test_bad_fusion_settings_are_config_errors(built):
+    _, store, _ = built
+    with pytest.raises(ConfigError, match="unknown fusion"):
+        store.search("water", fusion="page")
+    with pytest.raises(ConfigError, match="bm25_weight"):
+        store.search("water", bm25_weight=-1)
 
 
 def test_mmr_skips_a_near_duplicate_of_an_already_chosen_item():

@@ -18,13 +18,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--suffix", action="append", default=None, metavar="EXT", help="only these types (repeat)"
     )
     index.add_argument("--chunk-tokens", type=int, default=None, help="word pieces per chunk (default 200)")
-    index.add_argument("--overlap-tokens", type=int, default=None, help="overlap between chunks (default 32)")
+    index.add_argument(
+        "--overlap-tokens",
+        type=int,
+        default=None,
+        help="overlap where a chunk boundary splits a paragraph (32)",
+    )
+    index.add_argument(
+        "--overlap-all",
+        action="store_true",
+        default=None,
+        help="repeat trailing sentences at every chunk boundary, not only inside split paragraphs",
+    )
+    index.add_argument(
+        "--merge-sections",
+        action="store_true",
+        default=None,
+        help="pack small sibling sections into one chunk (fewer chunks, coarser citations)",
+    )
     index.add_argument(
         "--embedder",
         choices=["minilm", "minilm-onnx"],
         default=None,
-        help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime "
-        "(same weights, faster on CPU; needs genforge[onnx]); recorded in the store for queries",
+        help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime (same "
+        "weights; faster for short texts such as queries, slower for long chunks; needs genforge[onnx]); "
+        "recorded in the store for queries",
     )
     index.add_argument(
         "--backend", choices=["segments", "qdrant"], default=None, help="vector backend of a new store"
@@ -88,6 +106,15 @@ def _add_retrieval(parser: argparse.ArgumentParser) -> None:
         "--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)"
     )
     parser.add_argument(
+        "--fusion",
+        choices=["document", "chunk"],
+        default="document",
+        help="hybrid: fuse documents and chunks (default) or chunks only",
+    )
+    parser.add_argument(
+        "--bm25-weight", type=float, default=0.5, help="hybrid: BM25's RRF weight, dense has 1 (default 0.5)"
+    )
+    parser.add_argument(
         "--mmr", action="store_true", help="diversify results with maximal marginal relevance"
     )
     parser.add_argument("--mmr-lambda", type=float, default=0.7, help="MMR relevance weight (default 0.7)")
@@ -145,7 +172,17 @@ def _pipeline(args: argparse.Namespace, store):
     from genforge.rag.pipeline import RagPipeline
 
     guard = False if args.no_guard else Guard.load(args.policy)
-    return RagPipeline(store, guard=guard, llm=_llm(args), k=args.k, mode=args.mode, use_mmr=args.mmr)
+    return RagPipeline(
+        store,
+        guard=guard,
+        llm=_llm(args),
+        k=args.k,
+        mode=args.mode,
+        fusion=args.fusion,
+        bm25_weight=args.bm25_weight,
+        use_mmr=args.mmr,
+        mmr_lambda=args.mmr_lambda,
+    )
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -159,6 +196,8 @@ def run_index(args: argparse.Namespace) -> int:
         for key, value in {
             "chunk_tokens": args.chunk_tokens,
             "overlap_tokens": args.overlap_tokens,
+            "overlap_all": args.overlap_all,
+            "merge_sections": args.merge_sections,
             "embedder": args.embedder,
             "backend": args.backend,
             "qdrant_url": args.qdrant_url,
@@ -195,12 +234,21 @@ def run_search(args: argparse.Namespace) -> int:
 
     seed_everything(args.seed)
     store = _store(args)
-    hits = store.search(args.query, args.k, mode=args.mode, use_mmr=args.mmr, mmr_lambda=args.mmr_lambda)
+    hits = store.search(
+        args.query,
+        args.k,
+        mode=args.mode,
+        fusion=args.fusion,
+        bm25_weight=args.bm25_weight,
+        use_mmr=args.mmr,
+        mmr_lambda=args.mmr_lambda,
+    )
     if args.json:
         print_json(
             {
                 "query": args.query,
                 "mode": args.mode,
+                "fusion": args.fusion,
                 "mmr": args.mmr,
                 "store": str(store.path),
                 "results": [h.to_dict() for h in hits],
@@ -211,7 +259,9 @@ def run_search(args: argparse.Namespace) -> int:
         [h.rank, round(h.score, 4), h.source, " > ".join(h.headings[-2:]), _snippet(h.text)] for h in hits
     ]
     console().print(
-        table(f"{args.mode} search: {args.query}", ["#", _score_column(hits), "source", "section", "text"], rows)
+        table(
+            f"{args.mode} search: {args.query}", ["#", _score_column(hits), "source", "section", "text"], rows
+        )
     )
     return 0
 

@@ -146,9 +146,7 @@ def evaluate(
     started = time.perf_counter()
     for item in items:
         question, relevant = item["question"], item["sources"]
-        hits = store.search(
-            question, max(depth, pipeline.k), mode=pipeline.mode, candidates=max(pipeline.candidates, depth)
-        )
+        hits = pipeline.search(question, max(depth, pipeline.k), max(pipeline.candidates, depth))
         row: dict[str, Any] = {"id": item.get("id"), "question": question}
         if relevant:
             row.update(retrieval_metrics(ranked_sources([h.source for h in hits]), relevant))

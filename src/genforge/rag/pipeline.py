@@ -78,7 +78,8 @@ class RagPipeline:
         guard: a guard policy; ``None`` loads the default policy; ``False`` disables guardrails.
         llm: an OpenAI-compatible :class:`ChatClient`; ``None`` uses the offline extractive answerer.
         k: chunks retrieved per question.
-        mode, use_mmr, candidates: retrieval settings (see :meth:`Store.search`).
+        mode, fusion, bm25_weight, use_mmr, mmr_lambda, candidates: retrieval settings (see
+            :meth:`Store.search`).
         max_sentences, min_score: extractive answerer settings.
         min_support: support a sentence needs from its cited passages to count as grounded.
     """
@@ -91,7 +92,10 @@ class RagPipeline:
         llm: ChatClient | None = None,
         k: int = 5,
         mode: str = "hybrid",
+        fusion: str = "document",
+        bm25_weight: float = 0.5,
         use_mmr: bool = False,
+        mmr_lambda: float = 0.7,
         candidates: int = 50,
         max_sentences: int = 3,
         min_score: float = 0.45,
@@ -102,11 +106,27 @@ class RagPipeline:
         self.llm = llm
         self.k = k
         self.mode = mode
+        self.fusion = fusion
+        self.bm25_weight = bm25_weight
         self.use_mmr = use_mmr
+        self.mmr_lambda = mmr_lambda
         self.candidates = candidates
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.min_support = min_support
+
+    def search(self, query: str, k: int | None = None, candidates: int | None = None) -> list[SearchHit]:
+        """The store's hits for ``query`` with this pipeline's retrieval settings."""
+        return self.store.search(
+            query,
+            self.k if k is None else k,
+            mode=self.mode,  # type: ignore[arg-type]
+            candidates=self.candidates if candidates is None else candidates,
+            fusion=self.fusion,  # type: ignore[arg-type]
+            bm25_weight=self.bm25_weight,
+            use_mmr=self.use_mmr,
+            mmr_lambda=self.mmr_lambda,
+        )
 
     @property
     def generator(self) -> str:
@@ -137,9 +157,7 @@ class RagPipeline:
         timings["guard_input"] = _ms(started)
 
         t = time.perf_counter()
-        hits = self.store.search(
-            query, self.k, mode=self.mode, candidates=self.candidates, use_mmr=self.use_mmr
-        )
+        hits = self.search(query)
         timings["retrieve"] = _ms(t)
         t = time.perf_counter()
         kept, dropped = self._guard_context(hits)

@@ -43,6 +43,7 @@ from genforge.core.config import Config
 from genforge.core.errors import ConfigError, DataError, GenforgeError
 from genforge.rag.bm25 import BM25Index
 from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document, embed_text
+from genforge.rag.fusion import document_fusion, reciprocal_rank_fusion
 from genforge.rag.loaders import SUFFIXES, UnreadableFile, iter_files, load_document
 from genforge.rag.vectors import QdrantVectors, mmr, open_segment, top_k, write_segment
 
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SearchMode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["document", "chunk"]
 
 
 class StoreLocked(GenforgeError):
@@ -62,7 +64,17 @@ class StoreConfig(Config):
     chunk_tokens: int = Field(
         200, ge=16, le=256, description="word-piece budget per chunk, breadcrumb included"
     )
-    overlap_tokens: int = Field(32, ge=0, le=128, description="word pieces of trailing sentences repeated")
+    overlap_tokens: int = Field(
+        32, ge=0, le=128, description="word pieces of trailing sentences repeated where a block is split"
+    )
+    overlap_all: bool = Field(
+        False, description="overlap at every chunk boundary, not only where a paragraph is split"
+    )
+    merge_sections: bool = Field(
+        False,
+        description="pack consecutive whole sections under a common heading into one chunk while they fit "
+        "the budget (fewer chunks; citations then name the common heading)",
+    )
     embedder: Literal["minilm", "minilm-onnx"] = Field(
         "minilm",
         description="all-MiniLM-L6-v2 on PyTorch (minilm) or on ONNX Runtime (minilm-onnx, needs genforge[onnx])",
@@ -75,10 +87,24 @@ class StoreConfig(Config):
     lock_timeout: float = Field(600.0, ge=0, description="seconds to wait for another writer to finish")
 
     def chunking(self) -> ChunkConfig:
-        return ChunkConfig(chunk_tokens=self.chunk_tokens, overlap_tokens=self.overlap_tokens)
+        return ChunkConfig(
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.overlap_tokens,
+            overlap_all=self.overlap_all,
+            merge_sections=self.merge_sections,
+        )
 
 
-PERSISTED_KEYS = ("chunk_tokens", "overlap_tokens", "embedder", "backend", "qdrant_url", "qdrant_collection")
+PERSISTED_KEYS = (
+    "chunk_tokens",
+    "overlap_tokens",
+    "overlap_all",
+    "merge_sections",
+    "embedder",
+    "backend",
+    "qdrant_url",
+    "qdrant_collection",
+)
 # the Embedding.kind each embedder setting produces (a store refuses vectors of another kind)
 EMBEDDER_KINDS = {"minilm": "sentence", "minilm-onnx": "sentence-onnx"}
 
@@ -816,6 +842,15 @@ class Store:
             for r in rows
         }  # fmt: skip
 
+    def documents_of(self, cids: Sequence[int]) -> dict[int, int]:
+        """The document row id of each given chunk row id."""
+        if not len(cids):
+            return {}
+        marks = ",".join("?" * len(cids))
+        with self._lock:
+            rows = self._conn().execute(f"SELECT cid, doc_id FROM chunks WHERE cid IN ({marks})", list(cids))
+            return dict(rows.fetchall())
+
     def search(
         self,
         query: str,
@@ -824,20 +859,30 @@ class Store:
         mode: SearchMode = "hybrid",
         candidates: int = 50,
         rrf_k: int = 60,
+        bm25_weight: float = 0.5,
+        fusion: Fusion = "document",
         use_mmr: bool = False,
         mmr_lambda: float = 0.7,
     ) -> list[SearchHit]:
         """The ``k`` best chunks for ``query``.
 
         ``dense``: cosine similarity of MiniLM vectors; ``bm25``: Okapi BM25; ``hybrid`` (default):
-        reciprocal rank fusion (Cormack et al., 2009) of the top ``candidates`` of both,
-        ``score = sum 1 / (rrf_k + rank)``. ``use_mmr`` re-ranks the fused candidates with maximal
-        marginal relevance (``mmr_lambda`` trades relevance for diversity).
+        weighted reciprocal rank fusion (Cormack et al., 2009) of the top ``candidates`` of both,
+        ``sum w / (rrf_k + rank)`` with weight 1 for dense and ``bm25_weight`` for BM25. With
+        ``fusion="document"`` (default) documents are fused too (a document ranks where its first chunk
+        does) and chunks are ordered by their document's score, then their own; ``fusion="chunk"`` fuses
+        chunks only. ``use_mmr`` re-ranks the fused candidates with maximal marginal relevance
+        (``mmr_lambda`` trades relevance for diversity). The defaults were chosen on a development question
+        set, see ``docs/rag.md``.
         """
         if mode not in ("hybrid", "dense", "bm25"):
             raise ConfigError(f"unknown search mode '{mode}' (use hybrid, dense or bm25)")
+        if fusion not in ("document", "chunk"):
+            raise ConfigError(f"unknown fusion '{fusion}' (use document or chunk)")
         if k < 1:
             raise ConfigError("k must be at least 1")
+        if not bm25_weight >= 0:
+            raise ConfigError("bm25_weight must be zero or more")
         if not query.strip():
             raise DataError("empty query")
         self._conn()
@@ -854,15 +899,20 @@ class Store:
         if mode in ("bm25", "hybrid"):
             ids, scores = self.bm25_search(query, pool)
             per_source["bm25"] = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+        kind = {"dense": "cosine", "bm25": "bm25", "hybrid": "rrf"}[mode]
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion([list(per_source["dense"]), list(per_source["bm25"])], rrf_k)
-            per_source["rrf"] = fused
-            ranked = list(fused)
-            final = fused
+            rankings = [list(per_source["dense"]), list(per_source["bm25"])]
+            weights = (1.0, bm25_weight)
+            if fusion == "document":
+                doc_of = self.documents_of(sorted(set(rankings[0]) | set(rankings[1])))
+                final, _, per_source["rrf"] = document_fusion(rankings, doc_of, rrf_k, weights)
+                per_source["rrf_document"] = final
+                kind = "rrf_document"
+            else:
+                final = per_source["rrf"] = reciprocal_rank_fusion(rankings, rrf_k, weights)
         else:
             final = per_source[mode]
-            ranked = list(final)
-        kind = "rrf" if mode == "hybrid" else ("cosine" if mode == "dense" else "bm25")
+        ranked = list(final)
         if use_mmr and ranked:
             vectors = self.vectors_of(ranked)
             order = mmr(query_vector, vectors, k, mmr_lambda)
@@ -876,15 +926,6 @@ class Store:
             scores = {name: float(values[cid]) for name, values in per_source.items() if cid in values}
             hits.append(SearchHit(rank=rank, score=float(final[cid]), score_kind=kind, scores=scores, **rec))
         return hits
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> dict[int, float]:
-    """RRF scores ``sum_r 1 / (k + rank_r(d))`` (ranks from 1), sorted best first (ties: first list wins)."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 
 
 @contextmanager
