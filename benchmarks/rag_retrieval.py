@@ -137,17 +137,17 @@ def count_only(root: Path, qa: list[dict]) -> None:
             chunk_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP, merge_sections=merge, overlap_all=overlap_all
         )
         split[merge, overlap_all] = [c for doc in docs for c in chunk_document(doc, config, counter)]
-    chunks = split[True, False]
+    chunks = split[False, False]  # the defaults
     texts = [c.embed_text() for c in chunks]
     nodes = llamaindex_nodes(root, counter.tokenizer)
     node_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
     print(f"{'system':<30}{'chunks':>9}{'word pieces':>13}{'per chunk':>11}")
     rows = (
-        ("genforge", texts),
+        ("genforge (defaults)", texts),
         ("  text only", [c.text for c in chunks]),  # without the heading breadcrumb
-        ("  sections not merged", [c.embed_text() for c in split[False, False]]),
-        ("  overlap at every boundary", [c.embed_text() for c in split[True, True]]),
-        ("  neither (genforge 0.x)", [c.embed_text() for c in split[False, True]]),
+        ("  --merge-sections", [c.embed_text() for c in split[True, False]]),
+        ("  --overlap-all (old default)", [c.embed_text() for c in split[False, True]]),
+        ("  both", [c.embed_text() for c in split[True, True]]),
         ("llamaindex", node_texts),
     )
     for name, items in rows:
