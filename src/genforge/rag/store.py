@@ -870,8 +870,9 @@ class Store:
         weighted reciprocal rank fusion (Cormack et al., 2009) of the top ``candidates`` of both,
         ``sum w / (rrf_k + rank)`` with weight 1 for dense and ``bm25_weight`` for BM25. With
         ``fusion="document"`` (default) documents are fused too (a document ranks where its first chunk
-        does) and chunks are ordered by their document's score, then their own; ``fusion="chunk"`` fuses
-        chunks only. ``use_mmr`` re-ranks the fused candidates with maximal marginal relevance
+        does) and chunks come in rounds over the documents in fused order (every document's best chunk,
+        then every second-best, ...; see :func:`genforge.rag.fusion.document_fusion`);
+        ``fusion="chunk"`` fuses chunks only. ``use_mmr`` re-ranks the fused candidates with maximal marginal relevance
         (``mmr_lambda`` trades relevance for diversity). The defaults were chosen on a development question
         set, see ``docs/rag.md``.
         """
