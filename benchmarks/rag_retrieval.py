@@ -62,6 +62,16 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def quality(retrievers: dict, qa: list[dict], dev: list[dict]) -> tuple[dict, dict]:
+    """Page-level metrics of each ``retrievers[mode](question) -> ranked sources`` on the test and dev sets."""
+    test_rows, dev_rows = {}, {}
+    for mode, ranked in retrievers.items():
+        for questions, into in ((qa, test_rows), (dev, dev_rows)):
+            rankings = [ranked(q["question"]) for q in questions]
+            into[mode] = page_metrics(rankings, questions) if questions else None
+    return test_rows, dev_rows
+
+
 def page_metrics(rankings: list[list[str]], qa: list[dict]) -> dict[str, float]:
     from genforge.rag.evaluate import ranked_sources, retrieval_metrics
 
@@ -84,11 +94,12 @@ def run_genforge(root: Path, qa: list[dict], dev: list[dict], store, timer) -> d
         "pages": report.total_documents,
         "embedded": report.chunks_embedded,
     }
-    out["dev"] = {}
-    for mode in ("bm25", "dense", "hybrid"):
-        for questions, into in ((qa, out), (dev, out["dev"])):
-            rankings = [[h.source for h in store.search(q["question"], 30, mode=mode)] for q in questions]
-            into[mode] = page_metrics(rankings, questions) if questions else None
+    retrievers = {
+        mode: (lambda question, m=mode: [h.source for h in store.search(question, 30, mode=m)])
+        for mode in ("bm25", "dense", "hybrid")
+    }
+    test_rows, out["dev"] = quality(retrievers, qa, dev)
+    out.update(test_rows)
     out["store"] = store
     return out
 
@@ -213,13 +224,12 @@ def run_llamaindex(root: Path, qa: list[dict], dev: list[dict], model, tokenizer
         "chunks": len(nodes),
         "pages": len({n.metadata["source"] for n in nodes}),
     }
-    out["dev"] = {}
-    for mode, retriever in (("bm25", bm25), ("dense", dense), ("hybrid", fusion)):
-        for questions, into in ((qa, out), (dev, out["dev"])):
-            rankings = [
-                [n.node.metadata["source"] for n in retriever.retrieve(q["question"])] for q in questions
-            ]
-            into[mode] = page_metrics(rankings, questions) if questions else None
+    retrievers = {
+        mode: (lambda question, r=retriever: [n.node.metadata["source"] for n in r.retrieve(question)])
+        for mode, retriever in (("bm25", bm25), ("dense", dense), ("hybrid", fusion))
+    }
+    test_rows, out["dev"] = quality(retrievers, qa, dev)
+    out.update(test_rows)
     fusion5 = QueryFusionRetriever(
         [index.as_retriever(similarity_top_k=5), BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=5,
          stemmer=Stemmer.Stemmer("english"), language="en")],

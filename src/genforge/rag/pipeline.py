@@ -24,7 +24,7 @@ from genforge.rag.generate import (
     extractive_answer,
     renumber_citations,
 )
-from genforge.rag.store import SearchHit, Store
+from genforge.rag.store import Fusion, SearchHit, SearchMode, Store
 
 BLOCKED = "The request was blocked by the guardrails"
 WITHHELD = "The answer was withheld by the guardrails"
@@ -91,8 +91,8 @@ class RagPipeline:
         guard: Guard | None | bool = None,
         llm: ChatClient | None = None,
         k: int = 5,
-        mode: str = "hybrid",
-        fusion: str = "document",
+        mode: SearchMode = "hybrid",
+        fusion: Fusion = "document",
         bm25_weight: float = 0.5,
         use_mmr: bool = False,
         mmr_lambda: float = 0.7,
@@ -120,9 +120,9 @@ class RagPipeline:
         return self.store.search(
             query,
             self.k if k is None else k,
-            mode=self.mode,  # type: ignore[arg-type]
+            mode=self.mode,
             candidates=self.candidates if candidates is None else candidates,
-            fusion=self.fusion,  # type: ignore[arg-type]
+            fusion=self.fusion,
             bm25_weight=self.bm25_weight,
             use_mmr=self.use_mmr,
             mmr_lambda=self.mmr_lambda,
