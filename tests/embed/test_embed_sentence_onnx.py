@@ -14,7 +14,7 @@ def test_onnx_vectors_match_sentence_transformers():
 
     if not (cache_dir() / ONNX_FILE).exists():
         pytest.skip("no exported ONNX model cached; run benchmarks/sentence_throughput.py once to export it")
-    texts = ["The government announced new measures.", "short", "A much longer sentence " * 20]
-    onnx = OnnxSentenceEmbedding(batch_size=2).embed_texts(texts)
+    texts = ["The government announced new measures.", "short", "A much longer sentence " * 20, "mid " * 9]
+    onnx = OnnxSentenceEmbedding(batch_size=2).embed_texts(texts)  # batches cut in length order
     reference = SentenceEmbedding(cache_size=0).embed_texts(texts)
     np.testing.assert_allclose(np.sum(onnx * reference, axis=1), 1.0, atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genforge.core.errors import MissingDependency
+from genforge.core.errors import ConfigError, MissingDependency
 from genforge.embed import sentence as sentence_module
 from genforge.embed.base import EMBEDDINGS
 from genforge.embed.sentence import SentenceEmbedding, default_model_path
@@ -46,6 +46,39 @@ def test_batched_result_equals_one_by_one(model):
     together = fresh.embed_texts(texts)
     alone = np.concatenate([fresh.embed_texts([t]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def _varied_texts() -> list[str]:
+    """Texts whose word-piece order differs from their input order and from their character order."""
+    words = ["configuration", "x", "antidisestablishmentarianism", "ok", "the"]
+    return [" ".join(words[(i * 3 + j) % 5] for j in range(1 + (i * 7) % 23)) for i in range(29)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_length_ordered_batches_return_vectors_in_input_order(model, workers):
+    texts = _varied_texts()
+    fresh = SentenceEmbedding(batch_size=4, workers=workers, cache_size=0)
+    ordered = fresh.embed_texts(texts)
+    alone = np.concatenate([model.model.encode([t], normalize_embeddings=True) for t in texts])
+    np.testing.assert_allclose(ordered, alone, atol=1e-5)
+
+
+def test_parallel_encode_restores_torch_threads(model):
+    import torch
+
+    before = torch.get_num_threads()
+    SentenceEmbedding(batch_size=2, workers=2, cache_size=0).embed_texts(_varied_texts())
+    assert torch.get_num_threads() == before
+
+
+def test_longest_first_orders_by_length_and_keeps_ties_in_input_order():
+    assert sentence_module.longest_first([3, 9, 3, 1, 9]) == [1, 4, 0, 2, 3]
+
+
+@pytest.mark.parametrize("settings", [{"batch_size": 0}, {"workers": 0}])
+def test_bad_batch_size_or_workers_is_a_config_error(settings):
+    with pytest.raises(ConfigError, match="at least 1"):
+        SentenceEmbedding(**settings)
 
 
 def test_repeated_text_is_served_from_the_content_hash_cache(model):
