@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +132,21 @@ def llamaindex_nodes(root: Path, tokenizer) -> list:
     return splitter.get_nodes_from_documents(documents)
 
 
+def padded_positions(lengths: list[int], texts: list[str], call: int, batch: int, by: str) -> int:
+    """Positions the model computes, padding included: ``texts`` handed over ``call`` at a time, each
+    call ordered longest first by characters (what sentence-transformers' ``encode`` does) or by word
+    pieces (what genforge does), then cut into batches that pad to their longest text."""
+    total = 0
+    for start in range(0, len(texts), call):
+        rows = sorted(
+            range(start, min(start + call, len(texts))),
+            key=(lambda i: -len(texts[i])) if by == "characters" else (lambda i: -lengths[i]),
+        )
+        total += sum(max(lengths[i] for i in rows[b : b + batch]) * len(rows[b : b + batch])
+                     for b in range(0, len(rows), batch))  # fmt: skip
+    return total
+
+
 def count_only(root: Path, qa: list[dict]) -> None:
     """No embedding: how many chunks and word pieces each system would embed, and BM25 alone (genforge)."""
     from llama_index.core.schema import MetadataMode
@@ -138,6 +154,7 @@ def count_only(root: Path, qa: list[dict]) -> None:
     from genforge.rag.bm25 import BM25Index
     from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document
     from genforge.rag.loaders import iter_files, load_document
+    from genforge.rag.store import StoreConfig
 
     counter = WordPieceCounter()
     pages = [p for p in iter_files(root) if p.suffix == ".html"]
@@ -164,6 +181,22 @@ def count_only(root: Path, qa: list[dict]) -> None:
     for name, items in rows:
         pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in items)
         print(f"{name:<30}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
+    from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
+
+    from genforge.embed.sentence import SentenceEmbedding
+
+    batch = SentenceEmbedding.__init__.__kwdefaults__["batch_size"]
+    commit = StoreConfig().batch_chunks
+    print(f"\n{'positions the model computes':<58}{'with padding':>13}{'padding':>9}")
+    for name, items, call, size, by in (
+        (f"genforge, calls of {commit}, batch 32, ST's character order", texts, commit, 32, "characters"),
+        (f"genforge, calls of {commit}, batch {batch}, word-piece order", texts, commit, batch, "word pieces"),
+        (f"llamaindex, calls of {DEFAULT_EMBED_BATCH_SIZE}, character order", node_texts,
+         DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_BATCH_SIZE, "characters"),
+    ):  # fmt: skip
+        lengths = [min(256, len(e.ids)) for e in counter.tokenizer.encode_batch(items)]  # + [CLS]/[SEP]
+        padded = padded_positions(lengths, items, call, size, by)
+        print(f"{name:<58}{padded:>13}{padded / sum(lengths) - 1:>9.1%}")
     index = BM25Index().fit(texts, list(range(len(chunks))))
     rankings = [[chunks[i].source for i in index.search(q["question"], 30)[0]] for q in qa]
     m = page_metrics(rankings, qa)
@@ -175,18 +208,21 @@ def count_only(root: Path, qa: list[dict]) -> None:
 def run_llamaindex(root: Path, qa: list[dict], dev: list[dict], model, tokenizer, timer) -> dict:
     import Stemmer
     from llama_index.core import VectorStoreIndex
+    from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.llms import MockLLM
     from llama_index.core.retrievers import QueryFusionRetriever
     from llama_index.retrievers.bm25 import BM25Retriever
 
     class MiniLM(BaseEmbedding):
-        """The same all-MiniLM-L6-v2 object genforge uses, without genforge's cache."""
+        """The same all-MiniLM-L6-v2 object genforge uses, without genforge's cache.
+
+        LlamaIndex hands it ``embed_batch_size`` texts at a time (its default, 10, as its own
+        ``HuggingFaceEmbedding`` does) and each call is one sentence-transformers batch.
+        """
 
         def _get_query_embedding(self, query: str) -> list[float]:
-            return model.encode([query], batch_size=32, normalize_embeddings=True, show_progress_bar=False)[
-                0
-            ].tolist()
+            return model.encode([query], normalize_embeddings=True, show_progress_bar=False)[0].tolist()
 
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
@@ -196,12 +232,12 @@ def run_llamaindex(root: Path, qa: list[dict], dev: list[dict], model, tokenizer
 
         def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
             return model.encode(
-                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+                texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False
             ).tolist()
 
     started, started_cpu = time.perf_counter(), time.process_time()
     nodes = llamaindex_nodes(root, tokenizer)
-    index = VectorStoreIndex(nodes, embed_model=MiniLM(embed_batch_size=32))
+    index = VectorStoreIndex(nodes, embed_model=MiniLM(embed_batch_size=DEFAULT_EMBED_BATCH_SIZE))
     bm25 = BM25Retriever.from_defaults(
         nodes=nodes, similarity_top_k=30, stemmer=Stemmer.Stemmer("english"), language="en"
     )
@@ -258,23 +294,32 @@ def interleaved_latency(calls: dict, qa: list[dict], embeddings) -> dict[str, di
 class CallTimer:
     """Wraps ``obj.attr`` (an embedding call) to add up its wall seconds, CPU seconds and texts.
 
-    CPU time is ``time.process_time()``: every thread of this process, so it does not grow when other
-    jobs share the machine (wall time does).
+    Calls may overlap (genforge encodes large batches on two threads): time counts while at least one
+    call is running, so overlapping calls are not counted twice. CPU time is ``time.process_time()``:
+    every thread of this process, so it does not grow when other jobs share the machine (wall time does).
     """
 
     def __init__(self, obj, attr: str) -> None:
         self.original = getattr(obj, attr)
         self.seconds, self.cpu, self.texts = 0.0, 0.0, 0
+        self._lock = threading.Lock()
+        self._running, self._since = 0, (0.0, 0.0)
         setattr(obj, attr, self)
 
     def __call__(self, texts, *args, **kwargs):
-        t, c = time.perf_counter(), time.process_time()
+        with self._lock:
+            if self._running == 0:
+                self._since = (time.perf_counter(), time.process_time())
+            self._running += 1
         try:
             return self.original(texts, *args, **kwargs)
         finally:
-            self.seconds += time.perf_counter() - t
-            self.cpu += time.process_time() - c
-            self.texts += 1 if isinstance(texts, str) else len(texts)
+            with self._lock:
+                self._running -= 1
+                self.texts += 1 if isinstance(texts, str) else len(texts)
+                if self._running == 0:
+                    self.seconds += time.perf_counter() - self._since[0]
+                    self.cpu += time.process_time() - self._since[1]
 
     def reset(self) -> tuple[float, float, int]:
         spent = (self.seconds, self.cpu, self.texts)
