@@ -178,23 +178,25 @@ def count_only(root: Path, qa: list[dict]) -> None:
         ("  both", [c.embed_text() for c in split[True, True]]),
         ("llamaindex", node_texts),
     )
+    pieces = {}  # word pieces of each text, without [CLS]/[SEP]
     for name, items in rows:
-        pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in items)
-        print(f"{name:<30}{len(items):>9}{pieces:>13}{pieces / len(items):>11.1f}")
+        pieces[name] = [len(e.ids) for e in counter.tokenizer.encode_batch(items, add_special_tokens=False)]
+        total = sum(pieces[name])
+        print(f"{name:<30}{len(items):>9}{total:>13}{total / len(items):>11.1f}")
     from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 
-    from genforge.embed.sentence import SentenceEmbedding
+    from genforge.embed.sentence import DEFAULT_BATCH_SIZE
 
-    batch = SentenceEmbedding.__init__.__kwdefaults__["batch_size"]
     commit = StoreConfig().batch_chunks
     print(f"\n{'positions the model computes':<58}{'with padding':>13}{'padding':>9}")
-    for name, items, call, size, by in (
-        (f"genforge, calls of {commit}, batch 32, ST's character order", texts, commit, 32, "characters"),
-        (f"genforge, calls of {commit}, batch {batch}, word-piece order", texts, commit, batch, "word pieces"),
-        (f"llamaindex, calls of {DEFAULT_EMBED_BATCH_SIZE}, character order", node_texts,
+    for name, (system, items), call, size, by in (
+        (f"genforge, calls of {commit}, batch 32, ST's character order", rows[0], commit, 32, "characters"),
+        (f"genforge, calls of {commit}, batch {DEFAULT_BATCH_SIZE}, word-piece order", rows[0], commit,
+         DEFAULT_BATCH_SIZE, "word pieces"),
+        (f"llamaindex, calls of {DEFAULT_EMBED_BATCH_SIZE}, character order", rows[-1],
          DEFAULT_EMBED_BATCH_SIZE, DEFAULT_EMBED_BATCH_SIZE, "characters"),
     ):  # fmt: skip
-        lengths = [min(256, len(e.ids)) for e in counter.tokenizer.encode_batch(items)]  # + [CLS]/[SEP]
+        lengths = [min(256, n + 2) for n in pieces[system]]  # with [CLS]/[SEP], truncated as the model does
         padded = padded_positions(lengths, items, call, size, by)
         print(f"{name:<58}{padded:>13}{padded / sum(lengths) - 1:>9.1%}")
     index = BM25Index().fit(texts, list(range(len(chunks))))

