@@ -1,0 +1,27 @@
+"""Behaviour frozen before the structure change (issue 13) stays the same: RAG rankings and answers, every
+metric command, and the demo's figures (see tests/golden/behaviour.py; a deliberate change re-freezes the
+file named in the failure with tests/golden/make_behaviour_goldens.py and says why in the commit)."""
+
+import json
+
+import pytest
+
+from tests.golden import behaviour
+
+
+def _golden(name: str):
+    return json.loads((behaviour.HERE / f"behaviour_{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_rag_index_search_and_ask_outputs_are_unchanged(tmp_path):
+    behaviour.assert_same(behaviour.rag_outputs(tmp_path), _golden("rag"))
+
+
+def test_every_metric_command_gives_the_frozen_values(tmp_path):
+    behaviour.assert_same(behaviour.metric_outputs(tmp_path), _golden("metrics"))
+
+
+@pytest.mark.slow
+def test_demo_figures_after_50_steps_are_unchanged(tmp_path):
+    behaviour.assert_same(behaviour.demo_outputs(tmp_path), _golden("demo"))
