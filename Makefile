@@ -1,4 +1,4 @@
-# make demo: set up .venv if needed, then run the main job.  make test: set up .venv if needed, then run the tests.
+# make demo: set up .venv if needed, then run the main job.  make test: set up .venv if needed, lint, then run the tests.
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,8 +22,7 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/genforge demo --out demo-out --seed 0
 
-test: venv
-	$(BIN)/ruff check src tests benchmarks
+test: lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: venv

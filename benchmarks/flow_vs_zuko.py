@@ -14,7 +14,9 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 
@@ -37,10 +39,15 @@ def main() -> None:
     data = load_dataset("toy2d:moons")
     train_x, test_x = data.split("train")["x"], data.split("test")["x"]
     torch.manual_seed(0)
-    ours = build_model("realnvp", {"point_couplings": args.couplings, "point_hidden": args.hidden, "point_depth": 2},
-                       data.info)
+    ours = build_model(
+        "realnvp",
+        {"point_couplings": args.couplings, "point_hidden": args.hidden, "point_depth": 2},
+        data.info,
+    )
     torch.manual_seed(0)
-    theirs = zuko.flows.RealNVP(features=2, transforms=args.couplings, hidden_features=[args.hidden, args.hidden])
+    theirs = zuko.flows.RealNVP(
+        features=2, transforms=args.couplings, hidden_features=[args.hidden, args.hidden]
+    )
     models = {
         "genforge": (ours, lambda x: -ours.log_prob(x).mean(), lambda n: ours.sample(n)),
         "zuko": (theirs, lambda x: -theirs().log_prob(x).mean(), lambda n: theirs().sample((n,))),
@@ -65,15 +72,25 @@ def main() -> None:
             start = time.perf_counter()
             sample(20000)
             sample_rate = 20000 / (time.perf_counter() - start)
-        rows[name] = (args.steps * args.batch_size / seconds[name], sample_rate, test_nll,
-                      sum(p.numel() for p in model.parameters()))
-    print(f"toy2d:moons, {args.steps} steps, batch {args.batch_size}, {args.couplings} couplings, hidden {args.hidden}x2")
-    print(f"{'impl':9} {'params':>8} {'train samples/s':>16} {'sample samples/s':>17} {'test NLL (nats)':>16}")
+        rows[name] = (
+            args.steps * args.batch_size / seconds[name],
+            sample_rate,
+            test_nll,
+            sum(p.numel() for p in model.parameters()),
+        )
+    print(
+        f"toy2d:moons, {args.steps} steps, batch {args.batch_size}, {args.couplings} couplings, hidden {args.hidden}x2"
+    )
+    print(
+        f"{'impl':9} {'params':>8} {'train samples/s':>16} {'sample samples/s':>17} {'test NLL (nats)':>16}"
+    )
     for name, (train_rate, sample_rate, test_nll, params) in rows.items():
         print(f"{name:9} {params:8,d} {train_rate:16.0f} {sample_rate:17.0f} {test_nll:16.3f}")
     g, z = rows["genforge"], rows["zuko"]
-    print(f"ratio genforge/zuko: training {g[0] / z[0]:.2f}x, sampling {g[1] / z[1]:.2f}x, "
-          f"test NLL difference {g[2] - z[2]:+.3f} nats")
+    print(
+        f"ratio genforge/zuko: training {g[0] / z[0]:.2f}x, sampling {g[1] / z[1]:.2f}x, "
+        f"test NLL difference {g[2] - z[2]:+.3f} nats"
+    )
 
 
 if __name__ == "__main__":

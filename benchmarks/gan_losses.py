@@ -33,10 +33,14 @@ def main() -> None:
     out = args.out or tempfile.mkdtemp(prefix="gf-bench-")
     rows = []
     for name, overrides in VARIANTS.items():
-        result = train("gan", "digits", overrides=overrides, out=out, seed=args.seed, max_minutes=args.minutes)
+        result = train(
+            "gan", "digits", overrides=overrides, out=out, seed=args.seed, max_minutes=args.minutes
+        )
         fd = evaluate_run(result.run, seed=args.seed, metrics=["fd"], n=2000)["metrics"]["fd"]
         rows.append((name, result.step, fd["fd_digits"], fd["fd_digits_train_vs_test"]))
-    print(f"gan on digits, {args.minutes} CPU minutes per objective, seed {args.seed}, 2000 samples vs 270 test images")
+    print(
+        f"gan on digits, {args.minutes} CPU minutes per objective, seed {args.seed}, 2000 samples vs 270 test images"
+    )
     print(f"{'objective':22} {'steps':>6} {'fd_digits':>10} {'train-vs-test':>14} {'ratio':>6}")
     for name, steps, value, floor in rows:
         print(f"{name:22} {steps:6d} {value:10.2f} {floor:14.2f} {value / floor:6.1f}")

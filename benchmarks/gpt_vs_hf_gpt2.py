@@ -35,11 +35,22 @@ def hf_model_like(model, context: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     cfg = model.config
-    hf_config = GPT2Config(vocab_size=model.vocab_size, n_positions=context, n_embd=cfg.embed_dim,
-                           n_layer=cfg.num_layers, n_head=cfg.num_heads, n_inner=cfg.mlp_ratio * cfg.embed_dim,
-                           resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-                           activation_function="gelu_new", bos_token_id=model.eot_id, eos_token_id=model.eot_id,
-                           pad_token_id=model.eot_id, tie_word_embeddings=True)
+    hf_config = GPT2Config(
+        vocab_size=model.vocab_size,
+        n_positions=context,
+        n_embd=cfg.embed_dim,
+        n_layer=cfg.num_layers,
+        n_head=cfg.num_heads,
+        n_inner=cfg.mlp_ratio * cfg.embed_dim,
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
+        activation_function="gelu_new",
+        bos_token_id=model.eot_id,
+        eos_token_id=model.eot_id,
+        pad_token_id=model.eot_id,
+        tie_word_embeddings=True,
+    )
     hf = GPT2LMHeadModel(hf_config)
     copy_weights(model, hf)
     return hf
@@ -47,16 +58,23 @@ def hf_model_like(model, context: int):
 
 def copy_weights(model, hf) -> None:
     """genforge GPT parameters -> HF GPT-2 names (HF's Conv1D stores weights transposed)."""
-    state = {"transformer.wte.weight": model.token_embedding.weight,
-             "transformer.wpe.weight": model.position_embedding.weight,
-             "transformer.ln_f.weight": model.ln_f.weight, "transformer.ln_f.bias": model.ln_f.bias}
+    state = {
+        "transformer.wte.weight": model.token_embedding.weight,
+        "transformer.wpe.weight": model.position_embedding.weight,
+        "transformer.ln_f.weight": model.ln_f.weight,
+        "transformer.ln_f.bias": model.ln_f.bias,
+    }
     for i, block in enumerate(model.blocks):
         prefix = f"transformer.h.{i}."
         for name in ("ln_1", "ln_2"):
             state[prefix + name + ".weight"] = getattr(block, name).weight
             state[prefix + name + ".bias"] = getattr(block, name).bias
-        for ours, theirs in [(block.attn.qkv, "attn.c_attn"), (block.attn.proj, "attn.c_proj"),
-                             (block.fc, "mlp.c_fc"), (block.fc_proj, "mlp.c_proj")]:
+        for ours, theirs in [
+            (block.attn.qkv, "attn.c_attn"),
+            (block.attn.proj, "attn.c_proj"),
+            (block.fc, "mlp.c_fc"),
+            (block.fc_proj, "mlp.c_proj"),
+        ]:
             state[prefix + theirs + ".weight"] = ours.weight.T
             state[prefix + theirs + ".bias"] = ours.bias
     missing, unexpected = hf.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=False)
@@ -106,12 +124,16 @@ def timed_generation(fns: dict, repeats: int) -> dict[str, tuple[float, list[int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="text:lee", help="text dataset spec (default text:lee, char tokens)")
+    parser.add_argument(
+        "--data", default="text:lee", help="text dataset spec (default text:lee, char tokens)"
+    )
     parser.add_argument("--steps", type=int, default=200, help="training steps for each model (default 200)")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
     parser.add_argument("--new-tokens", type=int, default=100, help="tokens generated per run (default 100)")
     parser.add_argument("--prompt", default="The government", help="generation prompt")
-    parser.add_argument("--repeats", type=int, default=5, help="timed generations of each model, interleaved (default 5)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed generations of each model, interleaved (default 5)"
+    )
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
@@ -126,8 +148,10 @@ def main() -> None:
     theirs = hf_model_like(ours, context)
     token_chars = torch.tensor(info.extra["token_chars"])
 
-    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
-                  for name, m in (("genforge", ours), ("hf", theirs))}
+    optimizers = {
+        name: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
+        for name, m in (("genforge", ours), ("hf", theirs))
+    }
     train = dataset.split("train")
     order = torch.randperm(len(train["x"]), generator=torch.Generator().manual_seed(0))
     seconds = {"genforge": 0.0, "hf": 0.0}
@@ -135,7 +159,7 @@ def main() -> None:
     ours.train()
     theirs.train()
     for step in range(args.steps):
-        ids = order[(step * args.batch_size) % len(order):][: args.batch_size]
+        ids = order[(step * args.batch_size) % len(order) :][: args.batch_size]
         batch = {k: v[ids] for k, v in train.items()}
         inputs, targets = targets_of(batch)
         tokens += int((targets >= 0).sum())
@@ -150,8 +174,10 @@ def main() -> None:
             seconds[name] += time.perf_counter() - start
     ours.eval()
     theirs.eval()
-    bpc = {"genforge": bits_per_char(ours.logits, dataset, token_chars),
-           "hf": bits_per_char(lambda x: theirs(input_ids=x).logits, dataset, token_chars)}
+    bpc = {
+        "genforge": bits_per_char(ours.logits, dataset, token_chars),
+        "hf": bits_per_char(lambda x: theirs(input_ids=x).logits, dataset, token_chars),
+    }
 
     # generation on identical weights: HF gets a copy of the trained genforge weights
     twin = hf_model_like(ours, context).eval()
@@ -169,14 +195,21 @@ def main() -> None:
         seq = list(prompt)
         for _ in range(args.new_tokens):
             seq.append(int(ours.logits(torch.tensor([seq]))[0, -1].argmax()))
-        return seq[len(prompt):]
+        return seq[len(prompt) :]
 
     @torch.no_grad()
     def hf_cached():
         ids = torch.tensor([prompt])  # starts with <|endoftext|> = pad id: pass the mask, or HF masks it out
-        out = twin.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.new_tokens,
-                            do_sample=False, use_cache=True, eos_token_id=None, pad_token_id=ours.eot_id)
-        return out[0, len(prompt):].tolist()
+        out = twin.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=args.new_tokens,
+            do_sample=False,
+            use_cache=True,
+            eos_token_id=None,
+            pad_token_id=ours.eot_id,
+        )
+        return out[0, len(prompt) :].tolist()
 
     timed = timed_generation({"ours": ours_cached, "hf": hf_cached}, args.repeats)
     (gen_ours, ids_ours), (gen_hf, ids_hf) = timed["ours"], timed["hf"]
@@ -184,10 +217,12 @@ def main() -> None:
 
     n = args.new_tokens
     train_rate = {k: tokens / v for k, v in seconds.items()}
-    print(f"data {args.data}: vocabulary {info.vocab_size}, context {context}; model {ours.num_parameters():,} "
-          f"parameters ({ours.config.num_layers} layers, width {ours.config.embed_dim}, {ours.config.num_heads} heads);"
-          f" {args.steps} steps of batch {args.batch_size}; torch {torch.__version__}, transformers "
-          f"{transformers.__version__}, {torch.get_num_threads()} thread(s)")
+    print(
+        f"data {args.data}: vocabulary {info.vocab_size}, context {context}; model {ours.num_parameters():,} "
+        f"parameters ({ours.config.num_layers} layers, width {ours.config.embed_dim}, {ours.config.num_heads} heads);"
+        f" {args.steps} steps of batch {args.batch_size}; torch {torch.__version__}, transformers "
+        f"{transformers.__version__}, {torch.get_num_threads()} thread(s)"
+    )
     rows = [
         ("training tokens/s", train_rate["genforge"], train_rate["hf"]),
         (f"val bits/char after {args.steps} steps", bpc["genforge"], bpc["hf"]),
@@ -197,13 +232,17 @@ def main() -> None:
     print(f"|{'-' * 46}|{'-' * 14}|{'-' * 20}|{'-' * 15}|")
     for label, a, b in rows:
         print(f"| {label:<44} | {a:>12.4g} | {b:>18.4g} | {a / b:>13.3f} |")
-    print(f"| {'genforge without KV cache, tokens/s':<44} | {n / gen_uncached:>12.4g} | {'':>18} | "
-          f"{(n / gen_uncached) / (n / gen_hf):>13.3f} |")
+    print(
+        f"| {'genforge without KV cache, tokens/s':<44} | {n / gen_uncached:>12.4g} | {'':>18} | "
+        f"{(n / gen_uncached) / (n / gen_hf):>13.3f} |"
+    )
     with torch.no_grad():
         probe = next(dataset.batches("val", 8))["x"][:, :-1]
         gap = float((ours.logits(probe) - twin(input_ids=probe).logits).abs().max())
-    print(f"same weights: max |logit difference| genforge vs HF {gap:.2e}; greedy tokens equal before the first "
-          f"divergence: HF {common_prefix(ids_ours, ids_hf)}/{n}, uncached {common_prefix(ids_ours, ids_uncached)}/{n}")
+    print(
+        f"same weights: max |logit difference| genforge vs HF {gap:.2e}; greedy tokens equal before the first "
+        f"divergence: HF {common_prefix(ids_ours, ids_hf)}/{n}, uncached {common_prefix(ids_ours, ids_uncached)}/{n}"
+    )
     print(f"sample: {args.prompt}{tokenizer.decode(ids_ours)!r}")
 
 

@@ -14,7 +14,9 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 

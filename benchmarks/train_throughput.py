@@ -13,7 +13,9 @@ import os
 import tempfile
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: spinning OpenMP threads stall on a busy CPU
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # as the CLI does: spinning OpenMP threads stall on a busy CPU
 
 import torch
 

@@ -7,10 +7,18 @@ import genforge
 
 LAYERS = {
     "core": 0,
-    "models": 1, "nn": 1, "data": 1,
-    "train": 2, "sample": 2, "metrics": 2, "embed": 2,
-    "pipelines": 3, "rag": 3, "guard": 3,
-    "cli": 4, "serve": 4,
+    "models": 1,
+    "nn": 1,
+    "data": 1,
+    "train": 2,
+    "sample": 2,
+    "metrics": 2,
+    "embed": 2,
+    "pipelines": 3,
+    "rag": 3,
+    "guard": 3,
+    "cli": 4,
+    "serve": 4,
 }
 ROOT = Path(genforge.__file__).parent
 

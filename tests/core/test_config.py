@@ -16,7 +16,11 @@ class TrainCfg(Config):
 
 def test_overrides_parse_json_values_and_strings():
     assert parse_overrides(["loss=hinge", "spectral_norm=true", "lr=2e-4", "dims=[1, 2]"]) == {
-        "loss": "hinge", "spectral_norm": True, "lr": 2e-4, "dims": [1, 2]}
+        "loss": "hinge",
+        "spectral_norm": True,
+        "lr": 2e-4,
+        "dims": [1, 2],
+    }
 
 
 def test_override_without_equals_is_an_error():

@@ -81,6 +81,9 @@ def test_noise_and_compose_are_seeded():
 
 
 def test_parse_augmentations_names_unknown():
-    assert [type(t).__name__ for t in parse_augmentations(["hflip", "shift=2"])] == ["RandomHorizontalFlip", "RandomShift"]
+    assert [type(t).__name__ for t in parse_augmentations(["hflip", "shift=2"])] == [
+        "RandomHorizontalFlip",
+        "RandomShift",
+    ]
     with pytest.raises(ConfigError, match="unknown augmentation 'rotate'"):
         parse_augmentations(["rotate"])

@@ -28,8 +28,23 @@ def image_folder(tmp_path_factory):
 
 @pytest.mark.slow
 def test_vae_on_an_image_folder_trains_resumes_samples_and_evaluates(tmp_path, image_folder):
-    out = gf("train", "vae", "--data", f"folder:{image_folder}", "--image-size", 8, "--max-steps", 4,
-             "--seed", 0, "--set", "checkpoint_every=2", "--out", "runs", cwd=tmp_path)
+    out = gf(
+        "train",
+        "vae",
+        "--data",
+        f"folder:{image_folder}",
+        "--image-size",
+        8,
+        "--max-steps",
+        4,
+        "--seed",
+        0,
+        "--set",
+        "checkpoint_every=2",
+        "--out",
+        "runs",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     (run,) = (tmp_path / "runs").iterdir()
     assert json.loads((run / "config.json").read_text())["data_info"]["shape"] == [3, 8, 8]

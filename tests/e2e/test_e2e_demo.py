@@ -27,7 +27,9 @@ def test_demo_writes_a_summary_row_grid_and_run_for_every_family(tmp_path, capsy
 
 
 def test_demo_with_the_same_seed_gives_the_same_figures(tmp_path):
-    runs = [run_demo(tmp_path / name, seed=1, steps_per_family=2, families=("vae", "realnvp")) for name in "ab"]
+    runs = [
+        run_demo(tmp_path / name, seed=1, steps_per_family=2, families=("vae", "realnvp")) for name in "ab"
+    ]
     figures = [[(r["family"], r["steps"], r["value"]) for r in summary["families"]] for summary in runs]
     assert figures[0] == figures[1]
 

@@ -13,8 +13,10 @@ from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pyt
 from genforge.cli.main import main
 
 TINY_GPT = ["--set", "num_layers=1", "--set", "embed_dim=32", "--set", "num_heads=2", "--block-size", "32"]
-PARAGRAPH = ("The government said on Tuesday that the new budget would be tabled next week, "
-             "after talks with the unions about wages and the price of bread. ")
+PARAGRAPH = (
+    "The government said on Tuesday that the new budget would be tabled next week, "
+    "after talks with the unions about wages and the price of bread. "
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -35,7 +37,9 @@ def gf(capsys):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("language")
-    (root / "corpus.txt").write_text("\n\n".join(f"{i}. {PARAGRAPH * 2}" for i in range(30)), encoding="utf-8")
+    (root / "corpus.txt").write_text(
+        "\n\n".join(f"{i}. {PARAGRAPH * 2}" for i in range(30)), encoding="utf-8"
+    )
     return root
 
 
@@ -43,8 +47,22 @@ def workdir(tmp_path_factory):
 def gpt_run(workdir, gf):
     runs = workdir / "runs"
     if not runs.exists():
-        code, _, err = gf("train", "gpt", "--data", f"text:file:{workdir / 'corpus.txt'}", *TINY_GPT, "--max-steps", 6,
-                          "--seed", 0, "--set", "checkpoint_every=3", "--quiet", "--out", runs)
+        code, _, err = gf(
+            "train",
+            "gpt",
+            "--data",
+            f"text:file:{workdir / 'corpus.txt'}",
+            *TINY_GPT,
+            "--max-steps",
+            6,
+            "--seed",
+            0,
+            "--set",
+            "checkpoint_every=3",
+            "--quiet",
+            "--out",
+            runs,
+        )
         assert code == 0, err
     (run,) = runs.iterdir()
     return run
@@ -53,8 +71,20 @@ def gpt_run(workdir, gf):
 @pytest.mark.slow
 def test_gpt_run_generates_reproducibly_streams_and_evaluates(gpt_run, gf):
     assert (gpt_run / "tokenizer.json").exists() and list((gpt_run / "samples").glob("*.txt"))
-    args = ["generate", gpt_run, "--prompt", "The government", "--max-tokens", 25, "--top-p", 0.9,
-            "--temperature", 0.8, "--seed", 3]
+    args = [
+        "generate",
+        gpt_run,
+        "--prompt",
+        "The government",
+        "--max-tokens",
+        25,
+        "--top-p",
+        0.9,
+        "--temperature",
+        0.8,
+        "--seed",
+        3,
+    ]
     code, first, err = gf(*args)
     assert code == 0, err
     assert first.startswith("The government") and "tokens/s" in err
@@ -83,12 +113,34 @@ def test_gpt_run_resumes_with_its_saved_tokenizer(workdir, gpt_run, gf):
 def test_long_prompts_and_foreign_tokenizers_are_one_line_errors(workdir, gpt_run, gf):
     code, _, err = gf("generate", gpt_run, "--prompt", "x" * 100, "--max-tokens", 3)
     assert code == 2 and "context window" in err
-    code, out, _ = gf("generate", gpt_run, "--prompt", "x" * 100, "--max-tokens", 3, "--truncate-prompt", "--json")
+    code, out, _ = gf(
+        "generate", gpt_run, "--prompt", "x" * 100, "--max-tokens", 3, "--truncate-prompt", "--json"
+    )
     assert code == 0 and json.loads(out)["prompt_truncated_tokens"] > 0
 
-    code, _, err = gf("train", "lstm-lm", "--data", f"text:file:{workdir / 'corpus.txt'}", "--tokenizer", "bpe",
-                      "--vocab-size", 300, "--block-size", 32, "--set", "embed_dim=16", "--set", "hidden_dim=16",
-                      "--set", "num_layers=1", "--max-steps", 2, "--quiet", "--out", workdir / "other")
+    code, _, err = gf(
+        "train",
+        "lstm-lm",
+        "--data",
+        f"text:file:{workdir / 'corpus.txt'}",
+        "--tokenizer",
+        "bpe",
+        "--vocab-size",
+        300,
+        "--block-size",
+        32,
+        "--set",
+        "embed_dim=16",
+        "--set",
+        "hidden_dim=16",
+        "--set",
+        "num_layers=1",
+        "--max-steps",
+        2,
+        "--quiet",
+        "--out",
+        workdir / "other",
+    )
     assert code == 0, err
     (lstm_run,) = (workdir / "other").iterdir()
     mixed = workdir / "mixed"
@@ -119,12 +171,19 @@ def test_empty_and_non_utf8_corpora_are_one_line_errors(data, message, tmp_path,
     (tmp_path / "latin" / "a.txt").write_bytes((tmp_path / "latin1.txt").read_bytes())
     (tmp_path / "no_text").mkdir()
     (tmp_path / "no_text" / "image.png").write_bytes(b"\x89PNG")
-    paths = {"EMPTY": "empty.txt", "BLANK": "blank.txt", "LATIN1": "latin1.txt", "LATIN_DIR": "latin",
-             "NO_TEXT_DIR": "no_text"}
+    paths = {
+        "EMPTY": "empty.txt",
+        "BLANK": "blank.txt",
+        "LATIN1": "latin1.txt",
+        "LATIN_DIR": "latin",
+        "NO_TEXT_DIR": "no_text",
+    }
     name = data.rsplit(":", 1)[1]
     data = data.replace(name, str(tmp_path / paths[name]))
     family = "seq2seq" if data.startswith("seq2seq") else "gpt"
-    code, _, err = gf("train", family, "--data", data, "--max-steps", 1, "--quiet", "--out", tmp_path / "runs")
+    code, _, err = gf(
+        "train", family, "--data", data, "--max-steps", 1, "--quiet", "--out", tmp_path / "runs"
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no half-made run
 
@@ -135,12 +194,41 @@ def test_a_run_generates_and_translates_after_its_training_data_is_deleted(tmp_p
     corpus.write_text("\n\n".join(f"{i}. {PARAGRAPH}" for i in range(12)), encoding="utf-8")
     pairs = tmp_path / "gone.tsv"
     pairs.write_text("".join(f"{i}\t{'I' * (i % 4 + 1)}\n" for i in range(40)), encoding="utf-8")
-    code, _, err = gf("train", "gru-lm", "--data", f"text:file:{corpus}", "--block-size", 16, "--set", "embed_dim=8",
-                      "--set", "hidden_dim=8", "--set", "num_layers=1", "--max-steps", 2, "--quiet",
-                      "--out", tmp_path / "lm")
+    code, _, err = gf(
+        "train",
+        "gru-lm",
+        "--data",
+        f"text:file:{corpus}",
+        "--block-size",
+        16,
+        "--set",
+        "embed_dim=8",
+        "--set",
+        "hidden_dim=8",
+        "--set",
+        "num_layers=1",
+        "--max-steps",
+        2,
+        "--quiet",
+        "--out",
+        tmp_path / "lm",
+    )
     assert code == 0, err
-    code, _, err = gf("train", "seq2seq", "--data", f"seq2seq:file:{pairs}", "--set", "embed_dim=8",
-                      "--set", "hidden_dim=8", "--max-steps", 2, "--quiet", "--out", tmp_path / "s2s")
+    code, _, err = gf(
+        "train",
+        "seq2seq",
+        "--data",
+        f"seq2seq:file:{pairs}",
+        "--set",
+        "embed_dim=8",
+        "--set",
+        "hidden_dim=8",
+        "--max-steps",
+        2,
+        "--quiet",
+        "--out",
+        tmp_path / "s2s",
+    )
     assert code == 0, err
     corpus.unlink()
     pairs.unlink()
@@ -163,9 +251,25 @@ def test_a_run_generates_and_translates_after_its_training_data_is_deleted(tmp_p
 
 @pytest.mark.slow
 def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
-    code, _, err = gf("train", "seq2seq", "--task", "roman", "--num-examples", 400, "--attention", "luong",
-                      "--max-steps", 5, "--quiet", "--set", "hidden_dim=32", "--set", "embed_dim=16",
-                      "--out", workdir / "s2s")
+    code, _, err = gf(
+        "train",
+        "seq2seq",
+        "--task",
+        "roman",
+        "--num-examples",
+        400,
+        "--attention",
+        "luong",
+        "--max-steps",
+        5,
+        "--quiet",
+        "--set",
+        "hidden_dim=32",
+        "--set",
+        "embed_dim=16",
+        "--out",
+        workdir / "s2s",
+    )
     assert code == 0, err
     (run,) = (workdir / "s2s").iterdir()
     assert json.loads((run / "config.json").read_text())["data"]["options"] == {"num_examples": 400}

@@ -26,8 +26,21 @@ def only_run(tmp_path):
 def train_tiny(tmp_path, family, data, steps, settings):
     """``genforge train FAMILY --data DATA`` for ``steps`` steps with ``--set`` for each setting; the run."""
     sets = [a for kv in settings for a in ("--set", kv)]
-    gf("train", family, "--data", data, "--max-steps", steps, "--seed", 0, "--out", "runs", "--quiet", *sets,
-       cwd=tmp_path)
+    gf(
+        "train",
+        family,
+        "--data",
+        data,
+        "--max-steps",
+        steps,
+        "--seed",
+        0,
+        "--out",
+        "runs",
+        "--quiet",
+        *sets,
+        cwd=tmp_path,
+    )
     return only_run(tmp_path)
 
 

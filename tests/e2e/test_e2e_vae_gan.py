@@ -38,8 +38,21 @@ def sets(*pairs):
 
 @pytest.mark.slow
 def test_vae_trains_samples_interpolates_and_reports_iwae_bits_per_dim(tmp_path, gf):
-    gf("train", "vae", "--data", "digits", "--max-steps", 3, "--seed", 0, "--out", "runs", "--quiet",
-       *sets("base_channels=8", "iwae_k=4"), cwd=tmp_path)
+    gf(
+        "train",
+        "vae",
+        "--data",
+        "digits",
+        "--max-steps",
+        3,
+        "--seed",
+        0,
+        "--out",
+        "runs",
+        "--quiet",
+        *sets("base_channels=8", "iwae_k=4"),
+        cwd=tmp_path,
+    )
     run = only_run(tmp_path)
     gf("sample", run, "-n", 4, "--temperature", 0.5, "--out", "grid.png", cwd=tmp_path)
     gf("sample", run, "--interpolate", 3, "--out", "path.png", cwd=tmp_path)
@@ -53,8 +66,21 @@ def test_vae_trains_samples_interpolates_and_reports_iwae_bits_per_dim(tmp_path,
 
 @pytest.mark.slow
 def test_hinge_gan_with_spectral_norm_trains_samples_a_label_and_reports_disc_scores(tmp_path, gf):
-    gf("train", "gan", "--data", "digits", "--max-steps", 3, "--seed", 0, "--out", "runs", "--quiet",
-       *sets("loss=hinge", "spectral_norm=true", "conditional=true", "base_channels=8"), cwd=tmp_path)
+    gf(
+        "train",
+        "gan",
+        "--data",
+        "digits",
+        "--max-steps",
+        3,
+        "--seed",
+        0,
+        "--out",
+        "runs",
+        "--quiet",
+        *sets("loss=hinge", "spectral_norm=true", "conditional=true", "base_channels=8"),
+        cwd=tmp_path,
+    )
     run = only_run(tmp_path)
     gf("sample", run, "-n", 4, "--label", 7, "--out", "sevens.png", cwd=tmp_path)
     assert (tmp_path / "sevens.png").read_bytes()[:8] == PNG_MAGIC
@@ -65,8 +91,21 @@ def test_hinge_gan_with_spectral_norm_trains_samples_a_label_and_reports_disc_sc
 
 @pytest.mark.slow
 def test_wgan_gp_trains_on_2d_points_and_writes_a_scatter_plot(tmp_path, gf):
-    gf("train", "gan", "--data", "toy2d:moons", "--max-steps", 3, "--seed", 0, "--out", "runs", "--quiet",
-       *sets("loss=wgan-gp", "n_critic=2"), cwd=tmp_path)
+    gf(
+        "train",
+        "gan",
+        "--data",
+        "toy2d:moons",
+        "--max-steps",
+        3,
+        "--seed",
+        0,
+        "--out",
+        "runs",
+        "--quiet",
+        *sets("loss=wgan-gp", "n_critic=2"),
+        cwd=tmp_path,
+    )
     run = only_run(tmp_path)
     gf("sample", run, "-n", 64, "--out", "points.png", cwd=tmp_path)
     assert (tmp_path / "points.png").read_bytes()[:8] == PNG_MAGIC

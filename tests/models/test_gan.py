@@ -29,8 +29,10 @@ def _batch(info=DIGITS, n=6, seed=0) -> dict[str, torch.Tensor]:
 
 
 def _optimizers(model: GAN) -> dict[str, torch.optim.Optimizer]:
-    return {name: torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))
-            for name, params in model.optimizer_groups().items()}
+    return {
+        name: torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))
+        for name, params in model.optimizer_groups().items()
+    }
 
 
 @pytest.mark.parametrize("info", [DIGITS, RGB32, POINTS], ids=["digits8x8", "rgb32x32", "points"])
@@ -184,9 +186,21 @@ def test_sampling_options_the_gan_does_not_have_are_config_errors():
 def test_trainer_ema_averages_the_generator_and_leaves_the_discriminator_live(tmp_path):
     from genforge.pipelines.training import load_run, train
 
-    result = train("gan", "toy2d:moons", out=tmp_path, seed=0, max_steps=6,
-                   overrides={"hidden_dim": 16, "depth": 2, "latent_dim": 4, "ema_decay": 0.9,
-                              "sample_every": 1000, "eval_every": 1000})
+    result = train(
+        "gan",
+        "toy2d:moons",
+        out=tmp_path,
+        seed=0,
+        max_steps=6,
+        overrides={
+            "hidden_dim": 16,
+            "depth": 2,
+            "latent_dim": 4,
+            "ema_decay": 0.9,
+            "sample_every": 1000,
+            "eval_every": 1000,
+        },
+    )
     live = load_run(result.run.path, ema=False).model.state_dict()
     averaged = load_run(result.run.path, ema=True).model.state_dict()
     tensors, _ = result.run.load_checkpoint(None)

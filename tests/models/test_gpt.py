@@ -23,19 +23,36 @@ def small_gpt(**overrides):
 def test_gpt_computes_the_same_logits_as_hugging_face_gpt2_with_the_same_weights():
     transformers = pytest.importorskip("transformers")
     model = small_gpt()
-    config = transformers.GPT2Config(vocab_size=40, n_positions=32, n_embd=16, n_layer=2, n_head=2,
-                                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
+    config = transformers.GPT2Config(
+        vocab_size=40,
+        n_positions=32,
+        n_embd=16,
+        n_layer=2,
+        n_head=2,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     reference = transformers.GPT2LMHeadModel(config).eval()
-    state = {"transformer.wte.weight": model.token_embedding.weight,
-             "transformer.wpe.weight": model.position_embedding.weight,
-             "transformer.ln_f.weight": model.ln_f.weight, "transformer.ln_f.bias": model.ln_f.bias}
+    state = {
+        "transformer.wte.weight": model.token_embedding.weight,
+        "transformer.wpe.weight": model.position_embedding.weight,
+        "transformer.ln_f.weight": model.ln_f.weight,
+        "transformer.ln_f.bias": model.ln_f.bias,
+    }
     for i, block in enumerate(model.blocks):
         p = f"transformer.h.{i}."
         for ours, theirs in [("ln_1", "ln_1"), ("ln_2", "ln_2")]:
             state[p + theirs + ".weight"] = getattr(block, ours).weight
             state[p + theirs + ".bias"] = getattr(block, ours).bias
-        for ours, theirs in [(block.attn.qkv, "attn.c_attn"), (block.attn.proj, "attn.c_proj"),
-                             (block.fc, "mlp.c_fc"), (block.fc_proj, "mlp.c_proj")]:
+        for ours, theirs in [
+            (block.attn.qkv, "attn.c_attn"),
+            (block.attn.proj, "attn.c_proj"),
+            (block.fc, "mlp.c_fc"),
+            (block.fc_proj, "mlp.c_proj"),
+        ]:
             state[p + theirs + ".weight"] = ours.weight.T  # HF Conv1D stores (in, out)
             state[p + theirs + ".bias"] = ours.bias
     reference.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=False)
@@ -78,8 +95,10 @@ def test_eval_terms_give_bits_per_char_from_exact_byte_and_char_counts():
     info_bytes = [1] + [2] * 39  # pretend every id but <eot> is a 2-byte, 1-character token
     model.token_bytes = torch.tensor(info_bytes)
     model.token_chars = torch.ones(40, dtype=torch.long)
-    batch = {"x": torch.randint(1, 40, (4, 33), generator=torch.Generator().manual_seed(4)),
-             "length": torch.full((4,), 33)}
+    batch = {
+        "x": torch.randint(1, 40, (4, 33), generator=torch.Generator().manual_seed(4)),
+        "length": torch.full((4,), 33),
+    }
     terms = model.eval_terms(batch)
     means = {k: float(v.mean()) for k, v in terms.items()}
     summary = model.summarize_eval(means)

@@ -9,8 +9,12 @@ from genforge.core.errors import ConfigError
 from genforge.models.base import DataInfo, build_model
 from genforge.sample.decoding import DecodingConfig, beam_search
 
-INFO = DataInfo(kind="pairs", shape=(6,), vocab_size=14,
-                extra={"pad_id": 0, "bos_id": 1, "eos_id": 2, "max_source_length": 6, "max_target_length": 8})
+INFO = DataInfo(
+    kind="pairs",
+    shape=(6,),
+    vocab_size=14,
+    extra={"pad_id": 0, "bos_id": 1, "eos_id": 2, "max_source_length": 6, "max_target_length": 8},
+)
 VARIANTS = ["bahdanau", "luong", "transformer"]
 SMALL = {"embed_dim": 16, "hidden_dim": 32, "num_heads": 2, "dropout": 0.0}
 
@@ -78,7 +82,9 @@ def test_each_attention_variant_learns_to_reverse_short_sequences(attention):
     summary = model.summarize_eval({k: float(v.mean()) for k, v in model.eval_terms(test).items()})
     assert summary["exact_match_accuracy"] > 0.5, summary
     source = test["x"][:1, : int((test["x"][0] != 0).sum())]
-    best = beam_search(model.decoder_for(source), [1], DecodingConfig(num_beams=3, max_new_tokens=8), eos_id=2)[0]
+    best = beam_search(
+        model.decoder_for(source), [1], DecodingConfig(num_beams=3, max_new_tokens=8), eos_id=2
+    )[0]
     greedy, attention_weights = model.greedy(source)
     assert best.ids[-1] == 2 and attention_weights.shape[-1] == source.shape[1]
     assert model.strip_special(best.ids) == model.strip_special(greedy[0].tolist()) or best.score < 0

@@ -76,7 +76,9 @@ def test_likelihood_sums_to_one_over_every_possible_image(likelihood):
     assert math.isclose(float(log_p.double().exp().sum()), 1.0, abs_tol=1e-4)
 
 
-@pytest.mark.parametrize("mean,std", [(0.5, 0.1), (0.0, 0.01), (1.3, 0.05), (-4.0, 0.2), (0.37, 1e-3), (0.9, 5.0)])
+@pytest.mark.parametrize(
+    "mean,std", [(0.5, 0.1), (0.0, 0.01), (1.3, 0.05), (-4.0, 0.2), (0.37, 1e-3), (0.9, 5.0)]
+)
 def test_discretized_gaussian_probabilities_sum_to_one_over_levels(mean, std):
     levels = torch.arange(17).float()
     log_p = discretized_gaussian_log_prob(levels, torch.full((17,), mean), torch.full((17,), std), 17)
@@ -85,7 +87,9 @@ def test_discretized_gaussian_probabilities_sum_to_one_over_levels(mean, std):
 
 
 def test_discretized_gaussian_puts_its_mass_on_the_level_under_a_narrow_peak():
-    log_p = discretized_gaussian_log_prob(torch.tensor([8.0, 9.0]), torch.full((2,), 0.5), torch.full((2,), 1e-3), 17)
+    log_p = discretized_gaussian_log_prob(
+        torch.tensor([8.0, 9.0]), torch.full((2,), 0.5), torch.full((2,), 1e-3), 17
+    )
     assert log_p[0] > -1e-6 and log_p[1] < -100
 
 

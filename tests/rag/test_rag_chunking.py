@@ -104,7 +104,9 @@ def test_merge_sections_packs_small_siblings_under_their_common_heading(counter)
         ("Guide", "Configure"),
         ("Guide", "Run"),
     ]
-    merged = chunk_document(doc, ChunkConfig(chunk_tokens=64, overlap_tokens=16, merge_sections=True), counter)
+    merged = chunk_document(
+        doc, ChunkConfig(chunk_tokens=64, overlap_tokens=16, merge_sections=True), counter
+    )
     assert merged[0].headings == ("Guide",)
     assert "Install" in merged[0].text and "Start the program." in merged[0].text
     assert merged[0].text == doc.text[merged[0].start : merged[0].end]

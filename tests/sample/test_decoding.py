@@ -39,8 +39,9 @@ class BigramLM:
 
 
 # greedy takes "a" (0.6) then ends with 0.34 -> 0.204; "b" (0.4) then end (0.99) -> 0.396 is better
-TRAP = BigramLM([[0.97, 0.01, 0.01, 0.01], [0.34, 0.33, 0.33, 0.0], [0.99, 0.005, 0.005, 0.0],
-                 [0.0, 0.6, 0.4, 0.0]])
+TRAP = BigramLM(
+    [[0.97, 0.01, 0.01, 0.01], [0.34, 0.33, 0.33, 0.0], [0.99, 0.005, 0.005, 0.0], [0.0, 0.6, 0.4, 0.0]]
+)
 
 
 def test_top_k_keeps_exactly_the_k_largest_logits():
@@ -69,26 +70,42 @@ def test_greedy_decoding_follows_the_argmax_chain_and_stops_at_eos():
 
 
 def test_beam_search_finds_a_more_likely_sequence_than_greedy():
-    best = beam_search(TRAP, [3], DecodingConfig(num_beams=2, max_new_tokens=5, length_penalty=0.0), eos_id=0)[0]
+    best = beam_search(
+        TRAP, [3], DecodingConfig(num_beams=2, max_new_tokens=5, length_penalty=0.0), eos_id=0
+    )[0]
     assert best.ids == [2, 0]
     assert best.log_prob == pytest.approx(math.log(0.4 * 0.99), rel=1e-5)
 
 
 def test_sampling_is_seeded_and_follows_the_model_distribution():
     config = DecodingConfig(max_new_tokens=1)
-    draws = [next(iter_tokens(TRAP, [3], config, generator=torch.Generator().manual_seed(s))) for s in range(400)]
-    assert draws == [next(iter_tokens(TRAP, [3], config, generator=torch.Generator().manual_seed(s)))
-                     for s in range(400)]
+    draws = [
+        next(iter_tokens(TRAP, [3], config, generator=torch.Generator().manual_seed(s))) for s in range(400)
+    ]
+    assert draws == [
+        next(iter_tokens(TRAP, [3], config, generator=torch.Generator().manual_seed(s))) for s in range(400)
+    ]
     assert 0.5 < draws.count(1) / 400 < 0.7  # P(a | start) = 0.6
-    top1 = [next(iter_tokens(TRAP, [3], DecodingConfig(max_new_tokens=1, top_k=1),
-                             generator=torch.Generator().manual_seed(s))) for s in range(20)]
+    top1 = [
+        next(
+            iter_tokens(
+                TRAP,
+                [3],
+                DecodingConfig(max_new_tokens=1, top_k=1),
+                generator=torch.Generator().manual_seed(s),
+            )
+        )
+        for s in range(20)
+    ]
     assert set(top1) == {1}
 
 
 def test_generation_past_a_bounded_context_slides_the_window():
     torch.manual_seed(0)
     info = DataInfo(kind="tokens", shape=(9,), vocab_size=20, extra={"context_length": 8, "eot_id": 0})
-    model = build_model("gpt", {"num_layers": 1, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}, info).eval()
+    model = build_model(
+        "gpt", {"num_layers": 1, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}, info
+    ).eval()
     ids = list(iter_tokens(model, [0, 5, 6], DecodingConfig(max_new_tokens=30, temperature=0)))
     assert len(ids) == 30
     with torch.no_grad():  # the first tokens, while everything fits, equal the uncached argmax chain

@@ -25,7 +25,17 @@ def test_number_words_examples():
 
 def test_roman_numerals_examples():
     assert [roman_numeral(n) for n in (1, 4, 9, 14, 40, 90, 400, 1994, 2021, 3999)] == [
-        "I", "IV", "IX", "XIV", "XL", "XC", "CD", "MCMXCIV", "MMXXI", "MMMCMXCIX"]
+        "I",
+        "IV",
+        "IX",
+        "XIV",
+        "XL",
+        "XC",
+        "CD",
+        "MCMXCIV",
+        "MMXXI",
+        "MMMCMXCIX",
+    ]
 
 
 def test_every_date_style_names_the_day_unambiguously():
@@ -33,7 +43,16 @@ def test_every_date_style_names_the_day_unambiguously():
     texts = [style(day) for style in DATE_STYLES]
     assert "the 3rd of March 2021" in texts and "03.03.2021" in texts
     assert [ordinal(n) for n in (1, 2, 3, 11, 12, 13, 21, 22, 23)] == [
-        "1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22nd", "23rd"]
+        "1st",
+        "2nd",
+        "3rd",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "23rd",
+    ]
 
 
 def test_generated_date_targets_are_the_iso_form_of_the_source():

@@ -106,7 +106,9 @@ def test_a_run_directory_gives_back_only_the_tokenizer_its_model_was_trained_wit
     other = CharTokenizer().fit([text.upper() for text in TRAIN], source="other")
     with pytest.raises(CheckpointError, match="another run"):
         load_run_tokenizer(tmp_path, expected_digest=other.digest(), vocab_size=char_tok.vocab_size)
-    with pytest.raises(CheckpointError, match="another run"):  # runs without a digest: the size still has to fit
+    with pytest.raises(
+        CheckpointError, match="another run"
+    ):  # runs without a digest: the size still has to fit
         load_run_tokenizer(tmp_path, expected_digest=None, vocab_size=char_tok.vocab_size + 1)
     with pytest.raises(CheckpointError, match="has no tokenizer.json"):
         load_run_tokenizer(tmp_path / "elsewhere", expected_digest=None, vocab_size=10)

@@ -16,8 +16,14 @@ def _weights(run_path):
 
 
 def test_training_reduces_loss_and_writes_run_layout(tmp_path):
-    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=60,
-                   overrides={"log_every": 10, "eval_every": 30, "sample_every": 30})
+    result = train(
+        "tiny-test",
+        "digits",
+        out=tmp_path,
+        seed=0,
+        max_steps=60,
+        overrides={"log_every": 10, "eval_every": 30, "sample_every": 30},
+    )
     run = result.run
     assert result.status == "completed" and result.step == 60
     records = run.read_metrics()
@@ -47,8 +53,15 @@ def test_resume_gives_same_weights_as_uninterrupted_run(tmp_path):
         if event["step"] == 15:
             raise KeyboardInterrupt
 
-    part = train("tiny-test", "digits", out=tmp_path / "part", seed=1, max_steps=30, overrides=settings,
-                 progress=interrupt_at_15)
+    part = train(
+        "tiny-test",
+        "digits",
+        out=tmp_path / "part",
+        seed=1,
+        max_steps=30,
+        overrides=settings,
+        progress=interrupt_at_15,
+    )
     assert part.status == "interrupted" and part.step == 15
     resumed = resume(part.run.path)
     assert resumed.status == "completed" and resumed.step == 30
@@ -77,8 +90,14 @@ def test_bad_dataset_leaves_no_run_directory(tmp_path):
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match=r"last good checkpoint \(step 10\)"):
-        train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=40,
-              overrides={"nan_at_call": 15, "checkpoint_every": 10})
+        train(
+            "tiny-test",
+            "digits",
+            out=tmp_path,
+            seed=0,
+            max_steps=40,
+            overrides={"nan_at_call": 15, "checkpoint_every": 10},
+        )
     run = Run(next(tmp_path.iterdir()))
     tensors, meta = run.load_checkpoint()
     assert meta["step"] == 10
@@ -91,8 +110,14 @@ def test_time_budget_stops_run(tmp_path):
 
 
 def test_early_stopping_triggers_on_flat_validation(tmp_path):
-    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=500,
-                   overrides={"lr": 1e-9, "eval_every": 2, "early_stop_patience": 2})
+    result = train(
+        "tiny-test",
+        "digits",
+        out=tmp_path,
+        seed=0,
+        max_steps=500,
+        overrides={"lr": 1e-9, "eval_every": 2, "early_stop_patience": 2},
+    )
     assert result.status == "early_stopped"
     assert result.step < 500
 

@@ -17,7 +17,9 @@ def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
 
 
 def add_runs_root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", default="runs", metavar="DIR", help="where run ids are looked up (default runs/)")
+    parser.add_argument(
+        "--runs", default="runs", metavar="DIR", help="where run ids are looked up (default runs/)"
+    )
 
 
 def print_json(obj: Any) -> None:

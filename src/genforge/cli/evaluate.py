@@ -9,8 +9,12 @@ from genforge.cli.common import add_json, add_seed, console, print_json, table
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory or id")
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"], help="data split (default test)")
-    parser.add_argument("--n", type=int, help="examples (and samples for --metrics; default: whole split / 2000)")
+    parser.add_argument(
+        "--split", default="test", choices=["train", "val", "test"], help="data split (default test)"
+    )
+    parser.add_argument(
+        "--n", type=int, help="examples (and samples for --metrics; default: whole split / 2000)"
+    )
     parser.add_argument("--metrics", help="sample-based metrics, comma separated: fd,kid,is,prdc,nll")
     add_seed(parser)
     add_json(parser)

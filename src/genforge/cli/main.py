@@ -23,13 +23,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("genforge.cli.sample", "draw samples or latent interpolations from a trained run"),
     "eval": ("genforge.cli.evaluate", "evaluate a run on its test split (bits/dim, reconstruction, metrics)"),
     "runs": ("genforge.cli.runs", "list and show training runs"),
-    "generate": ("genforge.cli.generate", "continue a prompt with a trained language model (top-p, beam, stream)"),
-    "translate": ("genforge.cli.translate", "translate text with a trained seq2seq run, with an attention map"),
+    "generate": (
+        "genforge.cli.generate",
+        "continue a prompt with a trained language model (top-p, beam, stream)",
+    ),
+    "translate": (
+        "genforge.cli.translate",
+        "translate text with a trained seq2seq run, with an attention map",
+    ),
     "metrics": ("genforge.cli.metrics", "FD/KID/IS/PRDC, image, classification, text metrics"),
     "report": ("genforge.cli.report", "self-contained HTML report of a run: samples, curves, metrics"),
     "embed": ("genforge.cli.embed", "word/text embeddings: train, neighbors, analogy, eval, bench, plot"),
     "rag": ("genforge.cli.rag", "retrieval-augmented answers with citations: index, search, ask, eval"),
-    "guard": ("genforge.cli.guard", "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval"),
+    "guard": (
+        "genforge.cli.guard",
+        "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
+    ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
 }
 
@@ -41,7 +50,10 @@ class _HelpFormatter(argparse.HelpFormatter):
     def __init__(self, prog: str, **kwargs) -> None:
         if kwargs.get("width") is None:
             try:
-                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.__stdout__.fileno()).columns
+                columns = (
+                    int(os.environ.get("COLUMNS", ""))
+                    or os.get_terminal_size(sys.__stdout__.fileno()).columns
+                )
             except (ValueError, OSError, AttributeError):
                 columns = 80
             kwargs["width"] = max(columns - 2, 40)

@@ -43,8 +43,13 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(details)
         return 0
     out = console()
-    out.print(table(details["id"], ["field", "value"], [[k, v] for k, v in details.items()
-                                                       if not isinstance(v, dict | list)]))
+    out.print(
+        table(
+            details["id"],
+            ["field", "value"],
+            [[k, v] for k, v in details.items() if not isinstance(v, dict | list)],
+        )
+    )
     for section in ("last_train", "last_val", "eval"):
         if details.get(section):
             rows = [[k, v] for k, v in details[section].items() if not isinstance(v, dict | list)]

@@ -12,7 +12,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     parser.add_argument("--out", help="output file (PNG for images/points; default RUN/samples/)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    parser.add_argument("--interpolate", type=int, metavar="STEPS", help="latent interpolation with STEPS points per row")
+    parser.add_argument(
+        "--interpolate", type=int, metavar="STEPS", help="latent interpolation with STEPS points per row"
+    )
     parser.add_argument("--label", type=int, help="class label for class-conditional models")
     add_seed(parser)
     parser.set_defaults(handler=run)

@@ -12,32 +12,56 @@ FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("family", nargs="?", help=FAMILY_HELP)
-    parser.add_argument("--data", help="dataset spec: digits, toy2d:moons, folder:PATH, text:lee … (see 'genforge data list')")
+    parser.add_argument(
+        "--data", help="dataset spec: digits, toy2d:moons, folder:PATH, text:lee … (see 'genforge data list')"
+    )
     parser.add_argument("--task", help="built-in seq2seq task (same as --data seq2seq:TASK)")
-    parser.add_argument("--out", default="runs", help="directory that receives the run directory (default runs/)")
+    parser.add_argument(
+        "--out", default="runs", help="directory that receives the run directory (default runs/)"
+    )
     add_seed(parser)
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (default 5 when no budget is given)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4")
+    parser.add_argument(
+        "--max-minutes", type=float, help="stop after this many minutes (default 5 when no budget is given)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4",
+    )
     parser.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     data = parser.add_argument_group("data options")
     data.add_argument("--image-size", type=int, help="resize images to this square size")
     data.add_argument("--channels", choices=["auto", "grey", "rgb"], help="image colour mode")
-    data.add_argument("--augment", action="append", metavar="NAME", help="augmentation: hflip[=p], shift[=px], noise[=std]")
+    data.add_argument(
+        "--augment", action="append", metavar="NAME", help="augmentation: hflip[=p], shift[=px], noise[=std]"
+    )
     data.add_argument("--tokenizer", choices=["char", "bpe"], help="text tokenizer")
     data.add_argument("--vocab-size", type=int, help="BPE vocabulary size")
     data.add_argument("--block-size", type=int, help="tokens per training sequence")
-    data.add_argument("--num-examples", type=int, help="pairs generated for a built-in seq2seq task (split 80/10/10)")
-    parser.add_argument("--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)")
+    data.add_argument(
+        "--num-examples", type=int, help="pairs generated for a built-in seq2seq task (split 80/10/10)"
+    )
+    parser.add_argument(
+        "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
 
 def _data_options(args: argparse.Namespace) -> dict:
-    fields = {"image_size": args.image_size, "channels": args.channels, "augment": args.augment,
-              "tokenizer": args.tokenizer, "vocab_size": args.vocab_size, "block_size": args.block_size,
-              "num_examples": args.num_examples}
+    fields = {
+        "image_size": args.image_size,
+        "channels": args.channels,
+        "augment": args.augment,
+        "tokenizer": args.tokenizer,
+        "vocab_size": args.vocab_size,
+        "block_size": args.block_size,
+        "num_examples": args.num_examples,
+    }
     return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -52,17 +76,29 @@ def run(args: argparse.Namespace) -> int:
     with ProgressView(quiet=args.quiet) as view:
         if args.resume:
             if overrides or args.data or _data_options(args):
-                raise ConfigError("--resume continues a run with its own config: drop --data/--set/data options")
-            result = resume(args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, progress=view.update)
+                raise ConfigError(
+                    "--resume continues a run with its own config: drop --data/--set/data options"
+                )
+            result = resume(
+                args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, progress=view.update
+            )
         else:
             if not args.family:
                 raise ConfigError(f"name a family to train ({FAMILY_HELP}) or pass --resume RUN")
             data = f"seq2seq:{args.task}" if args.task else args.data
             if not data:
                 raise ConfigError("say what to train on: --data SPEC (see 'genforge data list')")
-            result = train(args.family, data, overrides=overrides, data_options=_data_options(args), out=args.out,
-                           seed=args.seed, max_steps=args.max_steps, max_minutes=args.max_minutes,
-                           progress=view.update)
+            result = train(
+                args.family,
+                data,
+                overrides=overrides,
+                data_options=_data_options(args),
+                out=args.out,
+                seed=args.seed,
+                max_steps=args.max_steps,
+                max_minutes=args.max_minutes,
+                progress=view.update,
+            )
     out = console()
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
     out.print(f"[bold]{result.status}[/]: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")
@@ -86,8 +122,14 @@ class ProgressView:
             return self
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), console=err_console(), transient=False)
+        self.progress = Progress(
+            TextColumn("[bold]train"),
+            BarColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console(),
+            transient=False,
+        )
         self.progress.__enter__()
         self.task = self.progress.add_task("", total=None)
         return self
@@ -102,6 +144,10 @@ class ProgressView:
         terms = " ".join(f"{k}={v:.4g}" for k, v in event["terms"].items() if k not in ("lr", "grad_norm"))
         text = f"step {event['step']} {terms} {event['samples_per_s']:.0f} samples/s"
         if event.get("max_steps"):
-            self.progress.update(self.task, total=event["max_steps"], completed=event["step"], description=text)
+            self.progress.update(
+                self.task, total=event["max_steps"], completed=event["step"], description=text
+            )
         elif event.get("max_seconds"):
-            self.progress.update(self.task, total=event["max_seconds"], completed=event["elapsed_s"], description=text)
+            self.progress.update(
+                self.task, total=event["max_seconds"], completed=event["elapsed_s"], description=text
+            )

@@ -94,7 +94,9 @@ class Run:
                 steps.append(int(match.group(1)))
         return sorted(steps)
 
-    def save_checkpoint(self, step: int, tensors: Mapping[str, Any], meta: Mapping[str, Any], keep: int = 2) -> Path:
+    def save_checkpoint(
+        self, step: int, tensors: Mapping[str, Any], meta: Mapping[str, Any], keep: int = 2
+    ) -> Path:
         """Write ``step-N.safetensors`` then ``step-N.json`` (the JSON marks the checkpoint complete)."""
         tensor_path = self.checkpoint_dir / f"step-{step}.safetensors"
         io.save_tensors(tensor_path, tensors)
@@ -160,7 +162,9 @@ def resolve_run(ref: str | os.PathLike, root: str | os.PathLike = DEFAULT_ROOT) 
         return Run(path)
     root = Path(root)
     if root.is_dir():
-        matches = sorted(p for p in root.iterdir() if p.name.startswith(str(ref)) and (p / "config.json").exists())
+        matches = sorted(
+            p for p in root.iterdir() if p.name.startswith(str(ref)) and (p / "config.json").exists()
+        )
         if len(matches) == 1:
             return Run(matches[0])
         if len(matches) > 1:

@@ -21,11 +21,18 @@ from genforge.core.registry import Registry
 
 DATASETS = Registry(
     "dataset",
-    modules=["genforge.data.images", "genforge.data.toy2d", "genforge.data.text", "genforge.data.seq2seq_tasks"],
+    modules=[
+        "genforge.data.images",
+        "genforge.data.toy2d",
+        "genforge.data.text",
+        "genforge.data.seq2seq_tasks",
+    ],
 )
 
 
-def register_dataset(name: str, *, options: type[Config], kind: str, help: str, examples: list[str] | None = None):
+def register_dataset(
+    name: str, *, options: type[Config], kind: str, help: str, examples: list[str] | None = None
+):
     """Register ``factory(arg, options, artifacts) -> Dataset`` under ``name``."""
     return DATASETS.register(name, options=options, kind=kind, help=help, examples=examples or [name])
 
@@ -74,7 +81,9 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return name, (arg if sep else None)
 
 
-def load_dataset(spec: str, options: dict[str, Any] | None = None, artifacts: str | Path | None = None) -> Dataset:
+def load_dataset(
+    spec: str, options: dict[str, Any] | None = None, artifacts: str | Path | None = None
+) -> Dataset:
     """Build the dataset named by ``spec`` with validated ``options`` (see ``genforge data list``)."""
     name, arg = parse_spec(spec)
     try:

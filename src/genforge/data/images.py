@@ -22,15 +22,23 @@ SPLIT_SEED = 0
 
 
 class ImageOptions(Config):
-    image_size: int | None = Field(None, ge=4, le=512, description="resize images to this square size (pixels)")
-    channels: Literal["auto", "grey", "rgb"] = Field("auto", description="colour mode; auto keeps RGB unless every image is grey")
-    augment: list[str] = Field(default_factory=list, description="training augmentations: hflip[=p], shift[=pixels]")
+    image_size: int | None = Field(
+        None, ge=4, le=512, description="resize images to this square size (pixels)"
+    )
+    channels: Literal["auto", "grey", "rgb"] = Field(
+        "auto", description="colour mode; auto keeps RGB unless every image is grey"
+    )
+    augment: list[str] = Field(
+        default_factory=list, description="training augmentations: hflip[=p], shift[=pixels]"
+    )
 
 
 def _augmenter(options: ImageOptions):
     transforms = parse_augmentations(options.augment)
     if any(type(t).__name__ == "GaussianNoise" for t in transforms):
-        raise DataError("noise augmentation is for continuous data; images are discrete levels (use hflip, shift)")
+        raise DataError(
+            "noise augmentation is for continuous data; images are discrete levels (use hflip, shift)"
+        )
     if not transforms:
         return None
     pipeline = Compose(transforms)
@@ -43,8 +51,9 @@ def _augmenter(options: ImageOptions):
 
 def _resize_levels(x: torch.Tensor, size: int) -> torch.Tensor:
     """Resize uint8 images (N, C, H, W) with antialiased bilinear interpolation."""
-    resized = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True,
-                                              align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
     return resized.round().clamp(0, 255).to(torch.uint8)
 
 
@@ -101,7 +110,9 @@ def folder(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Da
     if not files:
         raise DataError(f"image folder {root} has no .png/.jpg/.jpeg/.bmp/.gif/.webp files")
     if len(files) < 10:
-        raise DataError(f"image folder {root} has {len(files)} images; at least 10 are needed for train/val/test")
+        raise DataError(
+            f"image folder {root} has {len(files)} images; at least 10 are needed for train/val/test"
+        )
     images = [_read_image(p) for p in files]
     mode = options.channels
     if mode == "auto":
@@ -120,7 +131,9 @@ def folder(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Da
                 f"mixed image sizes: {first_size[0].name} is {a[0]}x{a[1]} but {path} is {b[0]}x{b[1]}; "
                 "pass --image-size N to resize all images"
             )
-        arrays.append(torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.size[1], im.size[0], -1))
+        arrays.append(
+            torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.size[1], im.size[0], -1)
+        )
     x = torch.stack(arrays).permute(0, 3, 1, 2).contiguous()
     return _image_dataset(f"folder:{root}", x, None, 256, None, f"{len(files)} images from {root}", options)
 

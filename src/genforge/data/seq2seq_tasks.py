@@ -28,23 +28,73 @@ from genforge.data import Dataset, register_dataset, split_indices
 GENERATOR_SEED = 0
 SPLIT_SEED = 0
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
-         (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+ROMAN = [
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+]
 
 
 class Seq2SeqOptions(Config):
-    num_examples: int = Field(20000, ge=10, le=1_000_000,
-                              description="pairs generated for a built-in task (split 80/10/10; by default at most "
-                              "the task's distinct sources, e.g. 3,999 for roman); a pairs file uses all its lines")
+    num_examples: int = Field(
+        20000,
+        ge=10,
+        le=1_000_000,
+        description="pairs generated for a built-in task (split 80/10/10; by default at most "
+        "the task's distinct sources, e.g. 3,999 for roman); a pairs file uses all its lines",
+    )
 
 
 # --- the tasks ---------------------------------------------------------------------------------------
+
 
 def ordinal(n: int) -> str:
     """1 -> 1st, 2 -> 2nd, 11 -> 11th, 23 -> 23rd."""
@@ -134,7 +184,9 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -t UTF-8") from None
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -t UTF-8"
+        ) from None
     pairs = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -149,6 +201,7 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
 
 
 # --- the dataset -------------------------------------------------------------------------------------
+
 
 def _pad(rows: list[list[int]], width: int) -> Any:
     """Rows of ids -> (N, width) long tensor padded with 0 (``<pad>``)."""
@@ -174,19 +227,25 @@ def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | 
     from genforge.models.base import DataInfo
 
     if not arg:
-        raise DataError(f"seq2seq needs a task: --data seq2seq:NAME with NAME one of {', '.join(TASKS)} or file:PATH")
+        raise DataError(
+            f"seq2seq needs a task: --data seq2seq:NAME with NAME one of {', '.join(TASKS)} or file:PATH"
+        )
     kind, _, rest = arg.partition(":")
     asked = "num_examples" in options.model_fields_set
     if kind == "file":
         if asked:
-            raise DataError(f"num_examples applies to the built-in tasks ({', '.join(TASKS)}); "
-                            "a pairs file is used whole: cut the file instead")
+            raise DataError(
+                f"num_examples applies to the built-in tasks ({', '.join(TASKS)}); "
+                "a pairs file is used whole: cut the file instead"
+            )
         pairs = read_pairs(Path(rest).expanduser())
         about = f"pairs from {rest}"
     else:
         if arg in TASKS and asked and options.num_examples > TASKS[arg][1]:
-            raise DataError(f"seq2seq:{arg} has only {TASKS[arg][1]:,} distinct examples; "
-                            f"ask for --num-examples {TASKS[arg][1]} or fewer")
+            raise DataError(
+                f"seq2seq:{arg} has only {TASKS[arg][1]:,} distinct examples; "
+                f"ask for --num-examples {TASKS[arg][1]} or fewer"
+            )
         pairs = generate_pairs(arg, options.num_examples)
         about = TASKS[arg][2]
     index = split_indices(len(pairs), (0.8, 0.1, 0.1), SPLIT_SEED)
@@ -205,9 +264,15 @@ def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | 
         kind="pairs",
         shape=(source_len,),
         vocab_size=tokenizer.vocab_size,
-        extra={"task": arg, "pad_id": pad_id, "bos_id": bos_id, "eos_id": eos_id,
-               "max_source_length": source_len, "max_target_length": target_len,
-               "tokenizer_sha256": tokenizer.digest()},
+        extra={
+            "task": arg,
+            "pad_id": pad_id,
+            "bos_id": bos_id,
+            "eos_id": eos_id,
+            "max_source_length": source_len,
+            "max_target_length": target_len,
+            "tokenizer_sha256": tokenizer.digest(),
+        },
     )
 
     def decode(ids: list[int]) -> str:

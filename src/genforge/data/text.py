@@ -53,7 +53,9 @@ def gensim_data_path(filename: str) -> Path:
     try:
         from gensim.test.utils import datapath
     except ImportError as exc:
-        raise MissingDependency("built-in text corpora come with gensim: pip install 'genforge[text]'") from exc
+        raise MissingDependency(
+            "built-in text corpora come with gensim: pip install 'genforge[text]'"
+        ) from exc
     return Path(datapath(filename))
 
 
@@ -61,7 +63,9 @@ def _read_utf8(path: Path, encoding: str = "utf-8") -> str:
     try:
         return path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -t UTF-8") from None
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -t UTF-8"
+        ) from None
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -101,7 +105,11 @@ def load_corpus(spec: str) -> Corpus:
     kind, _, rest = spec.partition(":")
     if kind in GENSIM_CORPORA and not rest:
         text = _read_utf8(gensim_data_path(GENSIM_CORPORA[kind]), GENSIM_ENCODINGS.get(kind, "utf-8"))
-        docs = _documents_of(text) if kind == "crime" else [line.strip() for line in text.splitlines() if line.strip()]
+        docs = (
+            _documents_of(text)
+            if kind == "crime"
+            else [line.strip() for line in text.splitlines() if line.strip()]
+        )
     elif kind == "file":
         path = Path(rest).expanduser()
         if path.is_dir():
@@ -121,16 +129,22 @@ def load_corpus(spec: str) -> Corpus:
     elif kind == "docs" and not rest:
         docs = [d for root in documentation_roots() for d in _documents_of_tree(root)]
         if not docs:
-            raise DataError("genforge's documentation (docs/*.md, README.md) is not installed here; "
-                            "use text:lee or text:file:PATH")
+            raise DataError(
+                "genforge's documentation (docs/*.md, README.md) is not installed here; "
+                "use text:lee or text:file:PATH"
+            )
     else:
         known = ", ".join([*GENSIM_CORPORA, "docs", "file:PATH", "dir:PATH"])
         raise DataError(f"unknown text corpus '{spec}' (known: {known})")
     if not docs or not any(d.strip() for d in docs):
         raise DataError(f"corpus '{spec}' is empty")
     if len(docs) < 3:
-        logger.warning("corpus '%s' has %d document(s), too few to split: validation and test use the training "
-                       "text, so their figures measure fit, not generalization", spec, len(docs))
+        logger.warning(
+            "corpus '%s' has %d document(s), too few to split: validation and test use the training "
+            "text, so their figures measure fit, not generalization",
+            spec,
+            len(docs),
+        )
     order = list(range(len(docs)))
     random.Random(SPLIT_SEED).shuffle(order)
     n_val = max(1, len(docs) // 10) if len(docs) >= 3 else 0
@@ -147,9 +161,13 @@ def load_corpus(spec: str) -> Corpus:
 
 
 class TextOptions(Config):
-    tokenizer: Literal["char", "bpe"] = Field("char", description="char (one id per character) or bpe (byte-level BPE)")
+    tokenizer: Literal["char", "bpe"] = Field(
+        "char", description="char (one id per character) or bpe (byte-level BPE)"
+    )
     vocab_size: int | None = Field(None, ge=258, le=65536, description="bpe vocabulary size (default 4000)")
-    block_size: int = Field(128, ge=4, le=8192, description="context length in tokens (examples hold one token more)")
+    block_size: int = Field(
+        128, ge=4, le=8192, description="context length in tokens (examples hold one token more)"
+    )
 
 
 def _windows(ids: list[int], length: int, stride: int, pad_id: int) -> tuple[Any, Any]:
@@ -228,11 +246,18 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
         },
     )
     n_chars = sum(len(d) for d in corpus.documents)
-    description = (f"{corpus.name}: {len(corpus.documents)} documents, {n_chars:,} characters, "
-                   f"{tokenizer.kind} tokens (vocabulary {tokenizer.vocab_size}), windows of {length}")
+    description = (
+        f"{corpus.name}: {len(corpus.documents)} documents, {n_chars:,} characters, "
+        f"{tokenizer.kind} tokens (vocabulary {tokenizer.vocab_size}), windows of {length}"
+    )
 
     def decode(ids: list[int]) -> str:
         return tokenizer.decode(ids)
 
-    return Dataset(spec=f"text:{arg}", info=info, splits=splits, description=description,
-                   extra={"tokenizer": tokenizer, "decode": decode})
+    return Dataset(
+        spec=f"text:{arg}",
+        info=info,
+        splits=splits,
+        description=description,
+        extra={"tokenizer": tokenizer, "decode": decode},
+    )

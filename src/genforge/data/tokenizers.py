@@ -67,7 +67,9 @@ class TextTokenizer:
     def fit(self, texts: Sequence[str], *, source: str = "") -> TextTokenizer:
         """Learn the vocabulary from ``texts``; ``source`` names the corpus in the saved file."""
         if not any(texts):
-            raise DataError(f"cannot fit a {self.kind} tokenizer on empty text{f' ({source})' if source else ''}")
+            raise DataError(
+                f"cannot fit a {self.kind} tokenizer on empty text{f' ({source})' if source else ''}"
+            )
         self.backend_ = self._build(texts)
         self.trained_on_ = {"source": source, "documents": len(texts), "sha256": fingerprint(texts)}
         return self
@@ -106,7 +108,9 @@ class TextTokenizer:
         self._check_fitted()
         bad = [i for i in ids if not 0 <= int(i) < self.vocab_size]
         if bad:
-            raise ConfigError(f"token id {bad[0]} is outside this tokenizer's vocabulary of {self.vocab_size}")
+            raise ConfigError(
+                f"token id {bad[0]} is outside this tokenizer's vocabulary of {self.vocab_size}"
+            )
         return self.backend_.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)
 
     def token_label(self, token_id: int) -> str:
@@ -198,17 +202,24 @@ class BPETokenizer(TextTokenizer):
 
     kind = "bpe"
 
-    def __init__(self, vocab_size: int = 4000, special_tokens: Sequence[str] = LM_SPECIALS,
-                 min_frequency: int = 2) -> None:
+    def __init__(
+        self, vocab_size: int = 4000, special_tokens: Sequence[str] = LM_SPECIALS, min_frequency: int = 2
+    ) -> None:
         super().__init__(special_tokens)
         minimum = 256 + len(self.special_tokens)
         if vocab_size < minimum:
-            raise ConfigError(f"bpe vocab_size must be at least {minimum} (256 bytes + special tokens), got {vocab_size}")
+            raise ConfigError(
+                f"bpe vocab_size must be at least {minimum} (256 bytes + special tokens), got {vocab_size}"
+            )
         self.vocab_size_requested = vocab_size
         self.min_frequency = min_frequency
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "vocab_size": self.vocab_size_requested, "min_frequency": self.min_frequency}
+        return {
+            **super().settings(),
+            "vocab_size": self.vocab_size_requested,
+            "min_frequency": self.min_frequency,
+        }
 
     def _build(self, texts: Sequence[str]) -> Any:
         tokenizers = require("tokenizers", "text")
@@ -236,7 +247,11 @@ _BYTE_DECODER: dict[str, int] = {}
 def _byte_level_decoder() -> dict[str, int]:
     """The GPT-2 byte <-> printable-character table that byte-level BPE tokens are spelled in."""
     if not _BYTE_DECODER:
-        printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+        printable = [
+            *range(ord("!"), ord("~") + 1),
+            *range(ord("¡"), ord("¬") + 1),
+            *range(ord("®"), ord("ÿ") + 1),
+        ]
         chars = list(printable)
         extra = 0
         for byte in range(256):
@@ -248,19 +263,24 @@ def _byte_level_decoder() -> dict[str, int]:
     return _BYTE_DECODER
 
 
-def make_tokenizer(kind: str, *, vocab_size: int | None = None,
-                   special_tokens: Sequence[str] = LM_SPECIALS) -> TextTokenizer:
+def make_tokenizer(
+    kind: str, *, vocab_size: int | None = None, special_tokens: Sequence[str] = LM_SPECIALS
+) -> TextTokenizer:
     """An unfitted tokenizer of ``kind`` (``char`` or ``bpe``)."""
     if kind == "char":
         if vocab_size is not None:
-            raise ConfigError("vocab_size applies to the bpe tokenizer only (char takes every character it sees)")
+            raise ConfigError(
+                "vocab_size applies to the bpe tokenizer only (char takes every character it sees)"
+            )
         return CharTokenizer(special_tokens)
     if kind == "bpe":
         return BPETokenizer(vocab_size or 4000, special_tokens)
     raise ConfigError(f"unknown tokenizer '{kind}' (available: char, bpe)")
 
 
-def fit_or_load(path: Path | None, fresh: TextTokenizer, texts: Sequence[str], *, source: str) -> TextTokenizer:
+def fit_or_load(
+    path: Path | None, fresh: TextTokenizer, texts: Sequence[str], *, source: str
+) -> TextTokenizer:
     """A run's tokenizer: loaded from ``path`` when it exists, after checking it is the one ``fresh``
     (same kind and settings) would learn from ``texts``; otherwise ``fresh`` fitted on ``texts`` and
     saved to ``path``. A file from another run or corpus is a :class:`DataError`, never silently used."""
@@ -275,14 +295,19 @@ def fit_or_load(path: Path | None, fresh: TextTokenizer, texts: Sequence[str], *
         problems.append(f"it is a {loaded.kind} tokenizer, the options ask for {fresh.kind}")
     else:
         old, new = loaded.settings(), fresh.settings()
-        problems += [f"its {key} is {old.get(key)}, the options ask for {new.get(key)}"
-                     for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+        problems += [
+            f"its {key} is {old.get(key)}, the options ask for {new.get(key)}"
+            for key in sorted(set(old) | set(new))
+            if old.get(key) != new.get(key)
+        ]
     if loaded.trained_on_.get("sha256") != fingerprint(texts):
         trained = loaded.trained_on_.get("source") or "another corpus"
         problems.append(f"it was trained on {trained}, not on the training split of {source}")
     if problems:
-        raise DataError(f"{path} does not belong to this data ({'; '.join(problems)}): it comes from another "
-                        "run; train into a fresh run directory or delete the file")
+        raise DataError(
+            f"{path} does not belong to this data ({'; '.join(problems)}): it comes from another "
+            "run; train into a fresh run directory or delete the file"
+        )
     return loaded
 
 
@@ -310,18 +335,26 @@ def load_tokenizer(path: str | Path) -> TextTokenizer:
     return tokenizer
 
 
-def load_run_tokenizer(run_dir: str | Path, *, expected_digest: str | None, vocab_size: int, run_id: str = "") -> TextTokenizer:
+def load_run_tokenizer(
+    run_dir: str | Path, *, expected_digest: str | None, vocab_size: int, run_id: str = ""
+) -> TextTokenizer:
     """The tokenizer saved in a run directory, checked against what the run's model was trained with:
     its :meth:`~TextTokenizer.digest` when the run recorded one (``expected_digest``), else its size.
     Needs no corpus, so a run stays usable for generation after its training data is gone."""
     path = Path(run_dir) / TOKENIZER_FILE
     name = run_id or Path(run_dir).name
     if not path.exists():
-        raise CheckpointError(f"run {name} has no {TOKENIZER_FILE}: it was not trained on tokenized text, or the "
-                              "file was deleted (restore it from a copy of the run)")
+        raise CheckpointError(
+            f"run {name} has no {TOKENIZER_FILE}: it was not trained on tokenized text, or the "
+            "file was deleted (restore it from a copy of the run)"
+        )
     tokenizer = load_tokenizer(path)
-    if (expected_digest is not None and tokenizer.digest() != expected_digest) or tokenizer.vocab_size != vocab_size:
-        raise CheckpointError(f"{path} is not the tokenizer run {name} was trained with ({tokenizer.kind}, "
-                              f"{tokenizer.vocab_size} tokens; the model has {vocab_size}): it comes from another "
-                              "run; restore the run's own tokenizer.json")
+    if (
+        expected_digest is not None and tokenizer.digest() != expected_digest
+    ) or tokenizer.vocab_size != vocab_size:
+        raise CheckpointError(
+            f"{path} is not the tokenizer run {name} was trained with ({tokenizer.kind}, "
+            f"{tokenizer.vocab_size} tokens; the model has {vocab_size}): it comes from another "
+            "run; restore the run's own tokenizer.json"
+        )
     return tokenizer

@@ -58,8 +58,13 @@ def _checkerboard(n, rng, noise):
     return np.stack([x1, x2], 1) * 1.5
 
 
-SHAPES = {"moons": _moons, "circles": _circles, "8gaussians": _eight_gaussians, "swissroll": _swissroll,
-          "checkerboard": _checkerboard}
+SHAPES = {
+    "moons": _moons,
+    "circles": _circles,
+    "8gaussians": _eight_gaussians,
+    "swissroll": _swissroll,
+    "checkerboard": _checkerboard,
+}
 
 
 def sample_toy2d(name: str, n: int, seed: int, noise: float = 0.05) -> torch.Tensor:

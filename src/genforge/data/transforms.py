@@ -88,7 +88,9 @@ class Binarize(Transform):
     """Floats in ``[0, 1]`` (or levels with ``num_levels``) -> {0, 1} by threshold, or stochastically
     (``x ~ Bernoulli(p)``) when ``stochastic=True``."""
 
-    def __init__(self, threshold: float = 0.5, num_levels: int | None = None, stochastic: bool = False) -> None:
+    def __init__(
+        self, threshold: float = 0.5, num_levels: int | None = None, stochastic: bool = False
+    ) -> None:
         self.threshold = threshold
         self.num_levels = num_levels
         self.stochastic = stochastic
@@ -161,8 +163,8 @@ class RandomShift(Transform):
         b, _, h, w = x.shape
         padded = torch.nn.functional.pad(x.float(), (m, m, m, m), value=float(self.fill)).to(x.dtype)
         offsets = torch.randint(0, 2 * m + 1, (b, 2), generator=generator)
-        rows = (torch.arange(h)[None, :] + offsets[:, :1])  # (B, H)
-        cols = (torch.arange(w)[None, :] + offsets[:, 1:])  # (B, W)
+        rows = torch.arange(h)[None, :] + offsets[:, :1]  # (B, H)
+        cols = torch.arange(w)[None, :] + offsets[:, 1:]  # (B, W)
         batch_idx = torch.arange(b)[:, None, None]
         out = padded.permute(0, 2, 3, 1)[batch_idx, rows[:, :, None], cols[:, None, :]]
         return out.permute(0, 3, 1, 2).contiguous()

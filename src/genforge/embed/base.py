@@ -66,13 +66,17 @@ class Embedding:
         raise NotImplementedError(f"{self.kind} embeddings do not embed texts")
 
     # search --------------------------------------------------------------------------------------
-    def neighbors(self, query: str | np.ndarray, k: int = 10, exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
+    def neighbors(
+        self, query: str | np.ndarray, k: int = 10, exclude: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
         """The ``k`` vocabulary words with highest cosine similarity to ``query`` (a word or a vector)."""
         vocab = self.vocabulary()
         if vocab is None:
             raise GenforgeError(f"{self.kind} embeddings have no vocabulary to search; embed texts instead")
         matrix = self.word_matrix()
-        vector = self.embed_words([query])[0] if isinstance(query, str) else np.asarray(query, dtype=np.float32)
+        vector = (
+            self.embed_words([query])[0] if isinstance(query, str) else np.asarray(query, dtype=np.float32)
+        )
         sims = cosine_scores(matrix, vector)
         skip = set(exclude) | ({query} if isinstance(query, str) else set())
         order = np.argsort(-sims, kind="stable")
@@ -107,7 +111,10 @@ class Embedding:
         path = Path(path)
         settings, arrays = self.state()
         path.mkdir(parents=True, exist_ok=True)
-        io.save_tensors(path / "vectors.safetensors", {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()})
+        io.save_tensors(
+            path / "vectors.safetensors",
+            {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
+        )
         io.atomic_write_json(path / MANIFEST, {"kind": self.kind, "dim": self.dim, "settings": settings})
         return path
 

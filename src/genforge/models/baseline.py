@@ -12,8 +12,9 @@ import math
 import torch
 
 
-def pixel_categorical_bits_per_dim(train_x: torch.Tensor, test_x: torch.Tensor, num_levels: int,
-                                   alpha: float = 1.0) -> float:
+def pixel_categorical_bits_per_dim(
+    train_x: torch.Tensor, test_x: torch.Tensor, num_levels: int, alpha: float = 1.0
+) -> float:
     """Test bits/dim of per-dimension categoricals fitted on ``train_x``; both ``(N, ...)`` integer levels."""
     train = train_x.reshape(len(train_x), -1).long()
     test = test_x.reshape(len(test_x), -1).long()

@@ -33,12 +33,17 @@ from genforge.nn.mlp import mlp
 
 class GANConfig(Config):
     loss: Literal["ns", "hinge", "wgan-gp"] = Field(
-        "ns", description="adversarial objective: ns (non-saturating), hinge, or wgan-gp (Wasserstein + gradient penalty)"
+        "ns",
+        description="adversarial objective: ns (non-saturating), hinge, or wgan-gp (Wasserstein + gradient penalty)",
     )
     latent_dim: int = Field(64, ge=1, le=1024, description="size of the generator's Gaussian input z")
     spectral_norm: bool = Field(False, description="spectrally normalise every discriminator layer")
-    conditional: bool = Field(False, description="condition on class labels (needs labelled data, e.g. digits)")
-    n_critic: int = Field(1, ge=1, le=20, description="discriminator updates per generator update (5 is usual for wgan-gp)")
+    conditional: bool = Field(
+        False, description="condition on class labels (needs labelled data, e.g. digits)"
+    )
+    n_critic: int = Field(
+        1, ge=1, le=20, description="discriminator updates per generator update (5 is usual for wgan-gp)"
+    )
     gp_weight: float = Field(10.0, ge=0.0, description="weight of the gradient penalty for wgan-gp")
     base_channels: int = Field(32, ge=4, description="channels at full resolution (doubled per halving)")
     max_channels: int = Field(256, ge=4, description="cap on conv channels")
@@ -59,8 +64,15 @@ class Generator(nn.Module):
         else:
             channels, height, width = info.shape
             self.net = nn.Sequential(
-                ConvDecoder(in_dim, channels, (height, width), base_channels=config.base_channels,
-                            max_channels=config.max_channels, norm="batch", activation="relu"),
+                ConvDecoder(
+                    in_dim,
+                    channels,
+                    (height, width),
+                    base_channels=config.base_channels,
+                    max_channels=config.max_channels,
+                    norm="batch",
+                    activation="relu",
+                ),
                 nn.Tanh(),
             )
 
@@ -86,8 +98,13 @@ class Discriminator(nn.Module):
             )
             feature_dim = config.hidden_dim
         else:
-            encoder = ConvEncoder(info.shape, base_channels=config.base_channels, max_channels=config.max_channels,
-                                  norm="none", activation="leaky_relu")
+            encoder = ConvEncoder(
+                info.shape,
+                base_channels=config.base_channels,
+                max_channels=config.max_channels,
+                norm="none",
+                activation="leaky_relu",
+            )
             self.features = encoder
             feature_dim = encoder.feature_dim
         self.head = nn.Linear(feature_dim, 1)
@@ -123,7 +140,9 @@ class GAN(GenerativeModel):
         if info.kind == "image" and (len(info.shape) != 3 or not info.num_levels):
             raise ConfigError(f"gan needs images with (C, H, W) shape and num_levels, got shape {info.shape}")
         if config.conditional and not info.num_classes:
-            raise ConfigError("conditional=true needs labelled data (e.g. digits); this dataset has no classes")
+            raise ConfigError(
+                "conditional=true needs labelled data (e.g. digits); this dataset has no classes"
+            )
         self.generator = Generator(config, info)
         self.discriminator = Discriminator(config, info)
         self.to_model_space = ToSymmetric(info.num_levels) if info.kind == "image" else None
@@ -159,7 +178,9 @@ class GAN(GenerativeModel):
             return F.softplus(-d_fake).mean()
         return -d_fake.mean()
 
-    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def gradient_penalty(
+        self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> torch.Tensor:
         """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates of real and fake (Gulrajani et al. 2017, eq. 3)."""
         alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
@@ -170,11 +191,14 @@ class GAN(GenerativeModel):
     # -- protocol -----------------------------------------------------------------------------------
 
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {"generator": list(self.generator.parameters()),
-                "discriminator": list(self.discriminator.parameters())}
+        return {
+            "generator": list(self.generator.parameters()),
+            "discriminator": list(self.discriminator.parameters()),
+        }
 
-    def train_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
-                   step: int) -> dict[str, float]:
+    def train_step(
+        self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer], step: int
+    ) -> dict[str, float]:
         """``n_critic`` discriminator updates (each on this real batch with fresh fakes), then one
         generator update. Returns the logged terms (``loss`` is the last critic objective)."""
         real, labels = self._real(batch)
@@ -214,8 +238,13 @@ class GAN(GenerativeModel):
         fake = self._fake(real.shape[0], labels)
         d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
         d_loss = self.discriminator_loss(d_real, d_fake)
-        return {"loss": d_loss, "d_loss": d_loss, "g_loss": self.generator_loss(d_fake),
-                "d_real_mean": d_real.mean(), "d_fake_mean": d_fake.mean()}
+        return {
+            "loss": d_loss,
+            "d_loss": d_loss,
+            "g_loss": self.generator_loss(d_fake),
+            "d_real_mean": d_real.mean(),
+            "d_fake_mean": d_fake.mean(),
+        }
 
     @property
     def latent_dim(self) -> int:
@@ -223,7 +252,9 @@ class GAN(GenerativeModel):
         return self.config.latent_dim
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, *, labels: torch.Tensor | None = None, label: int | None = None) -> torch.Tensor:
+    def decode(
+        self, z: torch.Tensor, *, labels: torch.Tensor | None = None, label: int | None = None
+    ) -> torch.Tensor:
         """Latents (n, latent_dim) -> images (n, C, H, W) in [0, 1] or points (n, 2).
 
         Conditional models use ``labels`` (n,), else every sample gets ``label``, else the classes in turn
@@ -234,17 +265,29 @@ class GAN(GenerativeModel):
         if self.config.conditional:
             labels = self._labels(n, labels, label).to(device)
         elif labels is not None or label is not None:
-            raise ConfigError("labels were given but this gan is not conditional (train with --set conditional=true)")
+            raise ConfigError(
+                "labels were given but this gan is not conditional (train with --set conditional=true)"
+            )
         out = self.generator(z.to(device), labels)
         return self.from_model_space(out) if self.info.kind == "image" else out
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-               labels: torch.Tensor | None = None, label: int | None = None, **opts: Any) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        labels: torch.Tensor | None = None,
+        label: int | None = None,
+        **opts: Any,
+    ) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [0, 1] or points (n, 2) from z ~ N(0, temperature^2 I);
         ``labels``/``label`` choose the classes of a conditional model as in :meth:`decode`."""
         if opts:
-            raise ConfigError(f"gan sampling takes no {', '.join(sorted(opts))} option (it takes temperature, label)")
+            raise ConfigError(
+                f"gan sampling takes no {', '.join(sorted(opts))} option (it takes temperature, label)"
+            )
         z = torch.randn(n, self.config.latent_dim, generator=generator) * temperature
         return self.decode(z, labels=labels, label=label)
 
@@ -254,9 +297,13 @@ class GAN(GenerativeModel):
             return torch.arange(n) % num_classes
         labels = torch.full((n,), label) if labels is None else torch.as_tensor(labels, dtype=torch.long)
         if labels.shape != (n,):
-            raise ConfigError(f"labels must have one entry per sample: expected shape ({n},), got {tuple(labels.shape)}")
+            raise ConfigError(
+                f"labels must have one entry per sample: expected shape ({n},), got {tuple(labels.shape)}"
+            )
         if labels.min() < 0 or labels.max() >= num_classes:
-            raise ConfigError(f"class labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
+            raise ConfigError(
+                f"class labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}"
+            )
         return labels
 
     @torch.no_grad()
@@ -265,4 +312,7 @@ class GAN(GenerativeModel):
         (with the same label when conditional). Scores are logits for ns/hinge, critic values for wgan-gp."""
         real, labels = self._real(batch)
         fake = self._fake(real.shape[0], labels)
-        return {"disc_real_mean": self.discriminator(real, labels), "disc_fake_mean": self.discriminator(fake, labels)}
+        return {
+            "disc_real_mean": self.discriminator(real, labels),
+            "disc_fake_mean": self.discriminator(fake, labels),
+        }

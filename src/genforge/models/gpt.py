@@ -30,7 +30,9 @@ class GPTConfig(Config):
     num_heads: int = Field(4, ge=1, description="attention heads per block (must divide embed_dim)")
     embed_dim: int = Field(128, ge=8, description="width of token embeddings and the residual stream")
     mlp_ratio: int = Field(4, ge=1, description="MLP hidden width as a multiple of embed_dim")
-    dropout: float = Field(0.1, ge=0, lt=1, description="dropout on embeddings, attention and residual branches")
+    dropout: float = Field(
+        0.1, ge=0, lt=1, description="dropout on embeddings, attention and residual branches"
+    )
     bias: bool = Field(True, description="biases in linear layers and LayerNorms")
     tie_weights: bool = Field(True, description="share the output layer with the token embedding")
 
@@ -55,8 +57,14 @@ class Block(nn.Module):
     "gpt",
     config=GPTConfig,
     data_kinds=("tokens",),
-    train_defaults={"batch_size": 32, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01, "grad_clip": 1.0,
-                    "eval_batches": 4},
+    train_defaults={
+        "batch_size": 32,
+        "optimizer": "adamw",
+        "lr": 1e-3,
+        "weight_decay": 0.01,
+        "grad_clip": 1.0,
+        "eval_batches": 4,
+    },
 )
 class GPT(LanguageModel):
     """``logits(ids)`` for training; ``init_state``/``advance`` with a KV cache for generation."""
@@ -64,7 +72,9 @@ class GPT(LanguageModel):
     def __init__(self, config: GPTConfig, info: DataInfo) -> None:
         super().__init__(config, info)
         if config.embed_dim % config.num_heads:
-            raise ConfigError(f"embed_dim {config.embed_dim} must be divisible by num_heads {config.num_heads}")
+            raise ConfigError(
+                f"embed_dim {config.embed_dim} must be divisible by num_heads {config.num_heads}"
+            )
         self.max_context = self.context_length
         self.token_embedding = nn.Embedding(self.vocab_size, config.embed_dim)
         self.position_embedding = nn.Embedding(self.context_length, config.embed_dim)
@@ -93,7 +103,9 @@ class GPT(LanguageModel):
     def _embed(self, ids: torch.Tensor, start: int) -> torch.Tensor:
         steps = ids.shape[1]
         if start + steps > self.context_length:
-            raise ConfigError(f"{start + steps} tokens exceed the context window of {self.context_length} tokens")
+            raise ConfigError(
+                f"{start + steps} tokens exceed the context window of {self.context_length} tokens"
+            )
         positions = torch.arange(start, start + steps, device=ids.device)
         return self.embed_dropout(self.token_embedding(ids) + self.position_embedding(positions))
 
@@ -107,8 +119,15 @@ class GPT(LanguageModel):
     def init_state(self, batch_size: int, max_len: int) -> KVCache:
         cfg: GPTConfig = self.config  # type: ignore[assignment]
         param = self.token_embedding.weight
-        return KVCache(cfg.num_layers, batch_size, cfg.num_heads, min(max_len, self.context_length),
-                       cfg.embed_dim // cfg.num_heads, dtype=param.dtype, device=param.device)
+        return KVCache(
+            cfg.num_layers,
+            batch_size,
+            cfg.num_heads,
+            min(max_len, self.context_length),
+            cfg.embed_dim // cfg.num_heads,
+            dtype=param.dtype,
+            device=param.device,
+        )
 
     def advance(self, ids: torch.Tensor, state: KVCache) -> tuple[torch.Tensor, KVCache]:
         """Feed ids (B, t) after the cached positions; next-token logits (B, V) of the last one."""

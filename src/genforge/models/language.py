@@ -38,8 +38,12 @@ class LanguageModel(GenerativeModel):
         self.context_length = int(info.extra.get("context_length", info.shape[0] - 1))
         self.eot_id = int(info.extra.get("eot_id", 0))
         ones = [1] * self.vocab_size
-        self.register_buffer("token_bytes", torch.tensor(info.extra.get("token_bytes", ones)), persistent=False)
-        self.register_buffer("token_chars", torch.tensor(info.extra.get("token_chars", ones)), persistent=False)
+        self.register_buffer(
+            "token_bytes", torch.tensor(info.extra.get("token_bytes", ones)), persistent=False
+        )
+        self.register_buffer(
+            "token_chars", torch.tensor(info.extra.get("token_chars", ones)), persistent=False
+        )
 
     # implemented by each family -------------------------------------------------------------------
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
@@ -56,12 +60,18 @@ class LanguageModel(GenerativeModel):
         raise NotImplementedError
 
     # training and evaluation ----------------------------------------------------------------------
-    def _inputs_targets(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _inputs_targets(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids = batch["x"]
         inputs, targets = ids[:, :-1], ids[:, 1:]
         steps = torch.arange(targets.shape[1], device=ids.device)
         lengths = batch.get("length")
-        valid = torch.ones_like(targets, dtype=torch.bool) if lengths is None else steps[None, :] < (lengths[:, None] - 1)
+        valid = (
+            torch.ones_like(targets, dtype=torch.bool)
+            if lengths is None
+            else steps[None, :] < (lengths[:, None] - 1)
+        )
         return inputs, targets.masked_fill(~valid, IGNORE), valid
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -103,8 +113,15 @@ class LanguageModel(GenerativeModel):
 
     # sampling -------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-               length: int | None = None, **opts: Any) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        length: int | None = None,
+        **opts: Any,
+    ) -> torch.Tensor:
         """``n`` documents of ``length`` ids (default: the context length), each started from
         ``<|endoftext|>`` and drawn token by token at ``temperature`` (0 = greedy)."""
         if opts:

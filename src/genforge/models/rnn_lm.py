@@ -19,8 +19,14 @@ from genforge.core.config import Config
 from genforge.models.base import DataInfo, register_model
 from genforge.models.language import LanguageModel
 
-TRAIN_DEFAULTS = {"batch_size": 32, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.01, "grad_clip": 1.0,
-                  "eval_batches": 4}
+TRAIN_DEFAULTS = {
+    "batch_size": 32,
+    "optimizer": "adamw",
+    "lr": 2e-3,
+    "weight_decay": 0.01,
+    "grad_clip": 1.0,
+    "eval_batches": 4,
+}
 
 
 class RNNLMConfig(Config):
@@ -28,9 +34,14 @@ class RNNLMConfig(Config):
     embed_dim: int = Field(256, ge=8, description="token embedding width")
     hidden_dim: int = Field(256, ge=8, description="recurrent state width")
     num_layers: int = Field(2, ge=1, le=8, description="stacked recurrent layers")
-    dropout: float = Field(0.2, ge=0, lt=1, description="dropout on embeddings, between layers and on outputs")
-    tie_weights: bool = Field(True, description="share the output layer with the embedding (adds a projection "
-                                                "when hidden_dim differs from embed_dim)")
+    dropout: float = Field(
+        0.2, ge=0, lt=1, description="dropout on embeddings, between layers and on outputs"
+    )
+    tie_weights: bool = Field(
+        True,
+        description="share the output layer with the embedding (adds a projection "
+        "when hidden_dim differs from embed_dim)",
+    )
 
 
 class LSTMLMConfig(RNNLMConfig):
@@ -50,8 +61,13 @@ class RNNLanguageModel(LanguageModel):
         super().__init__(config, info)
         self.embedding = nn.Embedding(self.vocab_size, config.embed_dim)
         rnn_cls = nn.LSTM if config.cell == "lstm" else nn.GRU
-        self.rnn = rnn_cls(config.embed_dim, config.hidden_dim, config.num_layers, batch_first=True,
-                           dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.rnn = rnn_cls(
+            config.embed_dim,
+            config.hidden_dim,
+            config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
         self.dropout = nn.Dropout(config.dropout)
         needs_projection = config.tie_weights and config.hidden_dim != config.embed_dim
         self.projection = nn.Linear(config.hidden_dim, config.embed_dim) if needs_projection else None

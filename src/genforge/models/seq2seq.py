@@ -42,13 +42,20 @@ LN2 = math.log(2.0)
 
 class Seq2SeqConfig(Config):
     attention: Literal["bahdanau", "luong", "transformer"] = Field(
-        "bahdanau", description="bahdanau (GRU + additive attention), luong (GRU + multiplicative attention) or "
-        "transformer (Transformer encoder-decoder, multi-head attention)")
+        "bahdanau",
+        description="bahdanau (GRU + additive attention), luong (GRU + multiplicative attention) or "
+        "transformer (Transformer encoder-decoder, multi-head attention)",
+    )
     embed_dim: int = Field(64, ge=8, description="token embedding width (transformer: model width)")
-    hidden_dim: int = Field(128, ge=8, description="GRU state width (encoder: half per direction); transformer: "
-                                                   "MLP width")
-    num_layers: int | None = Field(None, ge=1, le=8, description="GRU encoder layers (default 1); transformer encoder "
-                                                                 "and decoder layers (default 2)")
+    hidden_dim: int = Field(
+        128, ge=8, description="GRU state width (encoder: half per direction); transformer: MLP width"
+    )
+    num_layers: int | None = Field(
+        None,
+        ge=1,
+        le=8,
+        description="GRU encoder layers (default 1); transformer encoder and decoder layers (default 2)",
+    )
     num_heads: int = Field(4, ge=1, description="transformer attention heads (must divide embed_dim)")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout on embeddings and hidden layers")
 
@@ -65,18 +72,27 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
 
 # --- GRU encoder-decoder with attention ----------------------------------------------------------------
 
+
 class GRUEncoderDecoder(nn.Module):
     def __init__(self, config: Seq2SeqConfig, vocab_size: int, pad_id: int) -> None:
         super().__init__()
         if config.hidden_dim % 2:
-            raise ConfigError(f"hidden_dim must be even for the bidirectional encoder, got {config.hidden_dim}")
+            raise ConfigError(
+                f"hidden_dim must be even for the bidirectional encoder, got {config.hidden_dim}"
+            )
         emb, hid = config.embed_dim, config.hidden_dim
         self.pad_id = pad_id
         self.kind = config.attention
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
         layers = config.num_layers or 1
-        self.encoder = nn.GRU(emb, hid // 2, layers, batch_first=True, bidirectional=True,
-                              dropout=config.dropout if layers > 1 else 0.0)
+        self.encoder = nn.GRU(
+            emb,
+            hid // 2,
+            layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.dropout if layers > 1 else 0.0,
+        )
         self.bridge = nn.Linear(hid, hid)
         self.dropout = nn.Dropout(config.dropout)
         self.cell = nn.GRUCell(emb + hid, hid)
@@ -93,15 +109,24 @@ class GRUEncoderDecoder(nn.Module):
         source mask, the initial decoder state (B, H) and (Luong) the attentional input feed."""
         mask = source != self.pad_id
         lengths = mask.sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(self.dropout(self.embedding(source)), lengths,
-                                                   batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.dropout(self.embedding(source)), lengths, batch_first=True, enforce_sorted=False
+        )
         outputs, final = self.encoder(packed)
         keys, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=source.shape[1])
         hidden = torch.tanh(self.bridge(torch.cat([final[-2], final[-1]], dim=1)))
-        return {"keys": keys, "prepared": self.attention.prepare(keys), "mask": mask, "hidden": hidden,
-                "feed": torch.zeros_like(hidden), "attention": torch.zeros_like(mask, dtype=keys.dtype)}
+        return {
+            "keys": keys,
+            "prepared": self.attention.prepare(keys),
+            "mask": mask,
+            "hidden": hidden,
+            "feed": torch.zeros_like(hidden),
+            "attention": torch.zeros_like(mask, dtype=keys.dtype),
+        }
 
-    def step(self, token: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def step(
+        self, token: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One decoder step for tokens (B,): logits (B, V) and the new state (with its attention weights)."""
         emb = self.dropout(self.embedding(token))
         keys, prepared, mask = state["keys"], state["prepared"], state["mask"]
@@ -130,7 +155,9 @@ class GRUEncoderDecoder(nn.Module):
     def init_state(self, source: torch.Tensor, max_len: int) -> dict[str, torch.Tensor]:
         return self.encode(source)
 
-    def advance(self, ids: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def advance(
+        self, ids: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = None
         for t in range(ids.shape[1]):
             logits, state = self.step(ids[:, t], state)
@@ -141,6 +168,7 @@ class GRUEncoderDecoder(nn.Module):
 
 
 # --- Transformer encoder-decoder -------------------------------------------------------------------------
+
 
 class _EncoderLayer(nn.Module):
     def __init__(self, width: int, heads: int, mlp: int, dropout: float) -> None:
@@ -165,11 +193,19 @@ class _DecoderLayer(nn.Module):
         self.ln_3 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, mlp), nn.GELU(), nn.Linear(mlp, width), nn.Dropout(dropout))
 
-    def forward(self, x: torch.Tensor, memory_kv: tuple[torch.Tensor, torch.Tensor], pad: torch.Tensor,
-                cache: KVCache | None, layer: int, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory_kv: tuple[torch.Tensor, torch.Tensor],
+        pad: torch.Tensor,
+        cache: KVCache | None,
+        layer: int,
+        need_weights: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = x + self.self_attn(self.ln_1(x), cache, layer)
-        attended, weights = self.cross_attn(self.ln_2(x), memory_kv=memory_kv, key_padding_mask=pad,
-                                            need_weights=need_weights)
+        attended, weights = self.cross_attn(
+            self.ln_2(x), memory_kv=memory_kv, key_padding_mask=pad, need_weights=need_weights
+        )
         x = x + attended
         return x + self.mlp(self.ln_3(x)), weights
 
@@ -188,9 +224,13 @@ class TransformerEncoderDecoder(nn.Module):
         nn.init.normal_(self.embedding.weight, std=width**-0.5)
         self.register_buffer("positions", sinusoidal_positions(self.MAX_POSITIONS, width), persistent=False)
         self.dropout = nn.Dropout(config.dropout)
-        self.encoder = nn.ModuleList(_EncoderLayer(width, heads, config.hidden_dim, config.dropout) for _ in range(layers))
+        self.encoder = nn.ModuleList(
+            _EncoderLayer(width, heads, config.hidden_dim, config.dropout) for _ in range(layers)
+        )
         self.encoder_norm = nn.LayerNorm(width)
-        self.decoder = nn.ModuleList(_DecoderLayer(width, heads, config.hidden_dim, config.dropout) for _ in range(layers))
+        self.decoder = nn.ModuleList(
+            _DecoderLayer(width, heads, config.hidden_dim, config.dropout) for _ in range(layers)
+        )
         self.decoder_norm = nn.LayerNorm(width)
 
     def _embed(self, ids: torch.Tensor, start: int) -> torch.Tensor:
@@ -208,27 +248,38 @@ class TransformerEncoderDecoder(nn.Module):
         memory = self.encoder_norm(x)
         return {"memory_kv": [layer.cross_attn.memory_keys(memory) for layer in self.decoder], "pad": pad}
 
-    def _decode(self, ids: torch.Tensor, encoded: dict[str, Any], cache: KVCache | None,
-                need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _decode(
+        self, ids: torch.Tensor, encoded: dict[str, Any], cache: KVCache | None, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self._embed(ids, 0 if cache is None else cache.length)
         weights = None
         last = len(self.decoder) - 1
         for i, layer in enumerate(self.decoder):
-            x, layer_weights = layer(x, encoded["memory_kv"][i], encoded["pad"], cache, i, need_weights and i == last)
+            x, layer_weights = layer(
+                x, encoded["memory_kv"][i], encoded["pad"], cache, i, need_weights and i == last
+            )
             weights = layer_weights if i == last else weights
         if cache is not None:
             cache.advance(ids.shape[1])
         return F.linear(self.decoder_norm(x), self.embedding.weight), weights
 
-    def teacher(self, source: torch.Tensor, target_in: torch.Tensor,
-                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def teacher(
+        self, source: torch.Tensor, target_in: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self._decode(target_in, self.encode(source), None, need_weights)
 
     def init_state(self, source: torch.Tensor, max_len: int) -> dict[str, Any]:
         encoded = self.encode(source)
         width = self.embedding.embedding_dim
-        encoded["cache"] = KVCache(len(self.decoder), source.shape[0], self.heads, max_len, width // self.heads,
-                                   dtype=self.embedding.weight.dtype, device=source.device)
+        encoded["cache"] = KVCache(
+            len(self.decoder),
+            source.shape[0],
+            self.heads,
+            max_len,
+            width // self.heads,
+            dtype=self.embedding.weight.dtype,
+            device=source.device,
+        )
         return encoded
 
     def advance(self, ids: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -238,7 +289,9 @@ class TransformerEncoderDecoder(nn.Module):
 
     def reorder_state(self, state: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
         state["cache"].reorder(index)
-        state["memory_kv"] = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state["memory_kv"]]
+        state["memory_kv"] = [
+            (k.index_select(0, index), v.index_select(0, index)) for k, v in state["memory_kv"]
+        ]
         state["pad"] = state["pad"].index_select(0, index)
         if "attention" in state:
             state["attention"] = state["attention"].index_select(0, index)
@@ -246,6 +299,7 @@ class TransformerEncoderDecoder(nn.Module):
 
 
 # --- the family -------------------------------------------------------------------------------------
+
 
 class ConditionedDecoder:
     """The incremental decoding interface of one source batch (what :mod:`genforge.sample.decoding` drives)."""
@@ -271,8 +325,14 @@ class ConditionedDecoder:
     "seq2seq",
     config=Seq2SeqConfig,
     data_kinds=("pairs",),
-    train_defaults={"batch_size": 64, "optimizer": "adam", "lr": 2e-3, "grad_clip": 1.0, "eval_batches": 8,
-                    "eval_every": 200},
+    train_defaults={
+        "batch_size": 64,
+        "optimizer": "adam",
+        "lr": 2e-3,
+        "grad_clip": 1.0,
+        "eval_batches": 8,
+        "eval_every": 200,
+    },
 )
 class Seq2Seq(GenerativeModel):
     """``batch["x"]`` source ids (B, S), ``batch["target"]`` = ``<bos> … <eos>`` ids (B, T), 0-padded."""
@@ -308,15 +368,28 @@ class Seq2Seq(GenerativeModel):
         nll = F.cross_entropy(logits.transpose(1, 2), gold, ignore_index=self.pad_id, reduction="none")
         tokens = (gold != self.pad_id).sum(1).float()
         predicted, _ = self.greedy(batch["x"], gold.shape[1])
-        exact = torch.tensor([self.strip_special(p) == self.strip_special(g) for p, g in zip(predicted.tolist(), gold.tolist(),
-                                                                                 strict=True)], dtype=torch.float32)
-        return {"exact_match": exact, "nll_nats_per_token": nll.sum(1) / tokens,
-                "nll_nats_per_sequence": nll.sum(1), "tokens_per_sequence": tokens}
+        exact = torch.tensor(
+            [
+                self.strip_special(p) == self.strip_special(g)
+                for p, g in zip(predicted.tolist(), gold.tolist(), strict=True)
+            ],
+            dtype=torch.float32,
+        )
+        return {
+            "exact_match": exact,
+            "nll_nats_per_token": nll.sum(1) / tokens,
+            "nll_nats_per_sequence": nll.sum(1),
+            "tokens_per_sequence": tokens,
+        }
 
     def summarize_eval(self, means: dict[str, float]) -> dict[str, float]:
         per_token = means["nll_nats_per_sequence"] / means["tokens_per_sequence"]
-        return {"exact_match_accuracy": means["exact_match"], "nll_nats_per_token": per_token,
-                "perplexity": math.exp(per_token), "bits_per_token": per_token / LN2}
+        return {
+            "exact_match_accuracy": means["exact_match"],
+            "nll_nats_per_token": per_token,
+            "perplexity": math.exp(per_token),
+            "bits_per_token": per_token / LN2,
+        }
 
     def strip_special(self, ids: list[int]) -> list[int]:
         """Ids up to (not including) the first ``<eos>``, without padding."""
@@ -362,5 +435,7 @@ class Seq2Seq(GenerativeModel):
         return weights
 
     def sample(self, n: int, *, generator: torch.Generator | None = None, **opts: Any) -> torch.Tensor:
-        raise ConfigError("a seq2seq model translates a source: use 'genforge translate RUN TEXT' "
-                          "(genforge.pipelines.generation.translate)")
+        raise ConfigError(
+            "a seq2seq model translates a source: use 'genforge translate RUN TEXT' "
+            "(genforge.pipelines.generation.translate)"
+        )

@@ -46,9 +46,13 @@ class VAEConfig(Config):
     iwae_k: int = Field(64, ge=1, le=5000, description="importance samples for the IWAE log-likelihood bound")
     base_channels: int = Field(16, ge=4, description="channels of the first conv layer (doubled per halving)")
     max_channels: int = Field(128, ge=4, description="cap on conv channels")
-    res_blocks: int = Field(0, ge=0, le=8, description="residual blocks per resolution in encoder and decoder")
+    res_blocks: int = Field(
+        0, ge=0, le=8, description="residual blocks per resolution in encoder and decoder"
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on the encoder features (regularises)")
-    min_std: float = Field(1e-3, gt=0.0, description="floor of the gaussian likelihood std, in [0,1] pixel units")
+    min_std: float = Field(
+        1e-3, gt=0.0, description="floor of the gaussian likelihood std, in [0,1] pixel units"
+    )
 
 
 @register_model(
@@ -57,7 +61,13 @@ class VAEConfig(Config):
     data_kinds=("image",),
     # digits overfits after ~750 steps at these settings (val ELBO 2.017 bits/dim, then 2.21 by step 6000):
     # validate every 100 steps and stop after 4 evaluations without improvement
-    train_defaults={"lr": 3e-3, "batch_size": 64, "ema_decay": 0.995, "eval_every": 100, "early_stop_patience": 4},
+    train_defaults={
+        "lr": 3e-3,
+        "batch_size": 64,
+        "ema_decay": 0.995,
+        "eval_every": 100,
+        "early_stop_patience": 4,
+    },
 )
 class VAE(GenerativeModel):
     """Convolutional VAE on discrete images ``(B, C, H, W)`` with levels in ``[0, num_levels)``."""
@@ -70,11 +80,15 @@ class VAE(GenerativeModel):
         self.num_levels = info.num_levels
         self.kind = resolve_likelihood(config.likelihood, info.num_levels)
         out_per_channel = {"categorical": info.num_levels, "gaussian": 2, "bernoulli": 1}[self.kind]
-        conv = {"base_channels": config.base_channels, "max_channels": config.max_channels,
-                "res_blocks": config.res_blocks}
+        conv = {
+            "base_channels": config.base_channels,
+            "max_channels": config.max_channels,
+            "res_blocks": config.res_blocks,
+        }
         self.encoder = ConvEncoder(info.shape, **conv)
-        self.to_posterior = nn.Sequential(nn.Dropout(config.dropout),
-                                          nn.Linear(self.encoder.feature_dim, 2 * config.latent_dim))
+        self.to_posterior = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(self.encoder.feature_dim, 2 * config.latent_dim)
+        )
         self.decoder = ConvDecoder(config.latent_dim, channels * out_per_channel, (height, width), **conv)
         self.outputs_per_example = channels * out_per_channel * height * width
         self.to_input = ToSymmetric(info.num_levels)
@@ -141,21 +155,25 @@ class VAE(GenerativeModel):
         return self.mean_image(self.decoder(z))
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-               **opts: Any) -> torch.Tensor:
+    def sample(
+        self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0, **opts: Any
+    ) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [0, 1]: decoder means at z ~ N(0, temperature^2 I).
 
         Decoder means rather than pixel draws, the usual way to show a VAE; temperature 0 decodes z = 0.
         """
         if opts:
-            raise ConfigError(f"vae sampling takes no {', '.join(sorted(opts))} option (the vae is unconditional)")
+            raise ConfigError(
+                f"vae sampling takes no {', '.join(sorted(opts))} option (the vae is unconditional)"
+            )
         device = next(self.parameters()).device
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(device) * temperature
         return self.decode(z)
 
     @torch.no_grad()
-    def log_prob(self, x: torch.Tensor, *, k: int | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+    def log_prob(
+        self, x: torch.Tensor, *, k: int | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """IWAE lower bound on log P(x) in nats (B,) of levels ``x`` with ``k`` (default ``iwae_k``)
         importance samples; with the bernoulli likelihood, of the binarised images."""
         k = k or self.config.iwae_k
@@ -204,8 +222,9 @@ def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(-1)
 
 
-def discretized_gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
-                                  num_levels: int) -> torch.Tensor:
+def discretized_gaussian_log_prob(
+    x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, num_levels: int
+) -> torch.Tensor:
     """log P(level) under N(mean, std^2) on [0, 1] integrated over the level's bin, elementwise.
 
     Level ``k`` sits at ``k / (L - 1)`` and owns the bin of width ``1 / (L - 1)`` around it; the first and

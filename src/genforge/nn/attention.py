@@ -35,8 +35,17 @@ class KVCache:
     once all layers have written, so appending a token copies only that token's keys and values.
     """
 
-    def __init__(self, num_layers: int, batch_size: int, num_heads: int, max_len: int, head_dim: int, *,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        num_layers: int,
+        batch_size: int,
+        num_heads: int,
+        max_len: int,
+        head_dim: int,
+        *,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> None:
         shape = (num_layers, batch_size, num_heads, max_len, head_dim)
         self.keys = torch.zeros(shape, dtype=dtype, device=device)
         self.values = torch.zeros(shape, dtype=dtype, device=device)
@@ -46,7 +55,9 @@ class KVCache:
     def max_len(self) -> int:
         return self.keys.shape[3]
 
-    def write(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def write(
+        self, layer: int, keys: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Store ``(B, heads, t, head_dim)`` new keys/values after the filled part; return all of them."""
         end = self.length + keys.shape[2]
         if end > self.max_len:
@@ -94,7 +105,9 @@ class CausalSelfAttention(nn.Module):
             elif start == 0:
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             else:  # new block after a cached prefix: the causal mask is offset by ``start``
-                mask = torch.ones(steps, start + steps, dtype=torch.bool, device=x.device).tril(diagonal=start)
+                mask = torch.ones(steps, start + steps, dtype=torch.bool, device=x.device).tril(
+                    diagonal=start
+                )
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).reshape(batch, steps, dim)
         return self.resid_dropout(self.proj(y))
@@ -122,10 +135,15 @@ class MultiHeadAttention(nn.Module):
         k, v = self.key_value(memory).chunk(2, dim=2)
         return self._heads(k), self._heads(v)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None, *,
-                memory_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
-                key_padding_mask: torch.Tensor | None = None,
-                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        *,
+        memory_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+        need_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` (B, T, dim) over ``memory`` (B, S, dim) (or precomputed ``memory_kv``); padding positions
         (``key_padding_mask`` True, (B, S)) get no attention. Returns (output (B, T, dim), weights
         (B, T, S) averaged over heads when ``need_weights``, else None)."""
@@ -161,8 +179,13 @@ class AdditiveAttention(nn.Module):
         """``U h_j`` for all encoder states (B, S, hidden), computed once per source sentence."""
         return self.key_proj(keys)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, prepared: torch.Tensor,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        prepared: torch.Tensor,
+        mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``query`` (B, Dq), ``keys`` (B, S, Dk), ``mask`` (B, S) True where a key is real.
         Returns (context (B, Dk), weights (B, S) summing to 1)."""
         scores = self.score(torch.tanh(prepared + self.query_proj(query)[:, None, :])).squeeze(-1)
@@ -180,14 +203,21 @@ class MultiplicativeAttention(nn.Module):
         """``W h_j`` for all encoder states (B, S, Dq), computed once per source sentence."""
         return self.key_proj(keys)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, prepared: torch.Tensor,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        prepared: torch.Tensor,
+        mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same contract as :meth:`AdditiveAttention.forward`."""
         scores = torch.bmm(prepared, query[:, :, None]).squeeze(-1)
         return _attend(scores, keys, mask)
 
 
-def _attend(scores: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _attend(
+    scores: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = scores.softmax(dim=-1)

@@ -56,9 +56,16 @@ class ConvEncoder(nn.Module):
     with ``res_blocks`` residual blocks before it, then a flatten. ``feature_dim`` is the flattened size.
     """
 
-    def __init__(self, shape: tuple[int, int, int], base_channels: int = 32, max_channels: int = 256,
-                 norm: Norm = "group", activation: Activation = "silu", res_blocks: int = 0,
-                 min_size: int = 4) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        base_channels: int = 32,
+        max_channels: int = 256,
+        norm: Norm = "group",
+        activation: Activation = "silu",
+        res_blocks: int = 0,
+        min_size: int = 4,
+    ) -> None:
         super().__init__()
         channels, height, width = shape
         levels = num_halvings(height, width, min_size)
@@ -66,8 +73,11 @@ class ConvEncoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, padding=1), _activation(activation)]
         for i in range(levels):
             layers += [ResBlock(widths[i], norm=norm == "group") for _ in range(res_blocks)]
-            layers += [nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1), _norm(norm, widths[i + 1]),
-                       _activation(activation)]
+            layers += [
+                nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1),
+                _norm(norm, widths[i + 1]),
+                _activation(activation),
+            ]
         layers += [ResBlock(widths[-1], norm=norm == "group") for _ in range(res_blocks)]
         self.net = nn.Sequential(*layers, nn.Flatten())
         self.grid = (height // 2**levels, width // 2**levels)
@@ -84,9 +94,18 @@ class ConvDecoder(nn.Module):
     4x4 stride-2 transposed convolution (halving channels), then a 3x3 output convolution.
     """
 
-    def __init__(self, in_features: int, out_channels: int, size: tuple[int, int], base_channels: int = 32,
-                 max_channels: int = 256, norm: Norm = "group", activation: Activation = "silu",
-                 res_blocks: int = 0, min_size: int = 4) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_channels: int,
+        size: tuple[int, int],
+        base_channels: int = 32,
+        max_channels: int = 256,
+        norm: Norm = "group",
+        activation: Activation = "silu",
+        res_blocks: int = 0,
+        min_size: int = 4,
+    ) -> None:
         super().__init__()
         height, width = size
         levels = num_halvings(height, width, min_size)
@@ -97,10 +116,17 @@ class ConvDecoder(nn.Module):
         layers: list[nn.Module] = []
         for i in reversed(range(levels)):
             layers += [ResBlock(widths[i + 1], norm=norm == "group") for _ in range(res_blocks)]
-            layers += [_norm(norm, widths[i + 1]), _activation(activation),
-                       nn.ConvTranspose2d(widths[i + 1], widths[i], 4, stride=2, padding=1)]
+            layers += [
+                _norm(norm, widths[i + 1]),
+                _activation(activation),
+                nn.ConvTranspose2d(widths[i + 1], widths[i], 4, stride=2, padding=1),
+            ]
         layers += [ResBlock(widths[0], norm=norm == "group") for _ in range(res_blocks)]
-        layers += [_norm(norm, widths[0]), _activation(activation), nn.Conv2d(widths[0], out_channels, 3, padding=1)]
+        layers += [
+            _norm(norm, widths[0]),
+            _activation(activation),
+            nn.Conv2d(widths[0], out_channels, 3, padding=1),
+        ]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from torch import nn
 
 
-def mlp(in_dim: int, out_dim: int, hidden: int = 128, depth: int = 3, activation: type[nn.Module] = nn.SiLU,
-        zero_last: bool = False) -> nn.Sequential:
+def mlp(
+    in_dim: int,
+    out_dim: int,
+    hidden: int = 128,
+    depth: int = 3,
+    activation: type[nn.Module] = nn.SiLU,
+    zero_last: bool = False,
+) -> nn.Sequential:
     """``depth`` hidden layers of width ``hidden``; ``zero_last`` initialises the output layer to zero
     (so residual/coupling nets start as the identity)."""
     layers: list[nn.Module] = []

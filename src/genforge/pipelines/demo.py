@@ -35,19 +35,34 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     baseline = result.get("baseline", {}).get("bits_per_dim")
     for key in ("bits_per_dim", "bits_per_dim_iwae"):
         if isinstance(result.get(key), float):
-            return {"metric": key, "value": result[key], "reference": baseline,
-                    "reference_name": "per-pixel baseline"}
+            return {
+                "metric": key,
+                "value": result[key],
+                "reference": baseline,
+                "reference_name": "per-pixel baseline",
+            }
     fd = result.get("metrics", {}).get("fd", {})
     for key, value in fd.items():
         if key.startswith("fd_") and isinstance(value, float):
-            return {"metric": key, "value": value, "reference": fd.get(f"{key}_train_vs_test"),
-                    "reference_name": "train-vs-test FD"}
+            return {
+                "metric": key,
+                "value": value,
+                "reference": fd.get(f"{key}_train_vs_test"),
+                "reference_name": "train-vs-test FD",
+            }
     return {"metric": "-", "value": None, "reference": None, "reference_name": "-"}
 
 
-def run_demo(out: str | Path = "demo-out", *, seed: int = 0, steps_per_family: int | None = None,
-             minutes_per_family: float | None = None, families: tuple[str, ...] = DEMO_FAMILIES,
-             on_family: Callable[[str, str], None] | None = None, progress=None) -> dict[str, Any]:
+def run_demo(
+    out: str | Path = "demo-out",
+    *,
+    seed: int = 0,
+    steps_per_family: int | None = None,
+    minutes_per_family: float | None = None,
+    families: tuple[str, ...] = DEMO_FAMILIES,
+    on_family: Callable[[str, str], None] | None = None,
+    progress=None,
+) -> dict[str, Any]:
     """Train, evaluate and sample each family; write ``summary.json``/``summary.md`` under ``out``.
 
     Budget per family: ``steps_per_family`` steps, else ``minutes_per_family`` minutes, else
@@ -63,36 +78,55 @@ def run_demo(out: str | Path = "demo-out", *, seed: int = 0, steps_per_family: i
         if on_family:
             on_family(family, budget)
         started = time.perf_counter()
-        result = train(family, "digits", out=out / "runs", seed=seed, max_steps=steps,
-                       max_minutes=None if steps else minutes_per_family, progress=progress)
+        result = train(
+            family,
+            "digits",
+            out=out / "runs",
+            seed=seed,
+            max_steps=steps,
+            max_minutes=None if steps else minutes_per_family,
+            progress=progress,
+        )
         wall = time.perf_counter() - started
         sample_metrics = SAMPLE_METRIC_FAMILIES.get(family)
-        evaluation = evaluate_run(result.run, seed=seed, metrics=sample_metrics,
-                                  n=SAMPLE_METRIC_N if sample_metrics else None)
+        evaluation = evaluate_run(
+            result.run, seed=seed, metrics=sample_metrics, n=SAMPLE_METRIC_N if sample_metrics else None
+        )
         grid = sample(result.run, 64, out=out / f"{family}-samples.png", seed=seed)
-        rows.append({
-            "family": family,
-            "parameters": result.run.read_config()["parameters"],
-            "steps": result.step,
-            **headline(evaluation),
-            "baseline_bits_per_dim": evaluation.get("baseline", {}).get("bits_per_dim"),
-            "wall_time_s": round(wall, 1),
-            "run": str(result.run.path),
-            "samples": str(grid),
-        })
-    summary = {"data": "digits", "split": "test", "seed": seed, "families": rows,
-               "budget": {"steps_per_family": steps_per_family, "minutes_per_family": minutes_per_family}}
+        rows.append(
+            {
+                "family": family,
+                "parameters": result.run.read_config()["parameters"],
+                "steps": result.step,
+                **headline(evaluation),
+                "baseline_bits_per_dim": evaluation.get("baseline", {}).get("bits_per_dim"),
+                "wall_time_s": round(wall, 1),
+                "run": str(result.run.path),
+                "samples": str(grid),
+            }
+        )
+    summary = {
+        "data": "digits",
+        "split": "test",
+        "seed": seed,
+        "families": rows,
+        "budget": {"steps_per_family": steps_per_family, "minutes_per_family": minutes_per_family},
+    }
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "summary.md", summary_markdown(rows))
     return summary
 
 
 def summary_markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| family | parameters | steps | test figure | value | reference | reference value | training time (s) |",
-             "|---|---:|---:|---|---:|---|---:|---:|"]
+    lines = [
+        "| family | parameters | steps | test figure | value | reference | reference value | training time (s) |",
+        "|---|---:|---:|---|---:|---|---:|---:|",
+    ]
     for r in rows:
         value = "-" if r["value"] is None else f"{r['value']:.3f}"
         ref = "-" if r["reference"] is None else f"{r['reference']:.3f}"
-        lines.append(f"| {r['family']} | {r['parameters']:,} | {r['steps']} | {r['metric']} | {value} | "
-                     f"{r['reference_name']} | {ref} | {r['wall_time_s']} |")
+        lines.append(
+            f"| {r['family']} | {r['parameters']:,} | {r['steps']} | {r['metric']} | {value} | "
+            f"{r['reference_name']} | {ref} | {r['wall_time_s']} |"
+        )
     return "\n".join(lines) + "\n"

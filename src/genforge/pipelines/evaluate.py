@@ -19,8 +19,15 @@ from genforge.models.baseline import pixel_categorical_bits_per_dim
 from genforge.pipelines.training import load_run, write_model_card
 
 
-def evaluate_run(run: str | Path | Run, *, split: str = "test", n: int | None = None, seed: int = 0,
-                 metrics: list[str] | None = None, batch_size: int = 256) -> dict[str, Any]:
+def evaluate_run(
+    run: str | Path | Run,
+    *,
+    split: str = "test",
+    n: int | None = None,
+    seed: int = 0,
+    metrics: list[str] | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
     """Evaluate ``run`` on ``split`` (up to ``n`` examples) and return a self-describing dict."""
     loaded = load_run(run)
     model, dataset = loaded.model, loaded.dataset
@@ -36,8 +43,16 @@ def evaluate_run(run: str | Path | Run, *, split: str = "test", n: int | None = 
     if hasattr(model, "summarize_eval"):
         means.update(model.summarize_eval(means))
     result: dict[str, Any] = {**means}
-    result.update({"run": loaded.run.id, "family": loaded.config["family"], "data": loaded.config["data"]["spec"],
-                   "split": split, "num_examples": count, "step": loaded.step})
+    result.update(
+        {
+            "run": loaded.run.id,
+            "family": loaded.config["family"],
+            "data": loaded.config["data"]["spec"],
+            "split": split,
+            "num_examples": count,
+            "step": loaded.step,
+        }
+    )
     info = model.info
     if info.kind == "image" and info.num_levels:
         result["baseline"] = {

@@ -75,12 +75,19 @@ def _load(run: str | Path | Run | LoadedRun, kind: str) -> tuple[LoadedRun, Text
     wanted = LanguageModel if kind == "tokens" else Seq2Seq
     if not isinstance(model, wanted):
         family = loaded.config["family"]
-        hint = "genforge translate" if isinstance(model, Seq2Seq) else (
-            "genforge generate" if isinstance(model, LanguageModel) else "genforge sample")
+        hint = (
+            "genforge translate"
+            if isinstance(model, Seq2Seq)
+            else ("genforge generate" if isinstance(model, LanguageModel) else "genforge sample")
+        )
         what = "a language model (gpt, lstm-lm, gru-lm)" if kind == "tokens" else "a seq2seq model"
         raise ConfigError(f"run {loaded.run.id} is a {family} model, not {what}: use {hint}")
-    tokenizer = load_run_tokenizer(loaded.run.path, expected_digest=model.info.extra.get("tokenizer_sha256"),
-                                   vocab_size=model.info.vocab_size, run_id=loaded.run.id)
+    tokenizer = load_run_tokenizer(
+        loaded.run.path,
+        expected_digest=model.info.extra.get("tokenizer_sha256"),
+        vocab_size=model.info.vocab_size,
+        run_id=loaded.run.id,
+    )
     return loaded, tokenizer
 
 
@@ -109,8 +116,14 @@ def generate(
     loaded, tokenizer = _load(run, "tokens")
     model: LanguageModel = loaded.model  # type: ignore[assignment]
     settings = DecodingConfig.build(
-        {"max_new_tokens": max_tokens, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-         "num_beams": beam, "repetition_penalty": repetition_penalty},
+        {
+            "max_new_tokens": max_tokens,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "num_beams": beam,
+            "repetition_penalty": repetition_penalty,
+        },
         where="generation",
     )
     eot = tokenizer.token_id(END_OF_TEXT)
@@ -121,7 +134,8 @@ def generate(
         if not truncate_prompt:
             raise ConfigError(
                 f"the prompt is {len(text_ids)} tokens but run {loaded.run.id} has a context window of "
-                f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt")
+                f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt"
+            )
         dropped = len(text_ids) - model.max_context
         text_ids = text_ids[dropped:]
         prompt_ids = text_ids  # the prompt's end no longer starts a document
@@ -180,12 +194,17 @@ def translate(
     with torch.no_grad():
         if beam > 1:
             settings = DecodingConfig.build({"max_new_tokens": limit, "num_beams": beam}, where="translation")
-            output = beam_search(model.decoder_for(source), [model.bos_id], settings, eos_id=model.eos_id)[0].ids
+            output = beam_search(model.decoder_for(source), [model.bos_id], settings, eos_id=model.eos_id)[
+                0
+            ].ids
         else:
             output = model.greedy(source, limit)[0][0].tolist()
         output = model.strip_special(output)
-        weights = (model.attention_map(source, torch.tensor([output], dtype=torch.long))[0] if output
-                   else torch.zeros(0, len(source_ids)))
+        weights = (
+            model.attention_map(source, torch.tensor([output], dtype=torch.long))[0]
+            if output
+            else torch.zeros(0, len(source_ids))
+        )
     source_tokens = [tokenizer.token_label(i) for i in source_ids]
     output_tokens = [tokenizer.token_label(i) for i in output]
     unknown = sorted({ch for ch in text if any(tokenizer.is_byte_token(i) for i in tokenizer.encode(ch))})
@@ -201,8 +220,13 @@ def translate(
     if attention_map is not None:
         if not output:
             raise ConfigError("the model produced an empty translation: there is no attention to draw")
-        path = save_attention_heatmap(weights, source_tokens, output_tokens, attention_map,
-                                      title=f"{loaded.config['family']} ({loaded.config['model'].get('attention')}) "
-                                            f"run {loaded.run.id}")
+        path = save_attention_heatmap(
+            weights,
+            source_tokens,
+            output_tokens,
+            attention_map,
+            title=f"{loaded.config['family']} ({loaded.config['model'].get('attention')}) "
+            f"run {loaded.run.id}",
+        )
         result.attention_map = str(path)
     return result

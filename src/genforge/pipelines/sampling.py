@@ -14,8 +14,15 @@ from genforge.pipelines.training import load_run, render_samples
 from genforge.sample.render import save_image_grid
 
 
-def sample(run: str | Path | Run, n: int = 64, *, out: str | Path | None = None, seed: int = 0,
-           temperature: float = 1.0, **opts: Any) -> Path:
+def sample(
+    run: str | Path | Run,
+    n: int = 64,
+    *,
+    out: str | Path | None = None,
+    seed: int = 0,
+    temperature: float = 1.0,
+    **opts: Any,
+) -> Path:
     """Draw ``n`` samples from ``run`` (EMA weights if any) and write them to ``out`` (PNG for images and
     points, TXT for text); default ``out`` is ``RUN/samples/sample-seed<seed>.png``."""
     if n < 1:
@@ -34,8 +41,9 @@ def sample(run: str | Path | Run, n: int = 64, *, out: str | Path | None = None,
     return path
 
 
-def interpolate(run: str | Path | Run, steps: int = 8, *, out: str | Path | None = None, seed: int = 0,
-                rows: int = 8) -> Path:
+def interpolate(
+    run: str | Path | Run, steps: int = 8, *, out: str | Path | None = None, seed: int = 0, rows: int = 8
+) -> Path:
     """Latent interpolation grid: ``rows`` pairs of test images (all splits if the test split is too
     small) encoded, ``steps`` points linearly between
     their latents, decoded (VAE, flows). Families with a decoder but no encoder (GAN) interpolate between

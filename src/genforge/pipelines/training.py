@@ -42,7 +42,9 @@ def resolve_configs(family: str, overrides: dict[str, Any] | None) -> tuple[Any,
     model_cls = entry.meta["config"]
     routed = split_overrides(overrides or {}, {"model": model_cls, "train": TrainConfig})
     train_values = {**entry.meta.get("train_defaults", {}), **routed["train"]}
-    return model_cls.build(routed["model"], where=f"{family} model"), TrainConfig.build(train_values, where="train")
+    return model_cls.build(routed["model"], where=f"{family} model"), TrainConfig.build(
+        train_values, where="train"
+    )
 
 
 def train(
@@ -88,15 +90,27 @@ def train(
     except BaseException:
         shutil.rmtree(run.path, ignore_errors=True)
         raise
-    trainer = Trainer(model, dataset, train_cfg, run, seed=seed, progress=progress,
-                      write_samples=sample_writer(run, dataset, train_cfg.num_samples, seed))
+    trainer = Trainer(
+        model,
+        dataset,
+        train_cfg,
+        run,
+        seed=seed,
+        progress=progress,
+        write_samples=sample_writer(run, dataset, train_cfg.num_samples, seed),
+    )
     result = trainer.fit()
     write_model_card(run)
     return result
 
 
-def resume(run: str | Path | Run, *, max_steps: int | None = None, max_minutes: float | None = None,
-           progress: ProgressFn | None = None) -> TrainResult:
+def resume(
+    run: str | Path | Run,
+    *,
+    max_steps: int | None = None,
+    max_minutes: float | None = None,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
     """Continue a run from its latest checkpoint, exactly where it stopped.
 
     The step budget is the original one unless ``max_steps`` raises it; ``max_minutes`` bounds this session.
@@ -115,8 +129,15 @@ def resume(run: str | Path | Run, *, max_steps: int | None = None, max_minutes: 
             f"run {run.id} already reached its step budget ({meta['step']} steps); pass --max-steps N with N > {meta['step']}"
         )
     dataset, model = _rebuild(run, config)
-    trainer = Trainer(model, dataset, train_cfg, run, seed=config["seed"], progress=progress,
-                      write_samples=sample_writer(run, dataset, train_cfg.num_samples, config["seed"]))
+    trainer = Trainer(
+        model,
+        dataset,
+        train_cfg,
+        run,
+        seed=config["seed"],
+        progress=progress,
+        write_samples=sample_writer(run, dataset, train_cfg.num_samples, config["seed"]),
+    )
     trainer.load_checkpoint(tensors, meta)
     if max_steps is not None or max_minutes is not None:
         run.write_config({**config, "train": train_cfg.model_dump(mode="json")})
@@ -138,7 +159,9 @@ def _rebuild(run: Run, config: dict[str, Any]) -> tuple[Dataset, GenerativeModel
     return dataset, model
 
 
-def load_run(run: str | Path | Run, *, ema: bool = True, step: int | None = None, data: bool = True) -> LoadedRun:
+def load_run(
+    run: str | Path | Run, *, ema: bool = True, step: int | None = None, data: bool = True
+) -> LoadedRun:
     """Load a trained run for sampling or evaluation (EMA weights when present and ``ema``).
 
     ``data=False`` builds the model from the data description saved in the run without rebuilding the
@@ -150,14 +173,19 @@ def load_run(run: str | Path | Run, *, ema: bool = True, step: int | None = None
     if data:
         dataset, model = _rebuild(run, config)
     else:
-        dataset, model = None, build_model(config["family"], config["model"], DataInfo.from_dict(config["data_info"]))
+        dataset, model = (
+            None,
+            build_model(config["family"], config["model"], DataInfo.from_dict(config["data_info"])),
+        )
     prefix = "ema." if ema and any(k.startswith("ema.") for k in tensors) else "model."
     state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     state.update({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint of run {run.id} does not fit its model config: {str(exc).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"checkpoint of run {run.id} does not fit its model config: {str(exc).splitlines()[0]}"
+        ) from None
     model.eval()
     return LoadedRun(run=run, model=model, dataset=dataset, config=config, step=int(meta["step"]))
 
@@ -171,7 +199,9 @@ def sample_writer(run: Run, dataset: Dataset, num_samples: int, seed: int):
     return write
 
 
-def render_samples(model: GenerativeModel, dataset: Dataset, stem: Path, n: int, seed: int, **opts: Any) -> Path | None:
+def render_samples(
+    model: GenerativeModel, dataset: Dataset, stem: Path, n: int, seed: int, **opts: Any
+) -> Path | None:
     """Draw ``n`` samples and write them next to ``stem`` as the data kind's natural picture/text."""
     generator = make_generator(seed)
     kind = model.info.kind
@@ -180,11 +210,18 @@ def render_samples(model: GenerativeModel, dataset: Dataset, stem: Path, n: int,
     if kind == "points":
         samples = model.sample(max(n, 2000), generator=generator, **opts)
         density = model.log_prob if model.has("log_prob") else None
-        return save_points_plot(samples, stem.with_suffix(".png"), data=dataset.split("test")["x"],
-                                log_density=density, title=f"{model.info.kind} samples")
+        return save_points_plot(
+            samples,
+            stem.with_suffix(".png"),
+            data=dataset.split("test")["x"],
+            log_density=density,
+            title=f"{model.info.kind} samples",
+        )
     if kind == "tokens" and "decode" in dataset.extra:
         ids = model.sample(min(n, 4), generator=generator, **opts)
-        return save_text_samples([dataset.extra["decode"](row.tolist()) for row in ids], stem.with_suffix(".txt"))
+        return save_text_samples(
+            [dataset.extra["decode"](row.tolist()) for row in ids], stem.with_suffix(".txt")
+        )
     return None
 
 
@@ -211,8 +248,11 @@ def write_model_card(run: Run) -> None:
     if run.eval_path.exists():
         result = read_json(run.eval_path)
         lines += ["", "## Evaluation", ""]
-        lines += [f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in result.items()
-                  if not isinstance(v, dict | list)]
+        lines += [
+            f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}"
+            for k, v in result.items()
+            if not isinstance(v, dict | list)
+        ]
     lines += ["", "Model config:", "", "```json"]
     import json
 

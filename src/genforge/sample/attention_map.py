@@ -18,8 +18,13 @@ def _label(token: str) -> str:
     return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
 
 
-def save_attention_heatmap(weights: torch.Tensor, source_tokens: Sequence[str], output_tokens: Sequence[str],
-                           path: str | Path, title: str = "") -> Path:
+def save_attention_heatmap(
+    weights: torch.Tensor,
+    source_tokens: Sequence[str],
+    output_tokens: Sequence[str],
+    path: str | Path,
+    title: str = "",
+) -> Path:
     """``weights`` (len(output_tokens), len(source_tokens)), rows summing to 1 -> heat map PNG at ``path``
     (outputs down the side, source along the top; spaces drawn as ␣)."""
     import matplotlib

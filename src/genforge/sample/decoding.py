@@ -31,13 +31,20 @@ class DecodingConfig(Config):
     max_new_tokens: int = Field(200, ge=1, description="tokens to generate at most")
     temperature: float = Field(1.0, ge=0, description="softmax temperature; 0 = greedy (argmax)")
     top_k: int | None = Field(None, ge=1, description="sample only among the k most likely tokens")
-    top_p: float | None = Field(None, gt=0, le=1, description="sample from the smallest set of tokens with this total probability")
-    repetition_penalty: float = Field(1.0, gt=0, description="> 1 makes tokens already in the text less likely (Keskar et al., 2019)")
-    num_beams: int = Field(1, ge=1, le=64, description="beam search with this many beams (1 = sampling/greedy)")
+    top_p: float | None = Field(
+        None, gt=0, le=1, description="sample from the smallest set of tokens with this total probability"
+    )
+    repetition_penalty: float = Field(
+        1.0, gt=0, description="> 1 makes tokens already in the text less likely (Keskar et al., 2019)"
+    )
+    num_beams: int = Field(
+        1, ge=1, le=64, description="beam search with this many beams (1 = sampling/greedy)"
+    )
     length_penalty: float = Field(1.0, description="beam scores are log-probability / length**length_penalty")
 
 
 # --- logits processors -----------------------------------------------------------------------------
+
 
 def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
     """CTRL's penalty (Keskar et al., 2019): logits (B, V) of ids in ``seen`` (B, L) are divided by
@@ -91,6 +98,7 @@ def choose(logits: torch.Tensor, config: DecodingConfig, generator: torch.Genera
 
 # --- feeding the model -----------------------------------------------------------------------------
 
+
 class _Feeder:
     """Keeps a model state in step with token rows, sliding the window when a bounded context is full."""
 
@@ -121,14 +129,22 @@ def _check_prompt(model: Any, prompt_ids: Sequence[int]) -> torch.Tensor:
         raise ConfigError("generation needs at least one prompt token (start with the end-of-text token)")
     limit = model.max_context
     if limit is not None and len(prompt_ids) > limit:
-        raise ConfigError(f"the prompt is {len(prompt_ids)} tokens but the model's context window is {limit} "
-                          "tokens: shorten it, or keep only its end (generate(..., truncate_prompt=True))")
+        raise ConfigError(
+            f"the prompt is {len(prompt_ids)} tokens but the model's context window is {limit} "
+            "tokens: shorten it, or keep only its end (generate(..., truncate_prompt=True))"
+        )
     return torch.tensor([list(prompt_ids)], dtype=torch.long)
 
 
 @torch.no_grad()
-def iter_tokens(model: Any, prompt_ids: Sequence[int], config: DecodingConfig, *,
-                generator: torch.Generator | None = None, eos_id: int | None = None) -> Iterator[int]:
+def iter_tokens(
+    model: Any,
+    prompt_ids: Sequence[int],
+    config: DecodingConfig,
+    *,
+    generator: torch.Generator | None = None,
+    eos_id: int | None = None,
+) -> Iterator[int]:
     """Yield generated ids one at a time (greedy or sampled); stops after ``eos_id`` (yielded) or
     ``max_new_tokens``. Streaming callers print as ids arrive."""
     if config.num_beams > 1:
@@ -153,8 +169,9 @@ class BeamResult:
 
 
 @torch.no_grad()
-def beam_search(model: Any, prompt_ids: Sequence[int], config: DecodingConfig, *,
-                eos_id: int | None = None) -> list[BeamResult]:
+def beam_search(
+    model: Any, prompt_ids: Sequence[int], config: DecodingConfig, *, eos_id: int | None = None
+) -> list[BeamResult]:
     """Beam search with ``config.num_beams`` beams; returns the finished hypotheses best first.
 
     A hypothesis finishes when it emits ``eos_id`` or reaches ``max_new_tokens``; search stops once
@@ -208,6 +225,7 @@ def beam_search(model: Any, prompt_ids: Sequence[int], config: DecodingConfig, *
 
 
 # --- text streaming and stop sequences ---------------------------------------------------------------
+
 
 class TextStream:
     """Turns generated ids into text as they arrive.

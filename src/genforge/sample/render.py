@@ -16,8 +16,13 @@ import torch
 from genforge.core.io import atomic_write_bytes, atomic_write_text
 
 
-def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, pad_value: float = 0.5,
-               upscale: int | None = None) -> torch.Tensor:
+def image_grid(
+    images: torch.Tensor,
+    nrow: int | None = None,
+    padding: int = 2,
+    pad_value: float = 0.5,
+    upscale: int | None = None,
+) -> torch.Tensor:
     """``(N, C, H, W)`` in ``[0, 1]`` -> one ``(C, H', W')`` grid image; small images are upscaled
     (nearest) so an 8x8 digit is visible."""
     n, c, h, w = images.shape
@@ -51,9 +56,13 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = N
     return atomic_write_bytes(path, png_bytes(image_grid(images.detach().float().cpu(), nrow=nrow)))
 
 
-def save_points_plot(samples: torch.Tensor, path: str | Path, data: torch.Tensor | None = None,
-                     log_density: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                     title: str = "") -> Path:
+def save_points_plot(
+    samples: torch.Tensor,
+    path: str | Path,
+    data: torch.Tensor | None = None,
+    log_density: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    title: str = "",
+) -> Path:
     """Scatter of ``samples`` (and ``data`` for comparison) and, if given, the model density on a grid."""
     import matplotlib
 

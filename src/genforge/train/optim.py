@@ -24,8 +24,9 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], cfg) -> torch.optim.Opt
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
+        )
     raise ConfigError(f"unknown optimizer '{cfg.optimizer}' (use adam, adamw or sgd)")
 
 

@@ -48,11 +48,17 @@ class TrainConfig(Config):
     warmup_steps: int = Field(100, ge=1, description="linear warm-up steps for warmup_cosine")
     step_size: int = Field(1000, ge=1, description="steps between decays for the step schedule")
     gamma: float = Field(0.5, gt=0, description="decay factor for the step schedule")
-    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="final lr as a fraction of lr (cosine, onecycle)")
-    cosine_steps: int = Field(5000, ge=1, description="schedule length when only --max-minutes bounds the run")
+    min_lr_ratio: float = Field(
+        0.0, ge=0, le=1, description="final lr as a fraction of lr (cosine, onecycle)"
+    )
+    cosine_steps: int = Field(
+        5000, ge=1, description="schedule length when only --max-minutes bounds the run"
+    )
     batch_size: int = Field(128, ge=1, description="examples per step")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    max_minutes: float | None = Field(None, gt=0, description="stop after this much wall time in this session")
+    max_minutes: float | None = Field(
+        None, gt=0, description="stop after this much wall time in this session"
+    )
     grad_clip: float = Field(0.0, ge=0, description="clip the global gradient norm (0 = off)")
     ema_decay: float = Field(0.0, ge=0, lt=1, description="EMA of weights used for sampling/eval (0 = off)")
     eval_every: int = Field(200, ge=1, description="validate every this many steps")
@@ -60,7 +66,9 @@ class TrainConfig(Config):
     sample_every: int = Field(500, ge=1, description="write a sample grid every this many steps")
     checkpoint_every: int = Field(500, ge=1, description="checkpoint every this many steps")
     log_every: int = Field(25, ge=1, description="append training metrics every this many steps")
-    early_stop_patience: int = Field(0, ge=0, description="stop after this many evaluations without improvement (0 = off)")
+    early_stop_patience: int = Field(
+        0, ge=0, description="stop after this many evaluations without improvement (0 = off)"
+    )
     num_samples: int = Field(64, ge=1, le=1024, description="samples in each grid written during training")
 
 
@@ -98,7 +106,11 @@ class Trainer:
         self.seed = seed
         self.progress = progress
         self.write_samples = write_samples
-        groups = model.optimizer_groups() if hasattr(model, "optimizer_groups") else {"main": list(model.parameters())}
+        groups = (
+            model.optimizer_groups()
+            if hasattr(model, "optimizer_groups")
+            else {"main": list(model.parameters())}
+        )
         self.optimizers = {name: make_optimizer(params, config) for name, params in groups.items()}
         exclude = tuple(getattr(model, "ema_exclude", ()))
         self.ema = EMA(model, config.ema_decay, exclude) if config.ema_decay > 0 else None
@@ -259,11 +271,28 @@ class Trainer:
                     rate = window_count * self.batch_size / max(now - window_start, 1e-9)
                     record = {k: v / window_count for k, v in window.items()}
                     last_train = record
-                    self.run.log([{"step": self.step, "split": "train", **record, "samples_per_s": rate,
-                                   "elapsed_s": self.elapsed_before + now - start}])
+                    self.run.log(
+                        [
+                            {
+                                "step": self.step,
+                                "split": "train",
+                                **record,
+                                "samples_per_s": rate,
+                                "elapsed_s": self.elapsed_before + now - start,
+                            }
+                        ]
+                    )
                     if self.progress:
-                        self.progress({"step": self.step, "max_steps": max_steps, "max_seconds": max_seconds,
-                                       "elapsed_s": now - start, "terms": record, "samples_per_s": rate})
+                        self.progress(
+                            {
+                                "step": self.step,
+                                "max_steps": max_steps,
+                                "max_seconds": max_seconds,
+                                "elapsed_s": now - start,
+                                "terms": record,
+                                "samples_per_s": rate,
+                            }
+                        )
                     window, window_count, window_start = {}, 0, now
                 if self.step % cfg.eval_every == 0:
                     last_val = self.validate()
@@ -298,7 +327,11 @@ class Trainer:
 
     def _divergence_message(self, term: str, value: float) -> str:
         steps = self.run.checkpoint_steps()
-        kept = f"the last good checkpoint (step {steps[-1]}) is kept" if steps else "no checkpoint had been written yet"
+        kept = (
+            f"the last good checkpoint (step {steps[-1]}) is kept"
+            if steps
+            else "no checkpoint had been written yet"
+        )
         return (
             f"training diverged: '{term}' became {value} at step {self.step + 1}; {kept} in {self.run.path}. "
             "Lower the learning rate (--set lr=...) or enable clipping (--set grad_clip=1.0)"
