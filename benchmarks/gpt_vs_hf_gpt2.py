@@ -6,7 +6,7 @@ tanh GELU) and start from the same weights (genforge's initial weights are copie
 They train on the same ``text:`` batches with the same optimizer (AdamW, gradient clipping), one step
 of each in turn so that load on the machine hits both alike; the loss is the same cross-entropy on
 each model's logits. Generation: greedy continuation of a prompt with each model's key/value cache
-(genforge: :func:`genforge.sample.decoding.iter_tokens`; HF: ``model.generate(use_cache=True)``), on the
+(genforge: :func:`genforge.samplers.decoding.iter_tokens`; HF: ``model.generate(use_cache=True)``), on the
 same trained weights (their logits are compared, and how many greedy tokens agree), the two timed in turn
 (median of ``--repeats``) so that load on the machine hits both alike; an uncached genforge loop
 (re-running the whole prefix per token) shows what the cache buys.
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from genforge.data import load_dataset
 from genforge.models.base import build_model
-from genforge.sample.decoding import DecodingConfig, iter_tokens
+from genforge.samplers.decoding import DecodingConfig, iter_tokens
 
 
 def hf_model_like(model, context: int):

@@ -23,7 +23,7 @@ from genforge.core.runs import new_run
 from genforge.data import load_dataset
 from genforge.models.base import build_model
 from genforge.pipelines.training import resolve_configs
-from genforge.train.trainer import Trainer
+from genforge.trainer.loop import Trainer
 
 FAMILIES = ("vae", "gan", "pixelcnn", "realnvp")
 

@@ -1,4 +1,5 @@
-"""The layering of docs/architecture.md holds: no module imports a package from a higher layer."""
+"""The layering of docs/architecture.md holds: no module imports a package from a higher layer (at module
+level or inside a function), and no two packages of one layer import each other."""
 
 import ast
 from pathlib import Path
@@ -7,23 +8,16 @@ import genforge
 
 LAYERS = {
     "core": 0,
-    "models": 1,
-    "nn": 1,
-    "data": 1,
-    "train": 2,
-    "sample": 2,
-    "metrics": 2,
-    "embed": 2,
-    "pipelines": 3,
-    "rag": 3,
-    "guard": 3,
-    "cli": 4,
-    "serve": 4,
-}
+    "models": 1, "nn": 1, "data": 1,
+    "trainer": 2, "samplers": 2, "render": 2, "metrics": 2, "embed": 2, "text": 2,
+    "pipelines": 3, "rag": 3, "guard": 3,
+    "cli": 4, "serve": 4,
+}  # fmt: skip
 ROOT = Path(genforge.__file__).parent
 
 
 def _imported_modules(tree: ast.AST):
+    """Every ``genforge.*`` import anywhere in the module (``ast.walk`` reaches function bodies)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.lineno, node.module
@@ -32,20 +26,43 @@ def _imported_modules(tree: ast.AST):
                 yield node.lineno, alias.name
 
 
+def _package_imports():
+    """``(path, lineno, own package, imported package)`` for imports between genforge's subpackages."""
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).parts
+        if len(parts) < 2 or parts[0] not in LAYERS:
+            continue
+        for lineno, module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
+            names = module.split(".")
+            if names[0] == "genforge" and len(names) > 1 and names[1] in LAYERS and names[1] != parts[0]:
+                yield path.relative_to(ROOT), lineno, parts[0], names[1]
+
+
 def test_every_subpackage_is_in_a_layer():
     packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= set(LAYERS), f"add {sorted(packages - set(LAYERS))} to a layer"
 
 
 def test_no_module_imports_from_a_higher_layer():
-    upward = []
-    for path in sorted(ROOT.rglob("*.py")):
-        parts = path.relative_to(ROOT).parts
-        own = LAYERS.get(parts[0]) if len(parts) > 1 else None
-        if own is None:
-            continue
-        for lineno, module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
-            names = module.split(".")
-            if names[0] == "genforge" and len(names) > 1 and LAYERS.get(names[1], -1) > own:
-                upward.append(f"{path.relative_to(ROOT)}:{lineno} imports {module}")
+    upward = [
+        f"{path}:{lineno} imports genforge.{target}"
+        for path, lineno, own, target in _package_imports()
+        if LAYERS[target] > LAYERS[own]
+    ]
     assert upward == []
+
+
+def test_no_two_packages_of_one_layer_import_each_other():
+    edges: dict[tuple[str, str], str] = {}
+    for path, lineno, own, target in _package_imports():
+        if LAYERS[target] == LAYERS[own]:
+            edges.setdefault((own, target), f"{path}:{lineno}")
+    ties = sorted(
+        f"{a} <-> {b} ({edges[a, b]}, {edges[b, a]})" for a, b in edges if (b, a) in edges and a < b
+    )
+    assert ties == []
+
+
+def test_no_public_function_shares_its_name_with_a_subpackage():
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages & set(genforge._LAZY) == set()

@@ -4,7 +4,8 @@ from torch.nn.utils import parametrize
 
 from genforge.core.errors import ConfigError
 from genforge.data import load_dataset
-from genforge.models.base import DataInfo, build_model
+from genforge.data.info import DataInfo
+from genforge.models.base import build_model
 from genforge.models.gan import GAN, GANConfig
 
 DIGITS = DataInfo(kind="image", shape=(1, 8, 8), num_levels=17, num_classes=10)

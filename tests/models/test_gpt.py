@@ -5,7 +5,8 @@ import torch
 from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, build_model
+from genforge.data.info import DataInfo
+from genforge.models.base import build_model
 
 INFO = DataInfo(kind="tokens", shape=(33,), vocab_size=40, extra={"context_length": 32, "eot_id": 0})
 SMALL = {"num_layers": 2, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo
+from genforge.data.info import DataInfo
 from genforge.models.pixelcnn import PixelCNN, PixelCNNConfig, draw_categorical
 
 TINY = {"channels": 8, "num_layers": 3, "kernel_size": 3, "first_kernel_size": 3, "head_channels": 8}

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo
+from genforge.data.info import DataInfo
 from genforge.models.realnvp import RealNVP, RealNVPConfig
 from genforge.nn.coupling import standard_normal_log_prob
 

@@ -5,7 +5,8 @@ import torch
 from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import MODELS, DataInfo, build_model
+from genforge.data.info import DataInfo
+from genforge.models.base import MODELS, build_model
 
 INFO = DataInfo(kind="tokens", shape=(25,), vocab_size=30, extra={"context_length": 24, "eot_id": 0})
 SMALL = {"embed_dim": 16, "hidden_dim": 24, "num_layers": 2, "dropout": 0.0}

@@ -6,8 +6,9 @@ import torch
 from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, build_model
-from genforge.sample.decoding import DecodingConfig, beam_search
+from genforge.data.info import DataInfo
+from genforge.models.base import build_model
+from genforge.samplers.decoding import DecodingConfig, beam_search
 
 INFO = DataInfo(
     kind="pairs",

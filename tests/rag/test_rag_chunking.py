@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document, split_sentences
+from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document
 from genforge.rag.loaders import Block, Document
 
 
@@ -125,14 +125,3 @@ def test_a_sentence_longer_than_the_budget_is_cut_into_windows(counter):
 def test_chunk_ids_are_source_and_ordinal(counter):
     chunks = chunk_document(_doc({"A": "x " * 10, "B": "y " * 10}), ChunkConfig(), counter)
     assert [c.chunk_id for c in chunks] == ["doc.md#0", "doc.md#1"]
-
-
-def test_sentence_splitter_keeps_abbreviations_and_citations():
-    text = "Use e.g. the cache [1]. Then restart. Python 3.11 works!\n\n- first item\n- second item"
-    assert split_sentences(text) == [
-        "Use e.g. the cache [1].",
-        "Then restart.",
-        "Python 3.11 works!",
-        "- first item",
-        "- second item",
-    ]

@@ -18,6 +18,7 @@ from typing import Any
 from genforge.core.config import Config
 from genforge.core.errors import DataError
 from genforge.core.registry import Registry
+from genforge.data.info import DataInfo
 
 DATASETS = Registry(
     "dataset",
@@ -42,7 +43,7 @@ class Dataset:
     """Named splits (``train``/``val``/``test``), each a dict of equally long tensors (``x``, maybe ``y``)."""
 
     spec: str
-    info: Any  # genforge.models.base.DataInfo (kept untyped here to avoid importing torch models)
+    info: DataInfo
     splits: dict[str, dict[str, Any]]
     description: str = ""
     augment: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None  # (batch, generator) -> batch

@@ -15,6 +15,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import DataError
 from genforge.data import Dataset, register_dataset, split_indices
+from genforge.data.info import DataInfo
 from genforge.data.transforms import Compose, parse_augmentations
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -58,7 +59,6 @@ def _resize_levels(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def _image_dataset(spec, x, y, num_levels, num_classes, description, options) -> Dataset:
-    from genforge.models.base import DataInfo
 
     idx = split_indices(len(x), (0.7, 0.15, 0.15) if y is not None else (0.8, 0.1, 0.1), SPLIT_SEED)
     splits = {}

@@ -24,6 +24,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import DataError
 from genforge.data import Dataset, register_dataset, split_indices
+from genforge.data.info import DataInfo
 
 GENERATOR_SEED = 0
 SPLIT_SEED = 0
@@ -224,7 +225,6 @@ def _pad(rows: list[list[int]], width: int) -> Any:
 )
 def seq2seq_dataset(arg: str | None, options: Seq2SeqOptions, artifacts: Path | None) -> Dataset:
     from genforge.data.tokenizers import SEQ2SEQ_SPECIALS, TOKENIZER_FILE, CharTokenizer, fit_or_load
-    from genforge.models.base import DataInfo
 
     if not arg:
         raise DataError(

@@ -21,6 +21,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import DataError, MissingDependency
 from genforge.data import Dataset, register_dataset
+from genforge.data.info import DataInfo
 
 # name -> file inside gensim's test_data, one document per line
 GENSIM_CORPORA = {
@@ -209,7 +210,6 @@ def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) 
     validation and test windows every ``block_size`` tokens so every token is predicted exactly once.
     ``x`` holds the ids, ``length`` the valid ids per window (only the last window of a split is short).
     """
-    from genforge.models.base import DataInfo
 
     if not arg:
         raise DataError("text needs a corpus: --data text:lee, text:docs, text:file:PATH or text:dir:PATH")

@@ -16,6 +16,7 @@ from pydantic import Field
 from genforge.core.config import Config
 from genforge.core.errors import DataError
 from genforge.data import Dataset, register_dataset
+from genforge.data.info import DataInfo
 from genforge.data.transforms import Compose, GaussianNoise
 
 
@@ -83,7 +84,6 @@ def sample_toy2d(name: str, n: int, seed: int, noise: float = 0.05) -> torch.Ten
     examples=[f"toy2d:{name}" for name in SHAPES],
 )
 def toy2d(arg: str | None, options: Toy2DOptions, artifacts: Path | None) -> Dataset:
-    from genforge.models.base import DataInfo
 
     if not arg:
         raise DataError(f"toy2d needs a shape: --data toy2d:NAME with NAME one of {', '.join(SHAPES)}")

@@ -2,7 +2,7 @@
 
 They check what a RAG pipeline is about to return. Groundedness and citation validity need the passages the
 answer was built from (``RailContext.passages``, numbered like the citations); support between a sentence
-and a passage is computed by :mod:`genforge.guard.support` (lexical overlap, plus embedding similarity when
+and a passage is computed by :mod:`genforge.text.support` (lexical overlap, plus embedding similarity when
 ``RailContext.embedding`` is set).
 """
 
@@ -12,7 +12,7 @@ from pydantic import Field
 
 from genforge.guard.base import Action, Finding, Rail, RailConfig, RailContext, register_rail
 from genforge.guard.pii import PII_TYPES, SECRET_TYPES, find_pii, find_secrets
-from genforge.guard.support import citation_numbers, content_words, support_matrix
+from genforge.text.support import citation_numbers, claim_spans, support_matrix
 
 
 class LeakageConfig(RailConfig):
@@ -41,12 +41,6 @@ class PiiLeakageRail(Rail):
         return max(f.score for f in found), sorted(found, key=lambda f: f.start), f"answer contains {kinds}"
 
 
-def _answer_sentences(text: str) -> list[tuple[int, int]]:
-    from genforge.rag.chunking import sentence_spans
-
-    return [(a, b) for a, b in sentence_spans(text) if len(content_words(text[a:b])) >= 3]
-
-
 class GroundednessConfig(RailConfig):
     rail: str = Field("groundedness", description="registered rail name")
     action: Action = Field("flag", description="what a firing rail does: block, redact or flag")
@@ -64,7 +58,7 @@ class GroundednessRail(Rail):
     stages = ("output",)
 
     def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
-        spans = _answer_sentences(text)
+        spans = claim_spans(text)
         if not spans:
             return 0.0, [], ""
         if not context.passages:
@@ -101,7 +95,7 @@ class CitationValidityRail(Rail):
     stages = ("output",)
 
     def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
-        spans = _answer_sentences(text)
+        spans = claim_spans(text)
         if not spans:
             return 0.0, [], ""
         numbering = context.citations or {i + 1: i for i in range(len(context.passages))}

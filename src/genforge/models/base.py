@@ -22,7 +22,6 @@ Optional (a family has them where the math does):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -30,6 +29,7 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.registry import Registry
+from genforge.data.info import DataInfo
 
 MODELS = Registry(
     "model family",
@@ -48,43 +48,6 @@ MODELS = Registry(
 def register_model(name: str, *, config: type[Config], data_kinds: tuple[str, ...] = ("image",), **meta: Any):
     """Register a family. ``train_defaults`` in ``meta`` overrides the trainer's defaults for it."""
     return MODELS.register(name, config=config, data_kinds=data_kinds, **meta)
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a model needs to know about its data to build itself."""
-
-    kind: str  # "image" | "points" | "tokens" | "pairs"
-    shape: tuple[int, ...]  # per example: (C, H, W), (2,), (T,)
-    num_levels: int | None = None  # discrete values per image channel (17 for digits, 256 for 8-bit)
-    num_classes: int | None = None
-    vocab_size: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_dims(self) -> int:
-        return math.prod(self.shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "shape": list(self.shape),
-            "num_levels": self.num_levels,
-            "num_classes": self.num_classes,
-            "vocab_size": self.vocab_size,
-            "extra": self.extra,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
-        return cls(
-            kind=d["kind"],
-            shape=tuple(d["shape"]),
-            num_levels=d.get("num_levels"),
-            num_classes=d.get("num_classes"),
-            vocab_size=d.get("vocab_size"),
-            extra=d.get("extra", {}),
-        )
 
 
 class GenerativeModel(nn.Module):

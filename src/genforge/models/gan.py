@@ -25,8 +25,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
+from genforge.data.info import DataInfo
 from genforge.data.transforms import FromSymmetric, ToSymmetric
-from genforge.models.base import DataInfo, GenerativeModel, register_model
+from genforge.models.base import GenerativeModel, register_model
 from genforge.nn.convnets import ConvDecoder, ConvEncoder
 from genforge.nn.mlp import mlp
 

@@ -20,7 +20,8 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, register_model
+from genforge.data.info import DataInfo
+from genforge.models.base import register_model
 from genforge.models.language import LanguageModel
 from genforge.nn.attention import CausalSelfAttention, KVCache
 

@@ -1,6 +1,6 @@
 """What every next-token language model shares (GPT, LSTM/GRU): the loss on ``text:`` windows, the
 evaluation terms (nats per token, bits per byte and per character), ancestral sampling, and the
-incremental-decoding interface the generation strategies in :mod:`genforge.sample.decoding` drive.
+incremental-decoding interface the generation strategies in :mod:`genforge.samplers.decoding` drive.
 
 Incremental decoding: ``state = init_state(batch, max_len)`` then ``logits, state = advance(ids, state)``
 feeds ``ids`` (B, t) after everything already in ``state`` and returns the next-token logits (B, V) of
@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, GenerativeModel
+from genforge.data.info import DataInfo
+from genforge.models.base import GenerativeModel
 
 IGNORE = -100
 LN2 = math.log(2.0)

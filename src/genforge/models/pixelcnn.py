@@ -31,7 +31,8 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, GenerativeModel, bits_per_dim, register_model
+from genforge.data.info import DataInfo
+from genforge.models.base import GenerativeModel, bits_per_dim, register_model
 from genforge.nn.masked import GatedLayer, MaskedConv2d
 
 

@@ -24,8 +24,9 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
+from genforge.data.info import DataInfo
 from genforge.data.transforms import Dequantize, dequantization_correction
-from genforge.models.base import DataInfo, GenerativeModel, bits_per_dim, register_model
+from genforge.models.base import GenerativeModel, bits_per_dim, register_model
 from genforge.nn.conv import ResBlock, group_norm
 from genforge.nn.coupling import (
     AffineCoupling,

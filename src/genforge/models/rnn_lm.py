@@ -16,7 +16,8 @@ from pydantic import Field
 from torch import nn
 
 from genforge.core.config import Config
-from genforge.models.base import DataInfo, register_model
+from genforge.data.info import DataInfo
+from genforge.models.base import register_model
 from genforge.models.language import LanguageModel
 
 TRAIN_DEFAULTS = {

@@ -12,7 +12,7 @@ Two architectures, one family, chosen by the ``attention`` key (``genforge train
 
 Both expose the incremental decoding interface of :mod:`genforge.models.language` through
 :meth:`Seq2Seq.decoder_for` (a decoder conditioned on a source), so the strategies in
-:mod:`genforge.sample.decoding` (greedy, beam search …) translate, and both report attention weights
+:mod:`genforge.samplers.decoding` (greedy, beam search …) translate, and both report attention weights
 (decoder step x source position) for heat maps.
 """
 
@@ -28,7 +28,8 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, GenerativeModel, register_model
+from genforge.data.info import DataInfo
+from genforge.models.base import GenerativeModel, register_model
 from genforge.nn.attention import (
     AdditiveAttention,
     CausalSelfAttention,
@@ -302,7 +303,7 @@ class TransformerEncoderDecoder(nn.Module):
 
 
 class ConditionedDecoder:
-    """The incremental decoding interface of one source batch (what :mod:`genforge.sample.decoding` drives)."""
+    """The incremental decoding interface of one source batch (what :mod:`genforge.samplers.decoding` drives)."""
 
     max_context = None
 

@@ -26,8 +26,9 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
+from genforge.data.info import DataInfo
 from genforge.data.transforms import Binarize, ToSymmetric, ToUnit
-from genforge.models.base import DataInfo, GenerativeModel, bits_per_dim, register_model
+from genforge.models.base import GenerativeModel, bits_per_dim, register_model
 from genforge.nn.convnets import ConvDecoder, ConvEncoder
 
 LOG_2PI = math.log(2 * math.pi)

@@ -2,7 +2,7 @@
 
 ``generate(run, prompt)`` continues a prompt with a language-model run (gpt, lstm-lm, gru-lm): the prompt
 is encoded with the run's own tokenizer after an ``<|endoftext|>`` token (training documents start that
-way), then decoded with :mod:`genforge.sample.decoding` (sampling, greedy or beam search) until
+way), then decoded with :mod:`genforge.samplers.decoding` (sampling, greedy or beam search) until
 ``max_tokens``, the end-of-text token or a stop sequence. ``translate(run, text)`` runs a seq2seq run and
 can draw its attention as a heat map.
 
@@ -27,8 +27,8 @@ from genforge.data.tokenizers import END_OF_TEXT, TextTokenizer, load_run_tokeni
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
 from genforge.pipelines.training import LoadedRun, load_run
-from genforge.sample.attention_map import save_attention_heatmap
-from genforge.sample.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
+from genforge.render.attention import save_attention_heatmap
+from genforge.samplers.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
 
 
 @dataclass
@@ -111,7 +111,7 @@ def generate(
     ``temperature`` 0 is greedy decoding; ``beam`` > 1 is beam search (deterministic, not streamed).
     ``on_text`` receives the completion piece by piece as tokens are generated (streaming). A prompt longer
     than the model's context window is an error unless ``truncate_prompt`` keeps only its last tokens;
-    generation past the window slides it (see :mod:`genforge.sample.decoding`).
+    generation past the window slides it (see :mod:`genforge.samplers.decoding`).
     """
     loaded, tokenizer = _load(run, "tokens")
     model: LanguageModel = loaded.model  # type: ignore[assignment]

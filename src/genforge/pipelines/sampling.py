@@ -11,7 +11,7 @@ from genforge.core.errors import ConfigError
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
 from genforge.pipelines.training import load_run, render_samples
-from genforge.sample.render import save_image_grid
+from genforge.render.images import save_image_grid
 
 
 def sample(

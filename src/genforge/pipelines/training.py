@@ -20,9 +20,10 @@ from genforge.core.io import atomic_write_text
 from genforge.core.runs import Run, new_run, resolve_run
 from genforge.core.seed import make_generator, seed_everything
 from genforge.data import Dataset, load_dataset
-from genforge.models.base import MODELS, DataInfo, GenerativeModel, build_model
-from genforge.sample.render import save_image_grid, save_points_plot, save_text_samples
-from genforge.train.trainer import ProgressFn, TrainConfig, Trainer, TrainResult
+from genforge.data.info import DataInfo
+from genforge.models.base import MODELS, GenerativeModel, build_model
+from genforge.render.images import save_image_grid, save_points_plot, save_text_samples
+from genforge.trainer.loop import ProgressFn, TrainConfig, Trainer, TrainResult
 
 
 @dataclass

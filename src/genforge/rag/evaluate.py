@@ -31,10 +31,9 @@ import numpy as np
 
 from genforge.core import io
 from genforge.core.errors import DataError
-from genforge.guard.support import content_words, strip_citations, support_matrix
-from genforge.rag.chunking import sentence_spans
 from genforge.rag.generate import ChatClient, LLMError
 from genforge.rag.pipeline import RagPipeline
+from genforge.text.support import claim_spans, strip_citations, support_matrix
 
 K_VALUES = (1, 3, 5, 10)
 
@@ -97,7 +96,7 @@ def context_precision(chunk_relevance: Sequence[bool]) -> float | None:
 
 def faithfulness(answer: str, passages: Sequence[str], embedding, min_support: float = 0.6) -> float | None:
     """Share of answer sentences (with >= 3 content words) supported by some passage; None if no sentence."""
-    sentences = [answer[a:b] for a, b in sentence_spans(answer) if len(content_words(answer[a:b])) >= 3]
+    sentences = [answer[a:b] for a, b in claim_spans(answer)]
     if not sentences or not passages:
         return None
     support = support_matrix(sentences, passages, embedding).max(axis=1)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from genforge.core.errors import GenforgeError
-from genforge.guard.support import content_words
-from genforge.rag.chunking import sentence_spans
+from genforge.text.sentences import sentence_spans
+from genforge.text.support import content_words
 
 NOT_FOUND = "The indexed documents do not contain an answer to this question."
 LLM_NOT_FOUND = "I don't know based on the provided documents."

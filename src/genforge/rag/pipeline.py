@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from genforge.guard import Guard, RailContext
-from genforge.guard.support import citation_numbers, content_words, support_matrix
-from genforge.rag.chunking import sentence_spans
 from genforge.rag.generate import (
     LLM_NOT_FOUND,
     NOT_FOUND,
@@ -25,6 +23,7 @@ from genforge.rag.generate import (
     renumber_citations,
 )
 from genforge.rag.store import Fusion, SearchHit, SearchMode, Store
+from genforge.text.support import citation_numbers, claim_spans, support_matrix
 
 BLOCKED = "The request was blocked by the guardrails"
 WITHHELD = "The answer was withheld by the guardrails"
@@ -271,7 +270,7 @@ class RagPipeline:
         return text, order
 
     def _check_sentences(self, text: str, passages: list[str], num_cited: int) -> list[AnswerSentence]:
-        spans = [(a, b) for a, b in sentence_spans(text) if len(content_words(text[a:b])) >= 3]
+        spans = claim_spans(text)
         if not spans:
             return []
         sentences = [text[a:b] for a, b in spans]

@@ -30,7 +30,7 @@ from genforge.core.io import flatten_state, unflatten_state
 from genforge.core.runs import Run
 from genforge.data import Dataset
 from genforge.models.base import GenerativeModel
-from genforge.train.optim import EMA, clip_gradients, lr_factor, make_optimizer, set_lr
+from genforge.trainer.optim import EMA, clip_gradients, lr_factor, make_optimizer, set_lr
 
 DEFAULT_MAX_MINUTES = 5.0
 

@@ -7,7 +7,7 @@ import torch
 from genforge.core.errors import ConfigError, TrainingDiverged
 from genforge.core.runs import Run
 from genforge.pipelines.training import load_run, resume, train
-from tests.train import tiny_model  # noqa: F401  (registers the tiny-test family)
+from tests.trainer import tiny_model  # noqa: F401  (registers the tiny-test family)
 
 
 def _weights(run_path):

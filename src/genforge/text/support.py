@@ -3,7 +3,8 @@
 ``support(sentence, passage) = max(lexical, semantic)`` where *lexical* is the fraction of the sentence's
 content words (stop words removed, crude suffix stemming) that occur in the passage, and *semantic* is the
 highest cosine similarity between the sentence and any sentence of the passage (all-MiniLM-L6-v2 by
-default). Used by the groundedness and citation rails and by RAG evaluation (faithfulness); no LLM needed.
+default). Used by the groundedness and citation rails (guard/), by answer checking and RAG evaluation (rag/,
+faithfulness); no LLM needed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+
+from genforge.text.sentences import sentence_spans, split_sentences
 
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:['.][A-Za-z0-9_]+)*")
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -141,6 +144,12 @@ def lexical_support(sentence: str, passage: str) -> float:
     return len(words & content_words(passage)) / len(words)
 
 
+def claim_spans(text: str, min_words: int = 3) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the sentences of ``text`` with at least ``min_words`` content words: the
+    sentences of an answer that make a claim worth checking against its passages."""
+    return [(a, b) for a, b in sentence_spans(text) if len(content_words(text[a:b])) >= min_words]
+
+
 def citation_numbers(sentence: str) -> list[int]:
     """Citation markers like ``[2]`` or ``[1, 3]`` in order of appearance."""
     return [int(n) for m in _CITATION.finditer(sentence) for n in m.group(1).split(",")]
@@ -152,8 +161,6 @@ def strip_citations(text: str) -> str:
 
 def support_matrix(sentences: Sequence[str], passages: Sequence[str], embedding=None) -> np.ndarray:
     """``(len(sentences), len(passages))`` support scores in ``[0, 1]`` (see the module docstring)."""
-    from genforge.rag.chunking import split_sentences
-
     scores = np.array([[lexical_support(s, p) for p in passages] for s in sentences], dtype=np.float32)
     if embedding is None or not len(sentences) or not len(passages):
         return scores.reshape(len(sentences), len(passages))

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from genforge.core.errors import ConfigError
-from genforge.train.optim import EMA, clip_gradients, lr_factor, make_optimizer
-from genforge.train.trainer import TrainConfig
+from genforge.trainer.loop import TrainConfig
+from genforge.trainer.optim import EMA, clip_gradients, lr_factor, make_optimizer
 
 
 def cfg(**kw):

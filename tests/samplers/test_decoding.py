@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from genforge.core.errors import ConfigError
-from genforge.models.base import DataInfo, build_model
-from genforge.sample.decoding import (
+from genforge.data.info import DataInfo
+from genforge.models.base import build_model
+from genforge.samplers.decoding import (
     DecodingConfig,
     TextStream,
     apply_repetition_penalty,
