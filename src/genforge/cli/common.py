@@ -29,15 +29,18 @@ def print_json(obj: Any) -> None:
 
 
 def console():
+    """stdout for humans. Markup and highlighting are off: document, user and model text printed through
+    it (or through :func:`table`) is data, so ``[/bold]`` or ``[link=...]`` in it prints as written."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(markup=False, highlight=False, emoji=False)
 
 
 def err_console():
+    """stderr for humans (warnings, notes, progress), with markup off like :func:`console`."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]):

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             steps_per_family=args.steps,
             minutes_per_family=args.minutes,
-            on_family=lambda f, budget: out.print(f"training [bold]{f}[/] on digits for {budget}"),
+            on_family=lambda f, budget: out.print(f"training {f} on digits for {budget}"),
             progress=view.update,
         )
     rows = [

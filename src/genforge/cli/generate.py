@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.text + "\n")
     err_console().print(
-        f"[dim]{result.generated_tokens} tokens in {result.seconds:.2f} s ({result.tokens_per_second:.0f} tokens/s), "
-        f"stopped by {result.stopped_by.replace('_', ' ')}[/]"
+        f"{result.generated_tokens} tokens in {result.seconds:.2f} s ({result.tokens_per_second:.0f} tokens/s), "
+        f"stopped by {result.stopped_by.replace('_', ' ')}",
+        style="dim",
     )
     return 0

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             )
     out = console()
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
-    out.print(f"[bold]{result.status}[/]: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")
+    out.print(f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")
     out.print(f"run: {result.run.path}")
     if result.status == "interrupted":
         out.print(f"resume with: genforge train --resume {result.run.path}")

@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    console().print(result.translation, markup=False)
+    console().print(result.translation)
     notes = err_console()
     if result.unknown_characters:
         notes.print(
-            f"[yellow]note: characters never seen in training: {' '.join(result.unknown_characters)}[/]"
+            f"note: characters never seen in training: {' '.join(result.unknown_characters)}", style="yellow"
         )
     if result.attention_map:
-        notes.print(f"[dim]attention map: {result.attention_map}[/]")
+        notes.print(f"attention map: {result.attention_map}", style="dim")
     return 0
