@@ -26,11 +26,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genforge.cli.train import ProgressView
+    from genforge.cli.progress import TrainingProgress
     from genforge.pipelines.demo import run_demo
 
     out = console()
-    with ProgressView() as view:
+    with TrainingProgress() as view:
         summary = run_demo(
             args.out,
             seed=args.seed,

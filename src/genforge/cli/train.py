@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from genforge.cli.common import add_seed, console, err_console
+from genforge.cli.common import add_seed, console
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -66,6 +65,7 @@ def _data_options(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genforge.cli.progress import TrainingProgress
     from genforge.core.config import parse_overrides
     from genforge.core.errors import ConfigError
     from genforge.pipelines.training import resume, train
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     if args.attention:
         overrides["attention"] = args.attention
-    with ProgressView(quiet=args.quiet) as view:
+    with TrainingProgress(quiet=args.quiet) as view:
         if args.resume:
             if overrides or args.data or _data_options(args):
                 raise ConfigError(
@@ -107,47 +107,3 @@ def run(args: argparse.Namespace) -> int:
         out.print(f"resume with: genforge train --resume {result.run.path}")
         return 130
     return 0
-
-
-class ProgressView:
-    """A rich progress bar fed by the trainer's progress events (stderr, so stdout stays clean)."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet or not sys.stderr.isatty()
-        self.progress = None
-        self.task = None
-
-    def __enter__(self) -> ProgressView:
-        if self.quiet:
-            return self
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]train"),
-            BarColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console(),
-            transient=False,
-        )
-        self.progress.__enter__()
-        self.task = self.progress.add_task("", total=None)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def update(self, event: dict) -> None:
-        if self.progress is None:
-            return
-        terms = " ".join(f"{k}={v:.4g}" for k, v in event["terms"].items() if k not in ("lr", "grad_norm"))
-        text = f"step {event['step']} {terms} {event['samples_per_s']:.0f} samples/s"
-        if event.get("max_steps"):
-            self.progress.update(
-                self.task, total=event["max_steps"], completed=event["step"], description=text
-            )
-        elif event.get("max_seconds"):
-            self.progress.update(
-                self.task, total=event["max_seconds"], completed=event["elapsed_s"], description=text
-            )
