@@ -15,8 +15,9 @@ def test_checkpoints_keep_the_latest_two_and_load_latest(tmp_path):
     for step in (1, 2, 3):
         run.save_checkpoint(step, {"w": torch.full((2,), float(step))}, {"note": step})
     assert run.checkpoint_steps() == [2, 3]
-    tensors, meta = run.load_checkpoint()
-    assert meta == {"step": 3, "note": 3} and tensors["w"].tolist() == [3.0, 3.0]
+    checkpoint = run.load_checkpoint()
+    assert checkpoint.step == 3 and checkpoint.meta["note"] == 3 and checkpoint.notes == []
+    assert checkpoint.tensors["w"].tolist() == [3.0, 3.0]
     with pytest.raises(CheckpointError, match="no checkpoint at step 1"):
         run.load_checkpoint(1)
 

@@ -6,7 +6,8 @@ import torch
 
 from genforge.core.errors import ConfigError, TrainingDiverged
 from genforge.core.runs import Run
-from genforge.pipelines.training import load_run, resume, train
+from genforge.pipelines.loading import load_run
+from genforge.pipelines.training import resume, train
 from tests.trainer import tiny_model  # noqa: F401  (registers the tiny-test family)
 
 
@@ -99,9 +100,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
             overrides={"nan_at_call": 15, "checkpoint_every": 10},
         )
     run = Run(next(tmp_path.iterdir()))
-    tensors, meta = run.load_checkpoint()
-    assert meta["step"] == 10
-    assert all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
+    checkpoint = run.load_checkpoint()
+    assert checkpoint.step == checkpoint.meta["step"] == 10
+    assert all(torch.isfinite(v).all() for k, v in checkpoint.tensors.items() if k.startswith("model."))
 
 
 def test_time_budget_stops_run(tmp_path):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genforge.core.errors import ModelNotFound
+from genforge.core.suggest import did_you_mean
 
 
 @dataclass
@@ -53,7 +54,8 @@ class Registry:
         entry = self._entries.get(name)
         if entry is None:
             available = ", ".join(sorted(self._entries)) or "none"
-            raise ModelNotFound(f"unknown {self.kind} '{name}' (available: {available})")
+            hint = did_you_mean(name, self._entries)
+            raise ModelNotFound(f"unknown {self.kind} '{name}' ({hint}available: {available})")
         return entry
 
     def names(self) -> list[str]:

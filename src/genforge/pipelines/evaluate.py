@@ -16,7 +16,8 @@ import torch
 from genforge.core.io import atomic_write_json
 from genforge.core.runs import Run
 from genforge.models.baseline import pixel_categorical_bits_per_dim
-from genforge.pipelines.training import load_run, write_model_card
+from genforge.pipelines.card import write_model_card
+from genforge.pipelines.loading import load_run
 
 
 def evaluate_run(

@@ -26,7 +26,7 @@ from genforge.core.seed import make_generator
 from genforge.data.tokenizers import END_OF_TEXT, TextTokenizer, load_run_tokenizer
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
-from genforge.pipelines.training import LoadedRun, load_run
+from genforge.pipelines.loading import LoadedRun, load_run
 from genforge.render.attention import save_attention_heatmap
 from genforge.samplers.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
 

@@ -1,0 +1,121 @@
+"""Ctrl-C (SIGINT) and SIGTERM sent to a running ``genforge train`` process, then ``--resume``: the run
+ends with the same checkpoint and log as an uninterrupted one, with augmentation on (as a user types it)."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from genforge.core.runs import Run
+
+GF = [sys.executable, "-m", "genforge.cli.main"]
+STEPS = 150
+
+
+def command(family: str, out: Path) -> list[str]:
+    sets = ["log_every=5", "checkpoint_every=100000", "final_eval=false", "base_channels=4", "max_channels=8"]
+    return [
+        *GF,
+        "train",
+        family,
+        "--data",
+        "digits",
+        "--augment",
+        "hflip",
+        "--augment",
+        "shift",
+        "--max-steps",
+        str(STEPS),
+        "--seed",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+        *[a for kv in sets for a in ("--set", kv)],
+    ]
+
+
+def wait_for_logged_step(out: Path, process: subprocess.Popen, step: int) -> None:
+    """Wait until the run under ``out`` has logged a training record at ``step`` or later."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        for log in out.glob("*/metrics.jsonl"):
+            lines = log.read_text().splitlines()
+            if lines and json.loads(lines[-1])["step"] >= step:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"training never logged step {step} (exit {process.poll()})")
+
+
+def final_checkpoint(out: Path):
+    (path,) = out.iterdir()
+    run = Run(path)
+    return run, run.load_checkpoint()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("family", "sig", "code"), [("vae", signal.SIGINT, 130), ("gan", signal.SIGTERM, 143)]
+)
+def test_a_signal_to_the_train_command_saves_a_step_that_resumes_exactly(tmp_path, family, sig, code):
+    reference = subprocess.run(command(family, tmp_path / "a"), capture_output=True, text=True, timeout=900)
+    assert reference.returncode == 0, reference.stderr
+    process = subprocess.Popen(
+        command(family, tmp_path / "b"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_for_logged_step(tmp_path / "b", process, 10)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and "resume with: genforge train --resume" in stdout
+    run, stopped = final_checkpoint(tmp_path / "b")
+    assert stopped.meta["status"] == "interrupted" and 10 <= stopped.step < STEPS
+
+    resumed = subprocess.run(
+        [*GF, "train", family, "--resume", str(run.path), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    expected_run, expected = final_checkpoint(tmp_path / "a")
+    _, got = final_checkpoint(tmp_path / "b")
+    assert got.step == expected.step == STEPS
+    differ = [k for k in expected.tensors if not torch.equal(expected.tensors[k], got.tensors[k])]
+    assert differ == [] and expected.tensors.keys() == got.tensors.keys()
+
+    def log(r: Run) -> list[dict]:
+        return [
+            {k: v for k, v in rec.items() if k not in ("elapsed_s", "samples_per_s")}
+            for rec in r.read_metrics()
+        ]
+
+    assert log(expected_run) == log(run)
+
+
+def test_resuming_a_run_as_another_family_is_refused(tmp_path):
+    out = subprocess.run(
+        [*GF, "train", "vae", "--data", "digits", "--max-steps", "2", "--out", str(tmp_path), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    (run,) = tmp_path.iterdir()
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    refused = subprocess.run(
+        [*GF, "train", "gan", "--resume", str(run), "--max-steps", "4"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"error: run {run.name} is a vae run, not gan: resume it without naming a family, or train a new gan run"
+    )
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
