@@ -58,7 +58,20 @@ def check_output_file(path: str | os.PathLike, what: str = "output file") -> Pat
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a directory: give a file name")
-    ensure_output_dir(path.parent if str(path.parent) else Path("."), f"folder of {what} {path}")
+    folder = path.parent if str(path.parent) else Path(".")
+    for ancestor in (folder, *folder.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"cannot write {what} {path}: {ancestor} is a file, not a directory")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {what} {path}: cannot create {folder} ({exc.strerror or exc})"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {what} {path}: {folder} is not writable")
     return path
 
 

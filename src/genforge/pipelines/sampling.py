@@ -31,6 +31,8 @@ def sample_path(kind: str, out: str | Path | None, default: Path) -> Path:
     """Where samples of data ``kind`` go: ``out`` (its extension must suit the kind; without one the
     kind's own is added) or ``default``; checked to be writable."""
     path = Path(out) if out is not None else default
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a directory: give a file name")
     if not path.suffix:
         path = path.with_suffix(SAMPLE_SUFFIX[kind])
     if kind == "tokens":

@@ -20,7 +20,6 @@ logged twice.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,7 @@ from genforge.models.base import GenerativeModel
 from genforge.trainer.config import DEFAULT_MAX_MINUTES, TrainConfig
 from genforge.trainer.optim import EMA, clip_gradients, lr_factor, make_optimizer, set_lr
 from genforge.trainer.signals import StopSignals
-from genforge.trainer.state import Counters, pack, unpack
+from genforge.trainer.state import Clock, Counters, clone_state, pack, unpack
 
 __all__ = ["DEFAULT_MAX_MINUTES", "TrainConfig", "TrainResult", "Trainer"]
 
@@ -206,7 +205,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until the budget, early stopping or a stop signal; always ends with a checkpoint of a
         completed step (or keeps the last one, see the module docstring)."""
-        clock = _Clock(self.elapsed_before)
+        clock = Clock(self.elapsed_before)
         notes: list[str] = []
         snapshot = (self.counters.copy(), self.best_weights)
         save, status = True, "completed"
@@ -266,7 +265,7 @@ class Trainer:
             stop_signal=stop.received if status == "interrupted" else None,
         )
 
-    def _stop_reason(self, stop: StopSignals, clock: _Clock) -> str:
+    def _stop_reason(self, stop: StopSignals, clock: Clock) -> str:
         """Why the loop stops before the next step ("" to go on)."""
         if stop.received:
             return "interrupted"
@@ -290,7 +289,7 @@ class Trainer:
             window[k] = window.get(k, 0.0) + v
         self.counters.window_count += 1
 
-    def _after_step(self, clock: _Clock) -> bool:
+    def _after_step(self, clock: Clock) -> bool:
         """Logging, validation, samples and checkpoints due after the step just completed; True when
         early stopping ends the run."""
         cfg, step = self.config, self.step
@@ -310,7 +309,7 @@ class Trainer:
             clock.checkpointed()
         return False
 
-    def _log_train(self, clock: _Clock) -> None:
+    def _log_train(self, clock: Clock) -> None:
         c = self.counters
         if not c.window_count:
             return
@@ -346,9 +345,9 @@ class Trainer:
         if c.best_val is None or val["loss"] < c.best_val - 1e-6:
             c.best_val, c.best_step, c.best_terms, c.evals_since_best = val["loss"], self.step, dict(val), 0
             if self.config.early_stop_patience > 0:
-                self.best_weights = {"model": _clone(self.model.state_dict())}
+                self.best_weights = {"model": clone_state(self.model.state_dict())}
                 if self.ema is not None:
-                    self.best_weights["ema"] = _clone(self.ema.state_dict())
+                    self.best_weights["ema"] = clone_state(self.ema.state_dict())
             return False
         c.evals_since_best += 1
         patience = self.config.early_stop_patience
@@ -389,33 +388,3 @@ class Trainer:
             f"training diverged: '{term}' became {value} at step {self.step + 1}; {kept} in {self.run.path}. "
             "Lower the learning rate (--set lr=...) or enable clipping (--set grad_clip=1.0)"
         )
-
-
-def _clone(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in state.items()}
-
-
-class _Clock:
-    """Wall time of a session, of the run so far, since the last checkpoint and the last log line."""
-
-    def __init__(self, elapsed_before: float) -> None:
-        self.before = elapsed_before
-        self.start = self.last_checkpoint = self.window_start = time.perf_counter()
-
-    def session(self) -> float:
-        return time.perf_counter() - self.start
-
-    def elapsed(self) -> float:
-        return self.before + self.session()
-
-    def since_checkpoint(self) -> float:
-        return time.perf_counter() - self.last_checkpoint
-
-    def checkpointed(self) -> None:
-        self.last_checkpoint = time.perf_counter()
-
-    def since_window(self) -> float:
-        return time.perf_counter() - self.window_start
-
-    def window_started(self) -> None:
-        self.window_start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""What a checkpoint holds beyond the weights, so that a resumed run continues exactly.
+"""What a checkpoint holds beyond the weights, so that a resumed run continues exactly, and the loop's clock.
 
 :class:`Counters` is the loop's own progress (early-stopping bookkeeping and the partly filled window of
 training terms that the next log line averages); :func:`pack` and :func:`unpack` turn the model,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,3 +110,33 @@ def unpack(
     best = {part: _strip(f"best.{part}.", tensors) for part in ("model", "ema")}
     best = {part: state for part, state in best.items() if state}
     return best or None, rng_state
+
+
+def clone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in state.items()}
+
+
+class Clock:
+    """Wall time of a session, of the run so far, since the last checkpoint and the last log line."""
+
+    def __init__(self, elapsed_before: float) -> None:
+        self.before = elapsed_before
+        self.start = self.last_checkpoint = self.window_start = time.perf_counter()
+
+    def session(self) -> float:
+        return time.perf_counter() - self.start
+
+    def elapsed(self) -> float:
+        return self.before + self.session()
+
+    def since_checkpoint(self) -> float:
+        return time.perf_counter() - self.last_checkpoint
+
+    def checkpointed(self) -> None:
+        self.last_checkpoint = time.perf_counter()
+
+    def since_window(self) -> float:
+        return time.perf_counter() - self.window_start
+
+    def window_started(self) -> None:
+        self.window_start = time.perf_counter()
