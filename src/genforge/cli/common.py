@@ -12,8 +12,9 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
-    parser.add_argument("--seed", type=int, default=default, help=f"random seed (default {default})")
+def add_seed(parser: argparse.ArgumentParser, default: int = 0, note: str = "") -> None:
+    extra = f"; {note}" if note else ""
+    parser.add_argument("--seed", type=int, default=default, help=f"random seed (default {default}{extra})")
 
 
 def add_runs_root(parser: argparse.ArgumentParser) -> None:
