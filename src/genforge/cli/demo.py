@@ -38,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             steps_per_family=args.steps,
             minutes_per_family=args.minutes,
-            on_family=None if args.json else lambda f, budget: out.print(f"training {f} on digits for {budget}"),
+            on_family=None
+            if args.json
+            else lambda f, budget: out.print(f"training {f} on digits for {budget}"),
             progress=view.update,
         )
     if args.json:
