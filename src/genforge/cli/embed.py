@@ -87,15 +87,16 @@ def run_train(args: argparse.Namespace) -> int:
     import sys
 
     from genforge.core.config import parse_overrides
+    from genforge.core.paths import check_output_dir
     from genforge.core.seed import seed_everything
     from genforge.embed.training import train_embedding
 
     seed_everything(args.seed)
-    out = args.out or f"embeddings/{args.method}"
+    out = check_output_dir(args.out or f"embeddings/{args.method}")
     embedding, summary = train_embedding(
         args.method, args.corpus, args.dim, args.seed, None, **parse_overrides(args.overrides)
     )
-    summary["out"] = out
+    summary["out"] = str(out)
     if args.json:
         print_json(summary)
     else:
@@ -180,10 +181,13 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from genforge.cli.progress import CountProgress
     from genforge.core.io import atomic_write_json
+    from genforge.core.paths import check_output_file
     from genforge.core.seed import seed_everything
     from genforge.embed.bench import run_bench as bench
 
     seed_everything(args.seed)
+    if args.out:
+        check_output_file(args.out)
     with CountProgress("bench", "methods", quiet=args.quiet or args.json) as bar:
         result = bench(
             args.corpus,
