@@ -68,17 +68,6 @@ def test_jsonl_skips_a_torn_last_line(tmp_path):
     assert [r["step"] for r in io.read_jsonl(path)] == [1, 2]
 
 
-def test_an_output_file_under_a_file_or_onto_a_directory_is_refused_before_work(tmp_path):
-    from genforge.core.errors import ConfigError
-
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match=r"cannot write --out .*g\.png: .*file is a file, not a directory"):
-        io.check_output_file(tmp_path / "file" / "g.png", "--out")
-    with pytest.raises(ConfigError, match="is a directory: give a file name"):
-        io.check_output_file(tmp_path, "--out")
-    assert io.check_output_file(tmp_path / "new" / "g.png") == tmp_path / "new" / "g.png"
-
-
 def test_a_json_file_with_bytes_that_are_not_utf8_is_a_checkpoint_error(tmp_path):
     path = tmp_path / "x.json"
     path.write_bytes(b'{"a": "\xff"}')

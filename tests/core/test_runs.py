@@ -197,9 +197,9 @@ def test_a_runs_root_that_is_a_file_or_cannot_be_created_is_one_error(tmp_path):
     from genforge.core.errors import ConfigError
 
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match="is a file, not a directory"):
+    with pytest.raises(ConfigError, match="file is a file, not a folder"):
         new_run(tmp_path / "file", "x")
-    with pytest.raises(ConfigError, match="is a file, not a directory"):
+    with pytest.raises(ConfigError, match="file is a file, not a folder"):
         new_run(tmp_path / "file" / "runs", "x")
-    with pytest.raises(ConfigError, match="cannot create runs directory /proc/nope"):
+    with pytest.raises(ConfigError, match="cannot write /proc/nope: /proc is not writable"):
         new_run("/proc/nope", "x")

@@ -61,8 +61,8 @@ def test_sample_writes_the_format_its_file_name_says(gf, vae_run, tmp_path):
             "notes.txt",
             "error: cannot write a picture to notes.txt: use a .png, .jpg/.jpeg or .webp file name",
         ),
-        ("taken/g.png", "error: cannot write --out taken/g.png: taken is a file, not a directory"),
-        (".", "error: --out . is a directory: give a file name"),
+        ("taken/g.png", "error: cannot write taken/g.png: taken is a file, not a folder"),
+        (".", "error: . is a folder: give a file name to write"),
     ],
 )
 def test_a_bad_sample_path_is_one_line_before_any_work(gf, vae_run, tmp_path, out, message):
@@ -76,8 +76,8 @@ def test_a_bad_sample_path_is_one_line_before_any_work(gf, vae_run, tmp_path, ou
 @pytest.mark.parametrize(
     ("out", "message"),
     [
-        ("taken", "error: runs directory taken is a file, not a directory: give a directory"),
-        ("/proc/nope", "error: cannot create runs directory /proc/nope: No such file or directory"),
+        ("taken", "error: cannot write into taken: taken is a file, not a folder"),
+        ("/proc/nope", "error: cannot write /proc/nope: /proc is not writable (No such file or directory)"),
     ],
 )
 def test_a_bad_train_out_is_one_line_before_any_work(gf, tmp_path, out, message):

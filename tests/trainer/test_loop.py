@@ -221,7 +221,7 @@ def test_resume_refuses_a_damaged_log_before_training(tmp_path):
 
 def test_training_into_a_file_or_an_unwritable_place_fails_before_any_work(tmp_path):
     (tmp_path / "taken").write_text("x")
-    with pytest.raises(ConfigError, match="is a file, not a directory"):
+    with pytest.raises(ConfigError, match="taken is a file, not a folder"):
         train("tiny-test", "digits", out=tmp_path / "taken", max_steps=1)
-    with pytest.raises(ConfigError, match="cannot create runs directory /proc/nope"):
+    with pytest.raises(ConfigError, match="cannot write /proc/nope: /proc is not writable"):
         train("tiny-test", "digits", out="/proc/nope", max_steps=1)

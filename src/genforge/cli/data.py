@@ -34,10 +34,7 @@ def run_list(args: argparse.Namespace) -> int:
         about = r.get("unavailable") or ("" if r["help"] == previous_help else r["help"])
         previous_help = r["help"]
         body.append([r["spec"], r["kind"], "x".join(map(str, r.get("shape") or [])) or "-", size_text, about])
-    view = table("datasets", ["spec", "kind", "shape", "train/val/test", "about"], body)
-    view.columns[0].no_wrap = True  # a spec is typed into the next command: never cut it
-    view.columns[0].min_width = max(len(row[0]) for row in body)
-    console().print(view)
+    console().print(table("datasets", ["spec", "kind", "shape", "train/val/test", "about"], body))
     return 0
 
 

@@ -41,17 +41,14 @@ def run_list(args: argparse.Namespace) -> int:
         console().print(f"no runs under {args.runs}/ (train one: genforge train vae --data digits)")
         return 0
     body = [
-        [r["id"], "damaged", "", "", "(see below)"]
+        [r["id"], "damaged", "", "", "", "(see below)"]
         if "error" in r
-        else [r["id"], r["family"], r["data"], r["step"], r.get("headline")]
+        else [r["id"], r["family"], r["data"], r["step"], r["parameters"], r.get("headline")]
         for r in rows
     ]
-    view = table(f"runs in {args.runs}/", ["id", "family", "data", "step", "eval"], body)
-    # the id is what a user copies into the next command: never cut it, let the other columns wrap
-    view.columns[0].no_wrap = True
-    view.columns[0].min_width = max(len(r["id"]) for r in rows)
-    for column in view.columns[1:]:
-        column.overflow = "fold"
+    # ids stay whole (they go into the next command); the parameter count is the first to go when narrow
+    columns = ["id", "family", "data", "step", "params", "eval"]
+    view = table(f"runs in {args.runs}/", columns, body, whole=(0,), optional=(4,))
     out = console()
     out.print(view)
     for r in rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_seed, console, err_console
+from genforge.cli.common import add_json, add_seed, console, err_console, print_json
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -52,6 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json(parser)
     parser.set_defaults(handler=run)
 
 
@@ -110,6 +111,21 @@ def run(args: argparse.Namespace) -> int:
                 max_minutes=args.max_minutes,
                 progress=view.update,
             )
+    code = 0 if result.status != "interrupted" else 143 if result.stop_signal == "SIGTERM" else 130
+    if args.json:
+        print_json(
+            {
+                "run": str(result.run.path),
+                "status": result.status,
+                "step": result.step,
+                "elapsed_s": result.elapsed_s,
+                "metrics": result.metrics,
+                "evaluation": result.evaluation,
+                "notes": result.notes,
+                "stop_signal": result.stop_signal,
+            }
+        )
+        return code
     for note in result.notes:
         err_console().print(f"note: {note}", soft_wrap=True)
     out = console()
@@ -122,6 +138,6 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"run: {result.run.path}", soft_wrap=True)
     if result.status == "interrupted":
         out.print(f"resume with: genforge train --resume {result.run.path}", soft_wrap=True)
-        return 143 if result.stop_signal == "SIGTERM" else 130
+        return code
     out.print(f"next: {next_step(result.run, result.run.read_config())}", soft_wrap=True)
     return 0

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from genforge.core.errors import CheckpointError, ConfigError, DataError
+from genforge.core.errors import CheckpointError, DataError
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -34,53 +34,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def ensure_output_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
-    """Create directory ``path`` (and its parents) or fail with one line, before any work is done."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{what} {path} is a file, not a directory: give a directory")
-    _refuse_file_ancestor(path, what)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write in {what} {path}: permission denied")
-    return path
-
-
-def check_output_file(path: str | os.PathLike, what: str = "output file") -> Path:
-    """Fail with one line, before any work is done, when ``path`` cannot be written as a file: it is a
-    directory, a folder on its way is a file, or its folder cannot be created or written (missing folders
-    are created)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a directory: give a file name")
-    folder = path.parent if str(path.parent) else Path(".")
-    for ancestor in (folder, *folder.parents):
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise ConfigError(f"cannot write {what} {path}: {ancestor} is a file, not a directory")
-            break
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write {what} {path}: cannot create {folder} ({exc.strerror or exc})"
-        ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write {what} {path}: {folder} is not writable")
-    return path
-
-
-def _refuse_file_ancestor(path: Path, what: str) -> None:
-    for ancestor in path.parents:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise ConfigError(f"cannot create {what} {path}: {ancestor} is a file, not a directory")
-            return
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -31,6 +31,7 @@ from typing import Any
 
 from genforge.core import io
 from genforge.core.errors import CheckpointError, RunNotFound
+from genforge.core.paths import check_output_dir
 
 DEFAULT_ROOT = Path("runs")
 _STEP_RE = re.compile(r"^step-(\d+)\.safetensors$")
@@ -280,7 +281,8 @@ def _is_int(value: Any) -> bool:
 
 def new_run(root: str | os.PathLike, label: str) -> Run:
     """Create ``root/<timestamp>-<label>[-k]`` and return it (a root that cannot be written is one line)."""
-    root = io.ensure_output_dir(root, "runs directory")
+    root = check_output_dir(root)
+    root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:48]
     base = f"{stamp}-{slug}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from genforge.core.errors import ConfigError, GenforgeError
-from genforge.core.io import check_output_file
+from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, list_runs, resolve_run
 from genforge.core.suggest import did_you_mean
 from genforge.render.curves import save_curves
@@ -137,7 +137,7 @@ def plot_runs(
         raise ConfigError("name at least one run to plot")
     runs = [resolve_run(ref, root) for ref in refs]
     image_format(out if out is not None else "curve.png")
-    target = check_output_file(out if out is not None else runs[0].artifact(f"curve-{metric}.png"), "--out")
+    target = check_output_file(out if out is not None else runs[0].artifact(f"curve-{metric}.png"))
     drawn = {run.id: curves(run, metric) for run in runs}
     missing = [run for run in runs if not drawn[run.id]]
     if missing:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from genforge.core.errors import ConfigError
-from genforge.core.io import check_output_file
+from genforge.core.paths import check_output_file
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
 from genforge.data import Dataset
@@ -32,7 +32,7 @@ def sample_path(kind: str, out: str | Path | None, default: Path) -> Path:
     kind's own is added) or ``default``; checked to be writable."""
     path = Path(out) if out is not None else default
     if path.is_dir():
-        raise ConfigError(f"--out {path} is a directory: give a file name")
+        raise ConfigError(f"{path} is a folder: give a file name to write")
     if not path.suffix:
         path = path.with_suffix(SAMPLE_SUFFIX[kind])
     if kind == "tokens":
@@ -40,7 +40,9 @@ def sample_path(kind: str, out: str | Path | None, default: Path) -> Path:
             raise ConfigError(f"text samples are written as .txt, not {path.suffix} ({path})")
     else:
         image_format(path)
-    return check_output_file(path, "--out" if out is not None else "sample file")
+    if out is None:
+        default.parent.mkdir(parents=True, exist_ok=True)  # the run's own samples/ folder
+    return check_output_file(path)
 
 
 def render_samples(
@@ -121,7 +123,9 @@ def interpolate(
     run = as_run(run)
     target = Path(out) if out else run.samples_dir / f"interpolate-seed{seed}.png"
     image_format(target)
-    check_output_file(target, "--out")
+    if not out:
+        run.samples_dir.mkdir(parents=True, exist_ok=True)
+    check_output_file(target)
     loaded = load_run(run)
     model = loaded.model
     if model.info.kind != "image":
