@@ -10,8 +10,6 @@ import shutil
 import pytest
 from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
-from genforge.cli.main import main
-
 TINY_GPT = ["--set", "num_layers=1", "--set", "embed_dim=32", "--set", "num_heads=2", "--block-size", "32"]
 PARAGRAPH = (
     "The government said on Tuesday that the new budget would be tabled next week, "
@@ -20,18 +18,6 @@ PARAGRAPH = (
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture()
-def gf(capsys):
-    def run(*args):
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        assert "Traceback" not in out.err
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -9,25 +9,15 @@ import json
 import pytest
 from PIL import Image
 
-from genforge.cli.main import main
 from genforge.models.realnvp import RealNVP
 
 TINY_VAE = ["--set", "base_channels=4", "--set", "max_channels=8", "--set", "latent_dim=4"]
 
 
-@pytest.fixture
-def gf(capsys, monkeypatch, tmp_path):
+@pytest.fixture(autouse=True)
+def in_tmp_at_80_columns(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "80")
-
-    def run(*args):
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        assert "Traceback" not in out.err
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture
