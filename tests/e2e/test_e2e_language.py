@@ -266,6 +266,12 @@ def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
     assert isinstance(data["translation"], str) and data["source_tokens"] == ["1", "9", "9", "4"]
     assert len(data["attention"]) == len(data["output_tokens"])
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = gf("translate", run, "1994", "--attention-map", workdir / "attn.jpg")
+    assert code == 0 and (workdir / "attn.jpg").read_bytes()[:3] == b"\xff\xd8\xff", err
+    code, out, err = gf("translate", run, "1994", "--attention-map", workdir / "attn.gif")
+    assert (code, out) == (2, "") and err == (
+        "error: cannot write a picture to attn.gif: use a .png, .jpg/.jpeg or .webp file name\n"
+    )
     result = json.loads(gf("eval", run, "--json")[1])
     assert result["exact_match_accuracy"] == 0.0  # five steps: no Roman numeral is right yet
     assert result["nll_nats_per_token"] == pytest.approx(5.48666992300028, rel=1e-9)

@@ -9,7 +9,6 @@ caller's global RNG: the model is initialised and trained on the run's own seede
 
 from __future__ import annotations
 
-import logging
 import shutil
 import time
 from pathlib import Path
@@ -31,7 +30,6 @@ from genforge.pipelines.sampling import sample_writer
 from genforge.trainer.config import TrainConfig
 from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
 
-logger = logging.getLogger(__name__)
 # a family without a likelihood is judged at the end of training by the Fréchet distance of this many
 # samples to the test split (in the digits classifier's features on digits: FD-digits)
 FINAL_SAMPLE_METRICS = ["fd"]
@@ -172,8 +170,6 @@ def _fit_and_finish(trainer: Trainer, notes: list[str]) -> TrainResult:
     """Train; then, for a run that finished (not interrupted), evaluate it and rewrite its model card."""
     result = trainer.fit()
     result.notes[:0] = notes
-    for note in result.notes:
-        logger.warning(note)
     if result.status != "interrupted" and trainer.config.final_eval:
         judged_by_samples = trainer.model.info.kind in ("image", "points") and not trainer.model.has(
             "log_prob"
