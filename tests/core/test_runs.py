@@ -38,6 +38,16 @@ def test_resolve_by_path_id_and_prefix(tmp_path):
     assert [r.id for r in list_runs(tmp_path)] == [run.id]
 
 
+def test_an_exact_id_is_not_ambiguous_with_a_longer_id_it_prefixes(tmp_path):
+    first, second = (tmp_path / "20260101-000000-vae-digits"), (tmp_path / "20260101-000000-vae-digits-1")
+    for path in (first, second):
+        path.mkdir()
+        (path / "config.json").write_text("{}")
+    assert resolve_run(first.name, tmp_path).path == first
+    with pytest.raises(RunNotFound, match="ambiguous"):
+        resolve_run("20260101-000000-vae", tmp_path)
+
+
 def test_unknown_run_is_a_clear_error(tmp_path):
     with pytest.raises(RunNotFound, match="no run 'nope'"):
         resolve_run("nope", tmp_path)

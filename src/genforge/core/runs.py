@@ -302,6 +302,8 @@ def resolve_run(ref: str | os.PathLike, root: str | os.PathLike = DEFAULT_ROOT) 
     if (path / "config.json").exists():
         return Run(path)
     root = Path(root)
+    if (root / str(ref) / "config.json").exists():  # an exact id wins over ids it is a prefix of
+        return Run(root / str(ref))
     if root.is_dir():
         matches = sorted(
             p for p in root.iterdir() if p.name.startswith(str(ref)) and (p / "config.json").exists()
