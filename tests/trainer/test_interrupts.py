@@ -141,13 +141,22 @@ def assert_same_run(expected: Run, got: Run) -> None:
         assert (expected.samples_dir / name).read_bytes() == (got.samples_dir / name).read_bytes()
 
 
-PARAMS = [
-    (name, point, mode)
-    for name in CASES
-    for point in POINTS
-    for mode in ("signal", "raise")
-    if not (point == "samples" and CASES[name][1].startswith("seq2seq"))  # pairs have no samples to draw
-]
+def _cases() -> list[tuple[str, str, str]]:
+    """Every family at every point with both kinds of interrupt, except two that repeat another: right
+    after an optimizer step is tried where a step holds more than one update (the GAN) and on the VAE,
+    and pairs (seq2seq) have no samples to draw."""
+    cases = []
+    for name, (_, data, _, _) in CASES.items():
+        for point in POINTS:
+            if point == "optimizer" and name not in ("vae", "gan"):
+                continue
+            if point == "samples" and data.startswith("seq2seq"):
+                continue
+            cases += [(name, point, "signal"), (name, point, "raise")]
+    return cases
+
+
+PARAMS = _cases()
 
 
 @pytest.mark.slow
