@@ -21,7 +21,7 @@ def digits_run():
 
 
 def test_image_run_metrics_carry_n_extractor_and_hash(digits_run):
-    result = evaluate_samples(digits_run, ["fd", "kid", "is", "prdc", "nll"], n=300, seed=0)
+    result = evaluate_samples(digits_run, ["fd", "kid", "is", "prdc", "nll"], num_samples=300, seed=0)
     assert {"samples", "fd", "kid", "is", "prdc"} <= set(result) and "mmd" not in result
     assert (
         result["fd_digits"] == result["fd"]["fd_digits"]
@@ -43,14 +43,14 @@ def test_same_seed_gives_the_same_samples_and_metrics(digits_run):
     a = draw_samples(digits_run.model, 40, seed=3, batch_size=16)
     b = draw_samples(digits_run.model, 40, seed=3, batch_size=16)
     assert a.shape == (40, 1, 8, 8) and bool((a == b).all())
-    first = evaluate_samples(digits_run, ["fd"], n=150, seed=1)["fd"]["fd_digits"]
-    assert evaluate_samples(digits_run, ["fd"], n=150, seed=1)["fd"]["fd_digits"] == first
+    first = evaluate_samples(digits_run, ["fd"], num_samples=150, seed=1)["fd"]["fd_digits"]
+    assert evaluate_samples(digits_run, ["fd"], num_samples=150, seed=1)["fd"]["fd_digits"] == first
 
 
 def test_point_data_is_compared_in_its_own_coordinates():
     dataset = load_dataset("toy2d:moons")
     run = SimpleNamespace(model=build_model("realnvp", {}, dataset.info).eval(), dataset=dataset)
-    result = evaluate_samples(run, ["fd", "prdc", "mmd", "is"], n=200, seed=0)
+    result = evaluate_samples(run, ["fd", "prdc", "mmd", "is"], num_samples=200, seed=0)
     assert result["fd"]["extractor"] == "points" and "fd_points" in result["fd"]
     assert result["fd"]["feature_dim"] == 2
     assert "skipped" in result["is"] and 0 <= result["prdc"]["precision"] <= 1
@@ -58,8 +58,8 @@ def test_point_data_is_compared_in_its_own_coordinates():
 
 def test_unknown_metrics_and_likelihood_only_requests(digits_run):
     with pytest.raises(ConfigError, match="unknown metric"):
-        evaluate_samples(digits_run, ["fid"], n=10, seed=0)
-    assert evaluate_samples(digits_run, ["nll"], n=10, seed=0) == {}
+        evaluate_samples(digits_run, ["fid"], num_samples=10, seed=0)
+    assert evaluate_samples(digits_run, ["nll"], num_samples=10, seed=0) == {}
 
 
 def test_samples_outside_the_unit_interval_are_refused_not_clamped(digits_run):
@@ -69,4 +69,4 @@ def test_samples_outside_the_unit_interval_are_refused_not_clamped(digits_run):
 
     run = SimpleNamespace(model=Overshooting(), dataset=digits_run.dataset)
     with pytest.raises(DataError, match=r"\[0, 1\]"):
-        evaluate_samples(run, ["fd"], n=20, seed=0)
+        evaluate_samples(run, ["fd"], num_samples=20, seed=0)
