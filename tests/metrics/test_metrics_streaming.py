@@ -15,7 +15,6 @@ from sklearn import metrics as skm
 import genforge.metrics
 from genforge.core.errors import ConfigError, DataError
 from genforge.data import load_dataset
-from genforge.metrics import classification as cls
 from genforge.metrics import image, likelihood, lpips, pr_curve
 from genforge.metrics.base import Metric, Options
 from genforge.metrics.kid import RBFMMD, KernelDistance, mmd_rbf
