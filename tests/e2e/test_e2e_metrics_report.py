@@ -35,3 +35,19 @@ def test_report_of_a_missing_run_is_one_error_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope"), "--runs", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_report_to_an_unwritable_path_is_one_error_line_before_any_work(tmp_path, capsys):
+    run = train("vae", "digits", out=tmp_path / "runs", seed=0, max_steps=2).run
+    (tmp_path / "file").write_text("x")
+    for out, message in (
+        (tmp_path / "missing" / "dir" / "r.html", "does not exist"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "file" / "r.html", "does not exist"),
+        ("/proc/r.html", "cannot write"),
+    ):
+        assert main(["report", str(run.path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "missing").exists()  # the folder is not created
+    assert not run.artifact("report.html").exists()
