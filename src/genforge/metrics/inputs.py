@@ -144,10 +144,7 @@ def read_image_folder(root: Path) -> MetricInput:
 
 
 def _read_npz(path: Path, fingerprint: str) -> MetricInput:
-    loaded = np.load(path, allow_pickle=False)
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise DataError(f"{path} holds a bare array, not a .npz archive: rename it to .npy")
-    with loaded as archive:
+    with np.load(path, allow_pickle=False) as archive:
         keys = list(archive.keys())
         for key in ("features", "images"):
             if key in keys:
@@ -171,14 +168,18 @@ def read_input(path: str | os.PathLike) -> MetricInput:
     if suffix not in (".npy", ".npz"):
         raise DataError(f"{p}: expected {SET_FORMAT}, not a {suffix or 'suffix-less'} file")
     fingerprint = _fingerprint([p])
+    with p.open("rb") as handle:
+        head = handle.read(6)
+    if suffix == ".npz" and not head.startswith(b"PK"):
+        npy = " (it is a .npy array: rename it)" if head == b"\x93NUMPY" else ""
+        raise DataError(f"{p} is not a .npz (zip) archive{npy}: expected {SET_FORMAT}")
+    if suffix == ".npy" and head != b"\x93NUMPY":
+        npz = " (it is a .npz archive: rename it)" if head.startswith(b"PK") else ""
+        raise DataError(f"{p} is not a .npy array file{npz}: expected {SET_FORMAT}")
     try:
         if suffix == ".npz":
             return _read_npz(p, fingerprint)
-        arr = np.load(p, allow_pickle=False)
-        if not isinstance(arr, np.ndarray):
-            arr.close()
-            raise DataError(f"{p} is a .npz archive, not a .npy array: rename it to .npz")
-        return _from_array(arr, str(p), fingerprint, None)
+        return _from_array(np.load(p, allow_pickle=False), str(p), fingerprint, None)
     except _NUMPY_READ_ERRORS as exc:
         kind = "archive written by numpy.savez" if suffix == ".npz" else "array written by numpy.save"
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
