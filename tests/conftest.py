@@ -4,3 +4,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def onnx_export_dir(tmp_path_factory):
+    """A cache folder holding the packaged MiniLM exported to ONNX once per test run (about 15 s).
+
+    The ``onnx`` extra is part of ``all``, so CI has it: the ONNX tests fail rather than skip without it."""
+    from genforge.embed.sentence import default_model_path
+    from genforge.embed.sentence_onnx import ONNX_FILE, export_onnx
+
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    export_onnx(default_model_path(), folder / ONNX_FILE)
+    return folder
+
+
+@pytest.fixture
+def onnx_cache(onnx_export_dir, monkeypatch):
+    """``GENFORGE_CACHE`` pointed at the exported ONNX model for one test."""
+    monkeypatch.setenv("GENFORGE_CACHE", str(onnx_export_dir))
+    return onnx_export_dir

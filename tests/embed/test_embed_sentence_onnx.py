@@ -7,13 +7,10 @@ import pytest
 
 
 @pytest.mark.slow
-def test_onnx_vectors_match_sentence_transformers():
-    pytest.importorskip("onnxruntime")
+def test_onnx_vectors_match_sentence_transformers(onnx_cache):
     from genforge.embed.sentence import SentenceEmbedding
-    from genforge.embed.sentence_onnx import ONNX_FILE, OnnxSentenceEmbedding, cache_dir
+    from genforge.embed.sentence_onnx import OnnxSentenceEmbedding
 
-    if not (cache_dir() / ONNX_FILE).exists():
-        pytest.skip("no exported ONNX model cached; run benchmarks/sentence_throughput.py once to export it")
     texts = ["The government announced new measures.", "short", "A much longer sentence " * 20, "mid " * 9]
     onnx = OnnxSentenceEmbedding(batch_size=2).embed_texts(texts)  # batches cut in length order
     reference = SentenceEmbedding(cache_size=0).embed_texts(texts)

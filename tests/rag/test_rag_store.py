@@ -342,12 +342,9 @@ def test_a_store_written_before_the_embedder_setting_existed_opens_as_minilm(tmp
 
 
 @pytest.mark.slow
-def test_onnx_embedder_store_reopens_with_onnx_and_ranks_like_the_torch_store(tmp_path, built):
-    pytest.importorskip("onnxruntime")
-    from genforge.embed.sentence_onnx import ONNX_FILE, OnnxSentenceEmbedding, cache_dir
+def test_onnx_embedder_store_reopens_with_onnx_and_ranks_like_the_torch_store(tmp_path, built, onnx_cache):
+    from genforge.embed.sentence_onnx import OnnxSentenceEmbedding
 
-    if not (cache_dir() / ONNX_FILE).exists():
-        pytest.skip("no exported ONNX model cached; run benchmarks/sentence_throughput.py once to export it")
     _, torch_store, _ = built
     root = make_corpus(tmp_path / "c")
     Store(tmp_path / "s", StoreConfig(embedder="minilm-onnx")).index(root)

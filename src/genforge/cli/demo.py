@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_seed, console, table
+from genforge.cli.common import add_json, add_seed, console, print_json, table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="wall-clock minutes per family instead of steps (results then depend on the CPU's speed)",
     )
     add_seed(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json(parser)
     parser.set_defaults(handler=run)
 
 
@@ -30,15 +32,20 @@ def run(args: argparse.Namespace) -> int:
     from genforge.pipelines.demo import run_demo
 
     out = console()
-    with TrainingProgress() as view:
+    with TrainingProgress(quiet=args.quiet or args.json) as view:
         summary = run_demo(
             args.out,
             seed=args.seed,
             steps_per_family=args.steps,
             minutes_per_family=args.minutes,
-            on_family=lambda f, budget: out.print(f"training {f} on digits for {budget}"),
+            on_family=None
+            if args.json
+            else lambda f, budget: out.print(f"training {f} on digits for {budget}"),
             progress=view.update,
         )
+    if args.json:
+        print_json(summary)
+        return 0
     rows = [
         [r["family"], r["steps"], r["metric"], r["value"], r["reference"], r["wall_time_s"]]
         for r in summary["families"]

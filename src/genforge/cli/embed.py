@@ -68,6 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--methods", nargs="+", choices=BENCH_ENTRIES, default=None, help="subset (default all)"
     )
     bench.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result here")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
     add_seed(bench)
     add_json(bench)
     bench.set_defaults(handler=run_bench)
@@ -86,15 +87,16 @@ def run_train(args: argparse.Namespace) -> int:
     import sys
 
     from genforge.core.config import parse_overrides
+    from genforge.core.paths import check_output_dir
     from genforge.core.seed import seed_everything
     from genforge.embed.training import train_embedding
 
     seed_everything(args.seed)
-    out = args.out or f"embeddings/{args.method}"
+    out = check_output_dir(args.out or f"embeddings/{args.method}")
     embedding, summary = train_embedding(
         args.method, args.corpus, args.dim, args.seed, None, **parse_overrides(args.overrides)
     )
-    summary["out"] = out
+    summary["out"] = str(out)
     if args.json:
         print_json(summary)
     else:
@@ -177,12 +179,23 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    from genforge.cli.progress import CountProgress
     from genforge.core.io import atomic_write_json
+    from genforge.core.paths import check_output_file
     from genforge.core.seed import seed_everything
     from genforge.embed.bench import run_bench as bench
 
     seed_everything(args.seed)
-    result = bench(args.corpus, args.dim, args.seed, args.methods)
+    if args.out:
+        check_output_file(args.out)
+    with CountProgress("bench", "methods", quiet=args.quiet or args.json) as bar:
+        result = bench(
+            args.corpus,
+            args.dim,
+            args.seed,
+            args.methods,
+            progress=lambda done, total, entry: bar.update(done, total, note=f"  {entry}"),
+        )
     if args.out:
         atomic_write_json(args.out, result)
     if args.json:
@@ -211,7 +224,7 @@ def run_bench(args: argparse.Namespace) -> int:
         f"{first['analogies']['questions_used']} analogies over {result['common_vocabulary_size']} shared words"
     )
     columns = ["rank", "method", "score", "WS353 ρ", "SimLex ρ", "3CosAdd", "3CosMul", "OOV rate", "seconds"]
-    console().print(table(title, columns, rows))
+    console().print(table(title, columns, rows, whole=(1,), optional=(8, 7, 6)))
     return 0
 
 

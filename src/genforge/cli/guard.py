@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     check.set_defaults(handler=run_check)
 
     policy = sub.add_parser("policy", help="print the shipped default policy (YAML) to copy and edit")
+    add_json(policy)
     policy.set_defaults(handler=run_policy)
 
     ev = sub.add_parser("eval", help="precision / recall / F1 / false-positive rate on a labelled JSONL set")
@@ -67,7 +68,13 @@ def run_check(args: argparse.Namespace) -> int:
 def run_policy(args: argparse.Namespace) -> int:
     from genforge.guard.policy import default_policy_text
 
-    sys.stdout.write(default_policy_text())
+    text = default_policy_text()
+    if args.json:
+        import yaml
+
+        print_json({"policy": yaml.safe_load(text)})
+        return 0
+    sys.stdout.write(text)
     return 0
 
 

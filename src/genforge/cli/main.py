@@ -4,14 +4,23 @@ Commands are listed in :data:`COMMANDS` as ``name -> (module, help)``; a command
 only when that command runs, so ``genforge --help`` starts without importing torch (argparse rather than
 typer for the same reason: typer alone costs about 100 ms to import, six times a bare interpreter).
 Each command module defines ``configure(parser)``, which adds its arguments and sets ``handler``.
+
+Every leaf command accepts ``--seed`` (added here where a command's own ``configure`` did not) and
+``--json``. Errors are one line: ``error: ...`` on stderr and exit 2, or with ``--json`` the object
+``{"error": {"type": ..., "message": ...}}`` on stdout and the same exit code; a mistyped command or
+choice gets a "did you mean" suggestion.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import json
 import os
+import re
 import sys
+from typing import NoReturn
 
 # OpenMP threads that spin while waiting make small models ~10x slower on a busy 2-core machine;
 # set before anything imports torch (a user's own setting wins).
@@ -43,6 +52,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with genforge's error contract: one line (or a JSON error object), exit 2, and a
+    suggestion when an invalid choice is close to a valid one."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2)) or match.group(2).split(", ")
+            close = difflib.get_close_matches(match.group(1), choices, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(choices)})"
+            message = f"{self.prog}: unknown choice '{match.group(1)}'{hint}"
+        else:
+            message = f"{self.prog}: {message}"
+        _fail("UsageError", message, json_errors=self.json_errors)
+
+
+def _fail(kind: str, message: str, *, json_errors: bool, code: int = 2) -> NoReturn:
+    """Report an error the genforge way and exit with ``code``."""
+    if json_errors:
+        sys.stdout.write(json.dumps({"error": {"type": kind, "message": message}}) + "\n")
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, sized with ``os.get_terminal_size``: the stock one imports ``shutil`` for
     that, which pulls in bz2 and lzma and costs about a sixth of ``genforge --help``."""
@@ -64,7 +100,7 @@ EPILOG = "Run 'genforge COMMAND --help' for a command's options. Docs: docs/ in 
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="genforge",
         description="Train, sample, evaluate, guard and ship generative AI, offline on a CPU.",
         epilog=EPILOG,
@@ -76,7 +112,24 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_HelpFormatter)
         if name == command:
             importlib.import_module(module).configure(cmd)
+            for leaf in leaf_parsers(cmd):
+                _add_common_flags(leaf)
     return parser
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers that run a handler: ``parser`` itself or, through its sub-commands, their leaves."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for a in subs for p in a.choices.values() for leaf in leaf_parsers(p)]
+
+
+def _add_common_flags(parser: argparse.ArgumentParser) -> None:
+    from genforge.cli.common import add_seed
+
+    if "--seed" not in parser._option_string_actions:
+        add_seed(parser, note="this command draws no random numbers; accepted by every command")
 
 
 def _version() -> str:
@@ -88,8 +141,12 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
+    json_errors = _Parser.json_errors = "--json" in argv
     parser = _parser(command if command in COMMANDS else None)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error already reported (2)
+        return int(exc.code or 0)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -99,13 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except GenforgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _report(type(exc).__name__, str(exc), json_errors, 2)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _report("Interrupted", "interrupted", json_errors, 130)
     except BrokenPipeError:
         return 0
+
+
+def _report(kind: str, message: str, json_errors: bool, code: int) -> int:
+    try:
+        _fail(kind, message, json_errors=json_errors, code=code)
+    except SystemExit:
+        return code
 
 
 if __name__ == "__main__":

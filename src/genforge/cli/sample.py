@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_seed, console
+from genforge.cli.common import add_json, add_seed, console, print_json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--label", type=int, help="class label for class-conditional models")
     add_seed(parser)
+    add_json(parser)
     parser.set_defaults(handler=run)
 
 
@@ -28,5 +29,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         opts = {"label": args.label} if args.label is not None else {}
         path = sample(args.run, args.n, out=args.out, seed=args.seed, temperature=args.temperature, **opts)
+    if args.json:
+        print_json({"run": args.run, "out": str(path), "seed": args.seed})
+        return 0
     console().print(f"wrote {path}")
     return 0

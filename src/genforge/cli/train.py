@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_seed, console
+from genforge.cli.common import add_json, add_seed, console, print_json
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -48,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json(parser)
     parser.set_defaults(handler=run)
 
 
@@ -99,6 +100,17 @@ def run(args: argparse.Namespace) -> int:
                 max_minutes=args.max_minutes,
                 progress=view.update,
             )
+    if args.json:
+        print_json(
+            {
+                "run": str(result.run.path),
+                "status": result.status,
+                "step": result.step,
+                "elapsed_s": result.elapsed_s,
+                "metrics": result.metrics,
+            }
+        )
+        return 130 if result.status == "interrupted" else 0
     out = console()
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
     out.print(f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")

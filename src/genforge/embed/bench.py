@@ -15,7 +15,7 @@ the common items (a test with too few items counts as 0). The result is one JSON
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from genforge.core.errors import ModelNotFound
@@ -74,6 +74,7 @@ def run_bench(
     seed: int = 0,
     entries: Sequence[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Train/load each entry of ``entries`` (default all of :data:`ALL_ENTRIES`), evaluate, rank.
 
@@ -81,7 +82,8 @@ def run_bench(
     "corpus_tokens", "common_vocabulary_size", "ranking": [...]}``; ranking rows are best first and hold
     ``rank``, ``method``, ``score``, ``train_seconds`` (training alone; for MiniLM, loading), ``vocabulary_size``,
     the ``common`` results and the ``own``
-    results (each with wordsim353 / simlex999 / analogies dicts).
+    results (each with wordsim353 / simlex999 / analogies dicts). ``progress(done, total, entry)`` is called
+    before each entry is trained or loaded and once at the end.
     """
     from genforge.embed.training import open_embedding, train_embedding
 
@@ -92,7 +94,9 @@ def run_bench(
     models: dict[str, Embedding] = {}
     seconds: dict[str, float] = {}
     corpus_tokens = None
-    for entry in chosen:
+    for done, entry in enumerate(chosen):
+        if progress:
+            progress(done, len(chosen), entry)
         if entry == SENTENCE_ENTRY:
             start = time.perf_counter()
             models[entry] = open_embedding("minilm")
@@ -104,6 +108,8 @@ def run_bench(
         )
         seconds[entry] = summary["train_seconds"]  # training only, not reading the corpus
         corpus_tokens = summary["corpus_tokens"]
+    if progress:
+        progress(len(chosen), len(chosen), "evaluating")
     vocabulary = common_vocabulary(models)
     rows = []
     for entry, model in models.items():

@@ -12,6 +12,7 @@ import numpy as np
 
 from genforge.core import io
 from genforge.core.errors import ConfigError, DataError
+from genforge.core.paths import check_output_file
 from genforge.embed.base import Embedding
 
 PROJECTIONS = ("pca", "tsne")
@@ -53,6 +54,7 @@ def plot_words(
     """
     from matplotlib.figure import Figure  # renders with Agg; no pyplot global state
 
+    check_output_file(out, suffixes=(".png",))
     known = [w for w in dict.fromkeys(words) if embedding.has_word(w)]
     skipped = [w for w in dict.fromkeys(words) if not embedding.has_word(w)]
     if len(known) < 3:

@@ -19,6 +19,7 @@ from typing import Any
 
 from genforge.core.config import Config
 from genforge.core.errors import CheckpointError, ConfigError, ModelNotFound
+from genforge.core.paths import check_output_dir
 from genforge.embed.base import MANIFEST, Embedding, load_embedding
 from genforge.embed.corpus import load_sentences
 
@@ -87,6 +88,8 @@ def train_embedding(
         raise ConfigError(f"dim must be a positive integer, got {dim}")
     spec = table[method]
     config = spec.config.build(opts, where=f"{method} option")
+    if out is not None:
+        check_output_dir(out)
     holdout = bool(getattr(config, "validation", False))
     sentences = load_sentences(corpus_spec, "train" if holdout else None)
     heldout = load_sentences(corpus_spec, "val") if holdout else None
