@@ -43,7 +43,7 @@ def test_report_to_an_unwritable_path_is_one_error_line_before_any_work(tmp_path
     for out, message in (
         (tmp_path / "missing" / "dir" / "r.html", "does not exist"),
         (tmp_path, "is a folder"),
-        (tmp_path / "file" / "r.html", "does not exist"),
+        (tmp_path / "file" / "r.html", "is a file, not a folder"),
         ("/proc/r.html", "cannot write"),
     ):
         assert main(["report", str(run.path), "--out", str(out)]) == 2

@@ -14,7 +14,6 @@ of a known kind needs nothing here.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from pydantic import Field
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError, DataError
+from genforge.core.paths import check_output_dir
 from genforge.metrics.base import PRECOMPUTED, FeatureSource
 from genforge.metrics.inputs import MetricInput, read_input, read_labels, read_lines, read_scores
 from genforge.metrics.registry import KINDS, MetricSpec, metric_spec
@@ -126,23 +126,6 @@ def reader_for(spec: MetricSpec) -> Reader:
     return reader
 
 
-def check_cache_dir(path: Path) -> None:
-    """Refuse, before any work, a cache folder that is a file or cannot be created or written."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"cache folder {path} is a file: choose another --cache-dir or pass --no-cache")
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(f"cannot create cache folder {path}: {existing} is a file")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write the cache folder {path} ({exc.strerror or exc}): choose another --cache-dir "
-            "or pass --no-cache"
-        ) from None
-
-
 # feature and image sets ----------------------------------------------------------------------------
 def _subsample(item: MetricInput, n: int | None, seed: int) -> tuple[np.ndarray, int | None]:
     """The first-``n`` of a seeded permutation (all items when ``n`` is None or not smaller)."""
@@ -225,7 +208,7 @@ def _run_sets(spec: MetricSpec, paths: list[Path], reading: ReadOptions, options
             "(channels x height x width): both sets must have one shape"
         )
     if real_item.kind == "images" and reading.cache_dir is not None:
-        check_cache_dir(Path(reading.cache_dir).expanduser())  # before the extractor runs
+        check_output_dir(reading.cache_dir)  # before the extractor runs
     real = _features_of(real_item, reading, seed, cache=True)
     fake = _features_of(fake_item, reading, seed, cache=False)
     result = spec.function(real.array, fake.array, source=real.source, **options)

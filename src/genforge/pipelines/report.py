@@ -13,13 +13,13 @@ import html
 import io as _io
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from genforge.core.errors import CheckpointError, ConfigError
+from genforge.core.errors import CheckpointError
 from genforge.core.io import atomic_write_text, read_json
+from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, resolve_run
 
 CSS = """
@@ -236,28 +236,12 @@ def render_report(run: Run) -> str:
     )
 
 
-def check_report_path(out: str | os.PathLike) -> Path:
-    """``out`` as a path the report can be written to, or a one-line ConfigError before any work: not a
-    folder, in a folder that exists (it is not created) and that accepts files."""
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise ConfigError(f"--out {path} is a folder: give a file name such as {path / 'report.html'}")
-    if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: the folder {path.parent} does not exist (create it first)")
-    try:
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
-
-
 def write_report(
     run: str | os.PathLike | Run, out: str | os.PathLike | None = None, *, root: str | os.PathLike = "runs"
 ) -> Path:
     """Write the self-contained HTML report of ``run`` (a path, an id or id prefix under ``root``) to ``out``
     (default ``RUN/report.html``); ``out`` is checked before anything is read or rendered."""
-    checked = None if out is None else check_report_path(out)
+    checked = None if out is None else check_output_file(out)
     handle = run if isinstance(run, Run) else resolve_run(run, root)
     if not handle.config_path.exists():
         raise CheckpointError(f"{handle.path} has no config.json: not a genforge run directory")
