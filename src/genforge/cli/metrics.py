@@ -186,8 +186,13 @@ def _run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"metrics": rows})
         return 0
-    body = [[r["name"], r["kind"], r["summary"], r["command"]] for r in rows]
-    console().print(table("registered metrics", ["name", "kind", "what", "command"], body))
+    body = [
+        [r["name"], r["kind"] + ("" if r["kind"] in READERS else " (Python only)"), r["summary"]]
+        for r in rows
+    ]
+    console().print(
+        table("registered metrics (genforge metrics NAME --help)", ["name", "kind", "what"], body)
+    )
     return 0
 
 
