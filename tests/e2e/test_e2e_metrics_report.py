@@ -26,6 +26,8 @@ def test_eval_with_metrics_then_report_is_self_contained(tmp_path, capsys):
     assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", page)  # nothing loaded from the network
     assert page.count("data:image/png;base64,") == 2  # sample grid and training curves
     assert "<td>fd_digits</td>" in page and "<td>fid" not in page  # FD-digits is never called FID
+    iwae, baseline = result["bits_per_dim_iwae"], result["baseline"]["bits_per_dim"]
+    assert f"<strong>bits_per_dim_iwae {iwae:.4f}</strong> against per-pixel baseline {baseline:.4f}" in page
     assert metrics["fd"]["extractor_sha256"][:12] in page
     assert f"<td class='num'>{metrics['fd']['n_real']}</td>" in page
     assert "Model card" in page

@@ -209,22 +209,29 @@ def _run_extractors(args: argparse.Namespace) -> int:
 
 
 def _report_unknown_metrics_in_one_line(parser: argparse.ArgumentParser) -> None:
-    """``genforge metrics NAME`` with an unregistered NAME: the registry's one line (the registered
-    names), exit 2, instead of argparse's usage block."""
+    """``genforge metrics NAME`` with an unregistered NAME: one line with the registered names (and the
+    closest one), through the parser's own error path (``--json`` errors stay JSON), exit 2."""
     usage_error = parser.error
 
     def error(message: str) -> typing.NoReturn:
         unknown = re.match(r"argument METRIC: invalid choice: '([^']*)'", message)
-        if unknown is None:
-            usage_error(message)
-        from genforge.core.errors import GenforgeError
-        from genforge.metrics.registry import metric_spec
-        from genforge.pipelines.measure import reader_for
-
-        try:
-            reader_for(metric_spec(unknown.group(1)))  # unregistered, or a metric of model outputs
-        except GenforgeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        parser.exit(2)
+        if unknown is not None:
+            message = _unknown_metric_message(unknown.group(1))
+        usage_error(message)
 
     parser.error = error  # type: ignore[method-assign]
+
+
+def _unknown_metric_message(name: str) -> str:
+    import difflib
+
+    from genforge.core.errors import GenforgeError
+    from genforge.metrics.registry import METRICS, metric_spec
+    from genforge.pipelines.measure import reader_for
+
+    try:
+        reader_for(metric_spec(name))  # unregistered, or a metric of model outputs, not files
+    except GenforgeError as exc:
+        close = difflib.get_close_matches(name, METRICS.names(), n=1)
+        return str(exc) + (f"; did you mean '{close[0]}'?" if close and close[0] != name else "")
+    return f"unknown metric '{name}'"

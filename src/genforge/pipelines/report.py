@@ -21,6 +21,7 @@ from genforge.core.errors import CheckpointError
 from genforge.core.io import atomic_write_text, read_json
 from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, resolve_run
+from genforge.metrics.run_metrics import headline
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;color:#222;
@@ -181,7 +182,7 @@ def _metrics_section(run: Run) -> str:
         return "<p class='muted'>Not evaluated yet: run <code>genforge eval RUN --metrics fd,kid,is,prdc</code>.</p>"
     evaluation = read_json(run.eval_path)
     plain, sample_rows = _metric_rows(evaluation)
-    parts = []
+    parts = [_headline_line(evaluation)]
     if plain:
         parts.append(_table(["quantity", "value"], plain))
     if sample_rows:
@@ -197,6 +198,19 @@ def _metrics_section(run: Run) -> str:
             )
         )
     return "".join(parts) or "<p class='muted'>eval.json holds no figures.</p>"
+
+
+def _headline_line(evaluation: dict[str, Any]) -> str:
+    """The figure the run is judged by, and what to read it against (see ``run_metrics.headline``)."""
+    head = headline(evaluation)
+    if head["value"] is None:
+        return ""
+    against = (
+        ""
+        if head["reference"] is None
+        else f" against {html.escape(head['reference_name'])} {_fmt(head['reference'])}"
+    )
+    return f"<p><strong>{html.escape(head['metric'])} {_fmt(head['value'])}</strong>{against}</p>"
 
 
 def render_report(run: Run) -> str:
