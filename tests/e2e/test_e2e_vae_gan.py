@@ -58,7 +58,10 @@ def test_vae_trains_samples_interpolates_and_reports_iwae_bits_per_dim(tmp_path,
     gf("sample", run, "--interpolate", 3, "--out", "path.png", cwd=tmp_path)
     assert (tmp_path / "grid.png").read_bytes()[:8] == PNG_MAGIC
     assert (tmp_path / "path.png").read_bytes()[:8] == PNG_MAGIC
-    result = json.loads(gf("eval", run, "--json", "--n", 32, cwd=tmp_path))
+    result = json.loads(gf("eval", run, "--json", "--examples", 32, cwd=tmp_path))
+    assert result["num_examples"] == 32 and "metrics" not in result  # a likelihood family: no samples drawn
+    assert result["headline"]["metric"] == "bits_per_dim_iwae"
+    assert result["headline"]["reference"] == result["baseline"]["bits_per_dim"]
     assert 0 < result["bits_per_dim_iwae"] <= result["elbo_bits_per_dim"] + 0.05
     assert result["bits_per_dim_iwae"] < math.log2(17) + 3
     assert 0 <= result["recon_mse"] <= 1
@@ -84,7 +87,15 @@ def test_hinge_gan_with_spectral_norm_trains_samples_a_label_and_reports_disc_sc
     run = only_run(tmp_path)
     gf("sample", run, "-n", 4, "--label", 7, "--out", "sevens.png", cwd=tmp_path)
     assert (tmp_path / "sevens.png").read_bytes()[:8] == PNG_MAGIC
-    result = json.loads(gf("eval", run, "--json", "--n", 32, cwd=tmp_path))
+    result = json.loads(gf("eval", run, "--json", "--examples", 32, "--n", 300, cwd=tmp_path))
+    fd = result["metrics"]["fd"]
+    assert result["headline"] == {  # a GAN is judged by FD-digits of its samples, not a likelihood
+        "metric": "fd_digits",
+        "value": fd["fd_digits"],
+        "reference": fd["fd_digits_train_vs_test"],
+        "reference_name": "train-vs-test FD",
+    }
+    assert fd["n_fake"] == 300 and fd["n_real"] == 270 and "baseline" not in result
     assert math.isfinite(result["disc_real_mean"]) and math.isfinite(result["disc_fake_mean"])
     assert result["num_examples"] == 32
 

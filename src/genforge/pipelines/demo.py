@@ -15,42 +15,17 @@ from typing import Any
 
 from genforge.core.errors import ConfigError
 from genforge.core.io import atomic_write_json, atomic_write_text
-from genforge.pipelines.evaluate import evaluate_run
+from genforge.pipelines.evaluate import evaluate_run, headline
 from genforge.pipelines.sampling import sample
 from genforge.pipelines.training import train
 
 DEMO_FAMILIES = ("vae", "gan", "pixelcnn", "realnvp")
 # Steps per family for the default budget: each family clearly past the per-pixel baseline.
 DEMO_STEPS = {"vae": 600, "gan": 600, "pixelcnn": 600, "realnvp": 400}
-# A family without a likelihood is judged by its samples: Fréchet distance in the shipped digits
-# classifier's features (FD-digits, not FID) of this many samples against the test split.
-SAMPLE_METRIC_FAMILIES = {"gan": ["fd"]}
+# A family without a likelihood (the GAN) is judged by its samples: evaluate_run computes the Fréchet
+# distance in the shipped digits classifier's features (FD-digits, not FID) of this many samples
+# against the test split (see pipelines/evaluate.py: headline).
 SAMPLE_METRIC_N = 1000
-
-
-def headline(result: dict[str, Any]) -> dict[str, Any]:
-    """The figure a family is judged by and what to read it against: test bits/dim (the IWAE bound for
-    the VAE) against the independent per-pixel baseline where the family has a likelihood, else the
-    sample-based Fréchet distance against the training split's own distance to the test split."""
-    baseline = result.get("baseline", {}).get("bits_per_dim")
-    for key in ("bits_per_dim", "bits_per_dim_iwae"):
-        if isinstance(result.get(key), float):
-            return {
-                "metric": key,
-                "value": result[key],
-                "reference": baseline,
-                "reference_name": "per-pixel baseline",
-            }
-    fd = result.get("metrics", {}).get("fd", {})
-    for key, value in fd.items():
-        if key.startswith("fd_") and isinstance(value, float):
-            return {
-                "metric": key,
-                "value": value,
-                "reference": fd.get(f"{key}_train_vs_test"),
-                "reference_name": "train-vs-test FD",
-            }
-    return {"metric": "-", "value": None, "reference": None, "reference_name": "-"}
 
 
 def run_demo(
@@ -88,10 +63,7 @@ def run_demo(
             progress=progress,
         )
         wall = time.perf_counter() - started
-        sample_metrics = SAMPLE_METRIC_FAMILIES.get(family)
-        evaluation = evaluate_run(
-            result.run, seed=seed, metrics=sample_metrics, n=SAMPLE_METRIC_N if sample_metrics else None
-        )
+        evaluation = evaluate_run(result.run, seed=seed, num_samples=SAMPLE_METRIC_N)
         grid = sample(result.run, 64, out=out / f"{family}-samples.png", seed=seed)
         rows.append(
             {
