@@ -36,7 +36,7 @@ def main() -> None:
         result = train(
             "gan", "digits", overrides=overrides, out=out, seed=args.seed, max_minutes=args.minutes
         )
-        fd = evaluate_run(result.run, seed=args.seed, metrics=["fd"], n=2000)["metrics"]["fd"]
+        fd = evaluate_run(result.run, seed=args.seed, metrics=["fd"], num_samples=2000)["metrics"]["fd"]
         rows.append((name, result.step, fd["fd_digits"], fd["fd_digits_train_vs_test"]))
     print(
         f"gan on digits, {args.minutes} CPU minutes per objective, seed {args.seed}, 2000 samples vs 270 test images"

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_digits_extractor.py [--epochs 60] [--seed 0]
 
-Trains :class:`genforge.metrics.extractors.DigitsNet` on the ``digits`` training split (the same split every
+Trains :class:`genforge.metrics.extractors.digits.DigitsNet` on the ``digits`` training split (the same split every
 genforge run uses), with random one-pixel shifts as augmentation, keeps the weights with the best
 validation accuracy, and writes ``digits_cnn.safetensors`` plus ``digits_cnn.json`` (test accuracy,
 SHA-256 of the weights, how it was trained). The test split is touched once, at the end, to report
@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from genforge.core import io
 from genforge.core.seed import make_generator, seed_everything
 from genforge.data import load_dataset
-from genforge.metrics.extractors import DIGITS_CARD, DIGITS_WEIGHTS, DigitsNet, sha256_file
+from genforge.metrics.extractors import sha256_file
+from genforge.metrics.extractors.digits import DIGITS_CARD, DIGITS_WEIGHTS, DigitsNet
 
 
 def shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -58,6 +58,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("metrics", "lpips"): [missing + ".npz", missing + ".npz"],
         ("metrics", "classify"): [missing, missing],
         ("metrics", "text"): [missing],
+        ("metrics", "pr-curve"): [missing, missing],
+        ("metrics", "list"): ["--bogus"],
         ("metrics", "extractors"): ["--bogus"],
         ("report",): [missing],
         ("embed", "train"): ["word2vec", "--corpus", "text:file:" + missing, "--out", str(tmp / "emb")],

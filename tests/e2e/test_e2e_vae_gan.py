@@ -57,7 +57,10 @@ def test_vae_trains_samples_interpolates_and_reports_iwae_bits_per_dim(tmp_path,
     gf("sample", run, "--interpolate", 3, "--out", "path.png", cwd=tmp_path)
     assert (tmp_path / "grid.png").read_bytes()[:8] == PNG_MAGIC
     assert (tmp_path / "path.png").read_bytes()[:8] == PNG_MAGIC
-    result = json.loads(gf("eval", run, "--json", "--n", 32, cwd=tmp_path))
+    result = json.loads(gf("eval", run, "--json", "--examples", 32, cwd=tmp_path))
+    assert result["num_examples"] == 32 and "metrics" not in result  # a likelihood family: no samples drawn
+    assert result["headline"]["metric"] == "bits_per_dim_iwae"
+    assert result["headline"]["reference"] == result["baseline"]["bits_per_dim"]
     # the same seed gives the same figures on this CPU; the IWAE bound is tighter than the ELBO
     assert result["bits_per_dim_iwae"] == pytest.approx(3.918644681572914, rel=1e-9)
     assert result["elbo_bits_per_dim"] == pytest.approx(3.9494891837239265, rel=1e-9)
@@ -84,7 +87,17 @@ def test_hinge_gan_with_spectral_norm_trains_samples_a_label_and_reports_disc_sc
     run = only_run(tmp_path)
     gf("sample", run, "-n", 4, "--label", 7, "--out", "sevens.png", cwd=tmp_path)
     assert (tmp_path / "sevens.png").read_bytes()[:8] == PNG_MAGIC
-    result = json.loads(gf("eval", run, "--json", "--n", 32, cwd=tmp_path))
+    result = json.loads(gf("eval", run, "--json", "--examples", 32, "--n", 300, cwd=tmp_path))
+    fd = result["metrics"]["fd"]
+    assert result["headline"] == {  # a GAN is judged by FD-digits of its samples, not a likelihood
+        "metric": "fd_digits",
+        "value": fd["fd_digits"],
+        "reference": fd["fd_digits_train_vs_test"],
+        "reference_name": "train-vs-test FD",
+    }
+    assert fd["n_fake"] == 300 and fd["n_real"] == 270 and "baseline" not in result
+    # the same seed gives the same figures on this CPU
+    assert fd["fd_digits"] == pytest.approx(202.4337708035762, rel=1e-9)
     assert result["disc_real_mean"] == pytest.approx(0.5408080436754972, rel=1e-9)
     assert result["disc_fake_mean"] == pytest.approx(-0.7106026639230549, rel=1e-9)
     assert result["num_examples"] == 32

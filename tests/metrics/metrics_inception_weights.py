@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from genforge.metrics.extractors import FIDInceptionV3
+from genforge.metrics.extractors.inception_v3 import FIDInceptionV3
 
 
 def random_fid_inception_state(seed: int = 0) -> dict[str, torch.Tensor]:

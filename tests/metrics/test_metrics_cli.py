@@ -10,12 +10,19 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import sacrebleu
 from PIL import Image
+from rouge_score import rouge_scorer
 from sklearn.metrics import precision_recall_fscore_support
 
 from genforge.cli.main import main
 from genforge.data import load_dataset
+from genforge.metrics import image, lpips
+from genforge.metrics.extractors import extract, load_extractor
 from genforge.metrics.frechet import frechet_distance
+from genforge.metrics.inception_score import inception_score
+from genforge.metrics.kid import kernel_distance, mmd_rbf
+from genforge.metrics.prdc import precision_recall_density_coverage
 
 
 def run_cli(capsys, *args):
@@ -55,17 +62,19 @@ def test_fd_on_feature_files_prints_json_with_value_n_and_extractor(tmp_path, ca
 
 def test_every_set_metric_runs_on_feature_files(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    a, b = (
-        _features(tmp_path, "a", rng.normal(size=(120, 4))),
-        _features(tmp_path, "b", rng.normal(size=(110, 4))),
-    )
-    for args, key in (
-        (["kid", "--subset-size", "50", "--subsets", "5"], "kd"),
-        (["prdc"], "precision"),
-        (["mmd"], "mmd2_rbf"),
+    x, y = rng.normal(size=(120, 4)), rng.normal(size=(110, 4))
+    a, b = _features(tmp_path, "a", x), _features(tmp_path, "b", y)
+    for args, want in (
+        (
+            ["kid", "--subset-size", "50", "--subsets", "5", "--seed", "3"],
+            kernel_distance(x, y, subset_size=50, subsets=5, seed=3),
+        ),
+        (["prdc", "--k-pr", "4"], precision_recall_density_coverage(x, y, k_pr=4)),
+        (["mmd", "--seed", "2"], mmd_rbf(x, y, seed=2)),
     ):
         code, out, _ = run_cli(capsys, args[0], a, b, *args[1:], "--json")
-        assert code == 0 and key in json.loads(out)
+        result = json.loads(out)
+        assert code == 0 and {k: result[k] for k in want} == json.loads(json.dumps(want))
     code, out, _ = run_cli(capsys, "fd", a, b)
     assert code == 0 and "frechet_distance" in out  # the human table
 
@@ -199,11 +208,21 @@ def test_is_and_paired_image_metrics_on_image_arrays(tmp_path, capsys, digits_ui
     images = _features(tmp_path, "imgs", digits_uint8[:100, None], key="images")
     code, out, _ = run_cli(capsys, "is", images, "--splits", "5", "--json")
     result = json.loads(out)
-    assert code == 0 and 1.0 < result["is_digits"] <= 10.0 and result["n"] == 100
-    for metric, key in (("psnr", "psnr"), ("ssim", "ssim"), ("lpips", "lpips_digits")):
+    x = digits_uint8[:100, None].astype(np.float32) / 255
+    logits = extract(load_extractor("digits"), x, output="logits")
+    want = inception_score(logits, splits=5, seed=0, source=load_extractor("digits").source)
+    assert code == 0 and result["is_digits"] == want["is_digits"] and result["n"] == 100
+    y = x[::-1].copy()
+    np.savez(tmp_path / "flipped.npz", images=digits_uint8[:100, None][::-1])
+    for metric, want in (
+        ("psnr", image.psnr(x, y, data_range=1.0)),
+        ("ssim", image.ssim(x, y, data_range=1.0, kernel_size=3)),
+        ("lpips", lpips.lpips_distance(x, y)),
+    ):
         extra = ["--kernel-size", "3"] if metric == "ssim" else []
-        code, out, _ = run_cli(capsys, metric, images, images, *extra, "--json")
-        assert code == 0 and key in json.loads(out)
+        code, out, _ = run_cli(capsys, metric, images, tmp_path / "flipped.npz", *extra, "--json")
+        result = json.loads(out)
+        assert code == 0 and {k: result[k] for k in want} == json.loads(json.dumps(want))
 
 
 def test_classify_equals_scikit_learn_for_every_average(tmp_path, capsys):
@@ -246,7 +265,12 @@ def test_text_metrics_from_files(tmp_path, capsys):
     (tmp_path / "r.txt").write_text("the cat sat on a mat\nthe dog barked\n")
     code, out, _ = run_cli(capsys, "text", tmp_path / "h.txt", tmp_path / "r.txt", "--json")
     result = json.loads(out)
-    assert code == 0 and result["bleu"] > 0 and "rougeL_f" in result and "distinct_2" in result
+    hyps, refs = ["the cat sat on the mat", "a dog barked"], ["the cat sat on a mat", "the dog barked"]
+    assert code == 0 and result["bleu"] == sacrebleu.corpus_bleu(hyps, [refs]).score
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    rouge_l = [scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hyps, refs, strict=True)]
+    assert result["rougeL_f"] == pytest.approx(sum(rouge_l) / 2, rel=1e-12)
+    assert result["distinct_1"] == 8 / 9 and result["distinct_2"] == 1.0  # "the" twice in 9 words
 
 
 def test_extractors_are_listed_with_hashes(capsys):
@@ -268,3 +292,18 @@ def test_fd_on_feature_files_does_not_import_torch(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("NO-TORCH 0")
+
+
+def test_an_unusable_cache_folder_is_one_line_before_any_feature_is_computed(tmp_path, capsys, digits_uint8):
+    real = _digit_folder(tmp_path / "real", digits_uint8[:20])
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for cache, message in (
+        (a_file, "is a file"),
+        (a_file / "below", "is a file"),
+        ("/proc/genforge-cache", "cannot write"),
+    ):
+        code, out, err = run_cli(capsys, "fd", real, real, "--cache-dir", cache)
+        assert code == 2 and message in err and err.count("\n") == 1 and out == "", err
+    code, out, _ = run_cli(capsys, "fd", real, real, "--cache-dir", tmp_path / "new" / "cache", "--json")
+    assert code == 0 and len(list((tmp_path / "new" / "cache").glob("*.safetensors"))) == 1  # made on success

@@ -14,14 +14,13 @@ from genforge.core.errors import CheckpointError, ConfigError, DataError
 from genforge.core.io import save_tensors
 from genforge.data import load_dataset
 from genforge.metrics.extractors import (
-    DIGITS_CARD,
-    DIGITS_WEIGHTS,
     extract,
     load_extractor,
     resize_tf1,
     resolve_extractor_spec,
     sha256_file,
 )
+from genforge.metrics.extractors.digits import DIGITS_CARD, DIGITS_WEIGHTS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from genforge.metrics import classification as cls
+from genforge.metrics import pr_curve
 from genforge.metrics.frechet import frechet_distance
 from genforge.metrics.image import ms_ssim_values, psnr_values, ssim_values
 from genforge.metrics.inception_score import inception_score
@@ -120,11 +121,11 @@ def test_confusion_matrix_and_pr_curve_match_scikit_learn_golden(gold, data):
     assert cls.confusion_matrix(data["cls_true"], data["cls_pred"]).tolist() == ref["confusion_matrix"]
     normalized = cls.confusion_matrix(data["cls_true"], data["cls_pred"], normalize="true")
     np.testing.assert_allclose(normalized, ref["confusion_matrix_true"], rtol=0, atol=1e-15)
-    precision, recall, thresholds = cls.precision_recall_curve(data["bin_true"], data["pr_scores"])
+    precision, recall, thresholds = pr_curve.precision_recall_curve(data["bin_true"], data["pr_scores"])
     assert precision.tolist() == ref["pr_curve"]["precision"]
     assert recall.tolist() == ref["pr_curve"]["recall"]
     assert thresholds.tolist() == ref["pr_curve"]["thresholds"]
-    assert cls.average_precision_score(data["bin_true"], data["pr_scores"]) == ref["average_precision"]
+    assert pr_curve.average_precision_score(data["bin_true"], data["pr_scores"]) == ref["average_precision"]
 
 
 def test_psnr_and_ssim_match_torchmetrics_and_scikit_image(gold, data):

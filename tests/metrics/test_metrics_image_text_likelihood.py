@@ -10,7 +10,7 @@ import torch
 
 from genforge.core.errors import ConfigError, DataError
 from genforge.data import load_dataset
-from genforge.metrics import image, likelihood, text
+from genforge.metrics import image, likelihood, lpips, text
 
 
 def test_psnr_is_infinite_for_identical_images_and_follows_the_formula():
@@ -56,14 +56,14 @@ def test_mismatched_image_pairs_are_errors():
 
 def test_lpips_style_distance_is_zero_for_identical_and_grows_with_difference():
     split = load_dataset("digits").split("test")["x"][:40].float() / 16
-    same = image.lpips_distance(split, split)
+    same = lpips.lpips_distance(split, split)
     assert same["lpips_digits"] == pytest.approx(0.0, abs=1e-12)
-    other = image.lpips_distance(split, split.flip(0))
-    noisy = image.lpips_distance(split, (split + 0.05 * torch.rand(split.shape)).clamp(0, 1))
+    other = lpips.lpips_distance(split, split.flip(0))
+    noisy = lpips.lpips_distance(split, (split + 0.05 * torch.rand(split.shape)).clamp(0, 1))
     assert 0 < noisy["lpips_digits"] < other["lpips_digits"]
     assert other["extractor"] == "digits" and len(other["extractor_sha256"]) == 64
     with pytest.raises(DataError, match=r"\[0, 1\]"):
-        image.lpips_distance(split * 16, split)
+        lpips.lpips_distance(split * 16, split)
 
 
 def test_bits_per_dim_and_dequantization_correction():
@@ -86,7 +86,7 @@ def test_perplexity_of_uniform_logits_is_the_vocabulary_size_and_ignores_padding
 
 
 def test_nll_metric_merges_and_reports_bits_per_dim():
-    a, b = likelihood.NegativeLogLikelihood(64), likelihood.NegativeLogLikelihood(64)
+    a, b = likelihood.NegativeLogLikelihood(num_dims=64), likelihood.NegativeLogLikelihood(num_dims=64)
     a.update(torch.tensor([100.0, 120.0]))
     b.update(np.array([110.0]))
     result = a.merge(b).compute()

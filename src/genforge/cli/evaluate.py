@@ -1,4 +1,4 @@
-"""``genforge eval RUN [--json] [--metrics fd,kid,is,prdc]``."""
+"""``genforge eval RUN [--n SAMPLES] [--examples N] [--metrics fd,kid,is,prdc,mmd,nll] [--json]``."""
 
 from __future__ import annotations
 
@@ -13,23 +13,55 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--split", default="test", choices=["train", "val", "test"], help="data split (default test)"
     )
     parser.add_argument(
-        "--n", type=int, help="examples (and samples for --metrics; default: whole split / 2000)"
+        "--n",
+        type=int,
+        default=None,
+        dest="num_samples",
+        metavar="SAMPLES",
+        help="samples drawn for sample-based metrics (default 2000)",
     )
-    parser.add_argument("--metrics", help="sample-based metrics, comma separated: fd,kid,is,prdc,nll")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=None,
+        dest="num_examples",
+        metavar="N",
+        help="examples of the split the likelihood terms average over (default: the whole split)",
+    )
+    parser.add_argument(
+        "--metrics",
+        help="sample-based metrics, comma separated: fd,kid,is,prdc,mmd (nll: the likelihood terms, always "
+        "computed; none: no sample metrics). Default: none, except fd for families without a likelihood (GAN)",
+    )
     add_seed(parser)
     add_json(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from genforge.pipelines.evaluate import evaluate_run
+    from genforge.pipelines.evaluate import DEFAULT_NUM_SAMPLES, evaluate_run
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    result = evaluate_run(args.run, split=args.split, n=args.n, seed=args.seed, metrics=metrics)
+    metrics = None
+    if args.metrics is not None:
+        names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        metrics = [] if names == ["none"] else names
+    result = evaluate_run(
+        args.run,
+        split=args.split,
+        num_examples=args.num_examples,
+        num_samples=DEFAULT_NUM_SAMPLES if args.num_samples is None else args.num_samples,
+        seed=args.seed,
+        metrics=metrics,
+    )
     if args.json:
         print_json(result)
         return 0
-    rows = [[k, v] for k, v in result.items() if not isinstance(v, dict | list)]
+    head = result["headline"]
+    rows = []
+    if head["value"] is not None:
+        against = "" if head["reference"] is None else f" ({head['reference_name']}: {head['reference']:.4g})"
+        rows.append(["headline", f"{head['metric']} {head['value']:.4g}{against}"])
+    rows += [[k, v] for k, v in result.items() if not isinstance(v, dict | list)]
     for group in ("baseline", "metrics"):
         if isinstance(result.get(group), dict):
             rows += [[f"{group}.{k}", v] for k, v in result[group].items() if not isinstance(v, dict | list)]

@@ -38,6 +38,10 @@ class Registry:
 
         return decorator
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` if registered (for tests that register a throwaway entry)."""
+        self._entries.pop(name, None)
+
     def _load(self) -> None:
         if self._loaded:
             return

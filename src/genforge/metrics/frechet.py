@@ -31,13 +31,15 @@ import numpy as np
 from genforge.core.errors import DataError
 from genforge.metrics.base import (
     PRECOMPUTED,
+    FeatureMetric,
     FeatureSource,
-    Metric,
+    State,
     as_features,
     check_min_samples,
     check_same_dim,
     metric_label,
 )
+from genforge.metrics.registry import register_metric
 
 
 class GaussianStats:
@@ -196,39 +198,24 @@ def frechet_distance(
     return frechet_distance_from_stats(GaussianStats.of(real), GaussianStats.of(fake), source)
 
 
-class FrechetDistance(Metric):
+@register_metric(
+    "fd",
+    kind="feature-set",
+    function=frechet_distance,
+    summary="Fréchet distance between two sets (FID with inception:PATH; FD-digits with digits)",
+    reference=True,
+)
+class FrechetDistance(FeatureMetric):
     """Streaming Fréchet distance: ``update(features, real=True|False)`` in batches, ``compute()`` at the end.
 
     Memory is two means and two ``D x D`` scatter matrices (float64), whatever the number of samples.
     """
 
     name = "frechet_distance"
-
-    def __init__(self, source: FeatureSource = PRECOMPUTED) -> None:
-        self.source = source
-        self.reset()
-
-    def reset(self) -> None:
-        self.real = GaussianStats()
-        self.fake = GaussianStats()
-
-    def settings(self) -> dict[str, Any]:
-        return self.source.describe()
+    states = {"real": State(GaussianStats, "merge"), "fake": State(GaussianStats, "merge")}
 
     def update(self, features: Any, real: bool) -> None:
         (self.real if real else self.fake).update(features)
 
     def compute(self) -> dict[str, Any]:
         return frechet_distance_from_stats(self.real, self.fake, self.source)
-
-    def _merge_state(self, other: FrechetDistance) -> None:
-        self.real.merge(other.real)
-        self.fake.merge(other.fake)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {**self.real.to_arrays("real_"), **self.fake.to_arrays("fake_")}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.real = GaussianStats.from_arrays(state, "real_")
-        self.fake = GaussianStats.from_arrays(state, "fake_")
-        return self

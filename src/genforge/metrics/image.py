@@ -13,30 +13,63 @@ difference between the largest and smallest possible pixel value: 1.0 for [0, 1]
   average-pool downsampling, weights ``(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)``, negative terms set to 0
   before the power (torchmetrics' ``normalize="relu"``). Needs images large enough for the window at
   the coarsest scale (>= 176 px with 5 scales and an 11 window).
-* LPIPS-style distance (after Zhang et al. 2018): channel-normalised activations of the ``digits``
-  extractor's three conv layers, squared differences averaged over space and summed over channels,
-  then averaged over layers. There are no learned per-channel weights (LPIPS's "lin" layers need human
-  judgements to train), so this is the unweighted variant; it is defined for 1 x 8 x 8 images.
 
-Written here because torchmetrics would be a dependency for a few convolutions and the reference LPIPS
-needs network weights downloaded at run time.
+The LPIPS-style distance is in :mod:`.lpips`. Written here because torchmetrics would be a dependency for
+a few convolutions. torch is imported by the functions that compute, so the registry can list these
+metrics without it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from pydantic import Field, field_validator
 
 from genforge.core.errors import ConfigError, DataError
-from genforge.metrics.base import Metric, bind_options
+from genforge.metrics.base import Metric, Options, State, one_shot
+from genforge.metrics.registry import register_metric
+
+if TYPE_CHECKING:
+    import torch
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+DATA_RANGE_HELP = "difference between the largest and smallest possible pixel value (1.0 for [0, 1] images)"
 
 
-def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
+class PSNROptions(Options):
+    """Options of :func:`psnr`."""
+
+    data_range: float = Field(gt=0, description=DATA_RANGE_HELP)
+
+
+class SSIMOptions(PSNROptions):
+    """Options of :func:`ssim`."""
+
+    kernel_size: int = Field(11, description="Gaussian window size (odd)")
+    sigma: float = Field(1.5, gt=0, description="Gaussian window standard deviation (pixels)")
+    padding: Literal["valid", "reflect"] = Field(
+        "valid", description="valid: average where the window fits; reflect: pad and average all"
+    )
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value < 1 or value % 2 == 0:
+            raise ValueError("kernel_size must be a positive odd number")
+        return value
+
+
+class MSSSIMOptions(SSIMOptions):
+    """Options of :func:`ms_ssim`."""
+
+    weights: tuple[float, ...] = Field(MS_SSIM_WEIGHTS, min_length=1, description="weight of each scale")
+
+
+def image_pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two aligned batches as float64 ``(N, C, H, W)`` tensors ((N, H, W) grey batches get a channel)."""
+    import torch
+
     x = a if isinstance(a, torch.Tensor) else torch.as_tensor(a)
     y = b if isinstance(b, torch.Tensor) else torch.as_tensor(b)
     if x.ndim == 3 and y.ndim == 3:  # (N, H, W) grey images
@@ -53,23 +86,20 @@ def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _check_range(data_range: float) -> float:
-    if data_range is None or not data_range > 0:
-        raise ConfigError(
-            f"data_range must be a positive number (1.0 for [0, 1] images, 255 for 8-bit), got {data_range}"
-        )
-    return float(data_range)
-
-
 def psnr_values(x: Any, y: Any, data_range: float) -> torch.Tensor:
     """Per-image PSNR in dB, ``(N,)``."""
-    a, b = _pair(x, y)
+    import torch
+
+    data_range = PSNROptions.parse({"data_range": data_range}, "psnr").data_range
+    a, b = image_pair(x, y)
     mse = ((a - b) ** 2).flatten(1).mean(dim=1)
-    return 10.0 * torch.log10(_check_range(data_range) ** 2 / mse)
+    return 10.0 * torch.log10(data_range**2 / mse)
 
 
 def gaussian_window(kernel_size: int, sigma: float, channels: int) -> torch.Tensor:
     """Normalised 2-D Gaussian window ``(C, 1, k, k)`` (float64) for a depthwise convolution."""
+    import torch
+
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ConfigError(f"kernel_size must be a positive odd number, got {kernel_size}")
     if sigma <= 0:
@@ -81,27 +111,21 @@ def gaussian_window(kernel_size: int, sigma: float, channels: int) -> torch.Tens
 
 
 def _ssim_maps(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    data_range: float,
-    kernel_size: int,
-    sigma: float,
-    padding: str,
-    k1: float = 0.01,
-    k2: float = 0.03,
+    x: torch.Tensor, y: torch.Tensor, opts: SSIMOptions, k1: float = 0.01, k2: float = 0.03
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """SSIM map and contrast-structure map ``(N, C, H', W')`` and the border width to crop for 'reflect'."""
-    if padding not in ("valid", "reflect"):
-        raise ConfigError(f"padding must be valid or reflect, got {padding!r}")
-    c = x.shape[1]
+    import torch
+    import torch.nn.functional as F
+
+    c, kernel_size = x.shape[1], opts.kernel_size
     if min(x.shape[-2:]) < kernel_size:
         raise DataError(
             f"images of {x.shape[-2]}x{x.shape[-1]} are smaller than the {kernel_size}x{kernel_size} SSIM window: "
             "pass a smaller kernel_size (odd)"
         )
-    window = gaussian_window(kernel_size, sigma, c)
+    window = gaussian_window(kernel_size, opts.sigma, c)
     pad = (kernel_size - 1) // 2
-    if padding == "reflect":
+    if opts.padding == "reflect":
         x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
         y = F.pad(y, (pad, pad, pad, pad), mode="reflect")
     stats = F.conv2d(torch.cat([x, y, x * x, y * y, x * y]), window, groups=c).split(len(x))
@@ -109,44 +133,38 @@ def _ssim_maps(
     var_x = (stats[2] - mu_x * mu_x).clamp(min=0.0)  # round-off only: a variance is never negative
     var_y = (stats[3] - mu_y * mu_y).clamp(min=0.0)
     cov = stats[4] - mu_x * mu_y
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    c1, c2 = (k1 * opts.data_range) ** 2, (k2 * opts.data_range) ** 2
     cs = (2 * cov + c2) / (var_x + var_y + c2)
     ssim_map = (2 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1) * cs
-    return ssim_map, cs, pad if padding == "reflect" else 0
+    return ssim_map, cs, pad if opts.padding == "reflect" else 0
 
 
-def ssim_values(
-    x: Any, y: Any, *, data_range: float, kernel_size: int = 11, sigma: float = 1.5, padding: str = "valid"
-) -> torch.Tensor:
-    """Per-image SSIM ``(N,)`` (mean over channels and window positions)."""
-    a, b = _pair(x, y)
-    ssim_map, _, _ = _ssim_maps(a, b, _check_range(data_range), kernel_size, sigma, padding)
+def ssim_values(x: Any, y: Any, **options: Any) -> torch.Tensor:
+    """Per-image SSIM ``(N,)`` (mean over channels and window positions); ``options``:
+    :class:`SSIMOptions` (``data_range`` required, ``kernel_size=11, sigma=1.5, padding="valid"``)."""
+    opts = SSIMOptions.parse(options, "ssim")
+    a, b = image_pair(x, y)
+    ssim_map, _, _ = _ssim_maps(a, b, opts)
     return ssim_map.flatten(1).mean(dim=1)
 
 
-def ms_ssim_values(
-    x: Any,
-    y: Any,
-    *,
-    data_range: float,
-    kernel_size: int = 11,
-    sigma: float = 1.5,
-    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
-    padding: str = "valid",
-) -> torch.Tensor:
-    """Per-image MS-SSIM ``(N,)``."""
-    a, b = _pair(x, y)
-    data_range = _check_range(data_range)
-    scales = len(weights)
-    need = kernel_size * 2 ** (scales - 1)
+def ms_ssim_values(x: Any, y: Any, **options: Any) -> torch.Tensor:
+    """Per-image MS-SSIM ``(N,)``; ``options``: :class:`MSSSIMOptions` (SSIM's and ``weights``)."""
+    import torch
+    import torch.nn.functional as F
+
+    opts = MSSSIMOptions.parse(options, "ms-ssim")
+    a, b = image_pair(x, y)
+    scales = len(opts.weights)
+    need = opts.kernel_size * 2 ** (scales - 1)
     if min(a.shape[-2:]) < need:
         raise DataError(
-            f"MS-SSIM with {scales} scales and a {kernel_size} window needs images of at least {need}x{need} "
-            f"pixels, got {a.shape[-2]}x{a.shape[-1]}: use SSIM, fewer weights or a smaller kernel_size"
+            f"MS-SSIM with {scales} scales and a {opts.kernel_size} window needs images of at least "
+            f"{need}x{need} pixels, got {a.shape[-2]}x{a.shape[-1]}: use SSIM, fewer weights or a smaller kernel_size"
         )
     terms = []
     for scale in range(scales):
-        ssim_map, cs_map, crop = _ssim_maps(a, b, data_range, kernel_size, sigma, padding)
+        ssim_map, cs_map, crop = _ssim_maps(a, b, opts)
         if scale == scales - 1:
             terms.append(ssim_map.flatten(1).mean(dim=1))
         else:
@@ -155,30 +173,8 @@ def ms_ssim_values(
             terms.append(cs_map.flatten(1).mean(dim=1))
             a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
     stacked = torch.stack(terms).clamp(min=0.0)
-    powers = torch.tensor(weights, dtype=torch.float64)[:, None]
+    powers = torch.tensor(opts.weights, dtype=torch.float64)[:, None]
     return (stacked**powers).prod(dim=0)
-
-
-def lpips_values(x: Any, y: Any, *, extractor: Any = None, batch_size: int = 256) -> torch.Tensor:
-    """Per-pair LPIPS-style distance ``(N,)`` over the digits extractor's conv activations (images in [0, 1])."""
-    from genforge.metrics.extractors import load_extractor
-
-    a, b = _pair(x, y)
-    if a.min() < 0 or a.max() > 1 or b.min() < 0 or b.max() > 1:
-        raise DataError("the LPIPS-style distance takes images in [0, 1]")
-    net = extractor or load_extractor("digits")
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(a), batch_size):
-            maps_a = net.feature_maps(a[start : start + batch_size].float())
-            maps_b = net.feature_maps(b[start : start + batch_size].float())
-            per_layer = []
-            for fa, fb in zip(maps_a, maps_b, strict=True):
-                na = fa / (fa.norm(dim=1, keepdim=True) + 1e-10)
-                nb = fb / (fb.norm(dim=1, keepdim=True) + 1e-10)
-                per_layer.append(((na - nb) ** 2).sum(dim=1).mean(dim=(1, 2)))
-            out.append(torch.stack(per_layer).mean(dim=0).double())
-    return torch.cat(out)
 
 
 # the metric classes and their functional twins ----------------------------------------------------
@@ -186,29 +182,14 @@ class PairedImageMetric(Metric):
     """A per-pair image metric: ``update(x, y)`` scores a batch of aligned pairs, ``compute()`` gives the
     mean with the per-pair values and the settings used; the state is the per-pair values (float64).
 
-    Subclasses name their per-pair function ``values``; keyword options are that function's and are
-    checked when the metric is built.
+    Subclasses name their per-pair function ``values`` (``(x, y, **options) -> (N,) tensor``).
     """
 
-    values: Any = None  # the per-pair function, ``(x, y, **options) -> (N,) tensor``
-
-    def __init__(self, **options: Any) -> None:
-        self.options = bind_options(self.values, self.name, ("x", "y"), **options)
-        if "data_range" in self.options:
-            _check_range(self.options["data_range"])
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self.options)
-
-    def reset(self) -> None:
-        self.per_pair: list[np.ndarray] = []
+    values: ClassVar[Any] = None
+    states = {"per_pair": State(merge="cat")}
 
     def update(self, x: Any, y: Any) -> None:
-        self.per_pair.append(self.values(x, y, **self.options).numpy())
-
-    def _describe(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.settings().items()}
+        self.per_pair.append(type(self).values(x, y, **self.options.model_dump()).numpy())
 
     def compute(self) -> dict[str, Any]:
         if not self.per_pair:
@@ -218,81 +199,61 @@ class PairedImageMetric(Metric):
             self.name: float(values.mean()),
             "metric": self.name,
             "n": len(values),
-            **self._describe(),
+            **self.settings(),
             f"{self.name}_per_image": values.tolist(),
         }
 
-    def _merge_state(self, other: PairedImageMetric) -> None:
-        self.per_pair.extend(other.per_pair)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"per_pair": np.concatenate(self.per_pair) if self.per_pair else np.zeros(0)}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.per_pair = [np.asarray(state["per_pair"], dtype=np.float64)] if len(state["per_pair"]) else []
-        return self
+def psnr(x: Any, y: Any, **options: Any) -> dict[str, Any]:
+    """Mean PSNR (dB) over image pairs, with the per-image values (functional twin of :class:`PSNR`);
+    ``options``: :class:`PSNROptions` (``data_range`` required)."""
+    return one_shot(PSNR(**options), x, y)
 
 
+def ssim(x: Any, y: Any, **options: Any) -> dict[str, Any]:
+    """Mean SSIM over image pairs with per-image values and settings; ``options``: :class:`SSIMOptions`."""
+    return one_shot(SSIM(**options), x, y)
+
+
+def ms_ssim(x: Any, y: Any, **options: Any) -> dict[str, Any]:
+    """Mean MS-SSIM over image pairs with per-image values; ``options``: :class:`MSSSIMOptions`."""
+    return one_shot(MSSSIM(**options), x, y)
+
+
+@register_metric(
+    "psnr", kind="pairwise", function=psnr, summary="peak signal-to-noise ratio of image pairs (dB)"
+)
 class PSNR(PairedImageMetric):
-    """Streaming PSNR (dB): ``PSNR(data_range=1.0)``, options of :func:`psnr_values`."""
+    """Streaming PSNR (dB): ``PSNR(data_range=1.0)``."""
 
     name = "psnr"
-    values = staticmethod(psnr_values)
+    options_class = PSNROptions
+
+    @staticmethod
+    def values(x: Any, y: Any, *, data_range: float) -> torch.Tensor:
+        return psnr_values(x, y, data_range)
 
 
+@register_metric(
+    "ssim", kind="pairwise", function=ssim, summary="structural similarity of image pairs (Gaussian window)"
+)
 class SSIM(PairedImageMetric):
     """Streaming SSIM: ``SSIM(data_range=1.0, kernel_size=11, sigma=1.5, padding="valid")``."""
 
     name = "ssim"
+    options_class = SSIMOptions
     values = staticmethod(ssim_values)
 
 
+@register_metric(
+    "ms-ssim",
+    kind="pairwise",
+    function=ms_ssim,
+    summary="multi-scale SSIM of image pairs (5 scales; >= 176 px)",
+)
 class MSSSIM(PairedImageMetric):
-    """Streaming MS-SSIM: ``MSSSIM(data_range=1.0, ...)``, options of :func:`ms_ssim_values`."""
+    """Streaming MS-SSIM: ``MSSSIM(data_range=1.0, ...)``, options of :class:`MSSSIMOptions`."""
 
     name = "ms_ssim"
+    options_class = MSSSIMOptions
     values = staticmethod(ms_ssim_values)
-
-
-class LPIPSDistance(PairedImageMetric):
-    """Streaming LPIPS-style distance over the digits extractor (loaded once, its hash in the result)."""
-
-    name = "lpips_digits"
-    values = staticmethod(lpips_values)
-
-    def __init__(self, *, batch_size: int = 256) -> None:
-        from genforge.metrics.extractors import load_extractor
-
-        super().__init__(extractor=load_extractor("digits"), batch_size=batch_size)
-
-    def settings(self) -> dict[str, Any]:
-        net = self.options["extractor"]
-        return {"extractor": net.name, "extractor_sha256": net.sha256}
-
-    def compute(self) -> dict[str, Any]:
-        return {**super().compute(), "metric": "lpips_style_distance"}
-
-
-def _one_shot(metric: PairedImageMetric, x: Any, y: Any) -> dict[str, Any]:
-    metric.update(x, y)
-    return metric.compute()
-
-
-def psnr(x: Any, y: Any, *, data_range: float) -> dict[str, Any]:
-    """Mean PSNR (dB) over image pairs, with the per-image values (functional twin of :class:`PSNR`)."""
-    return _one_shot(PSNR(data_range=data_range), x, y)
-
-
-def ssim(x: Any, y: Any, *, data_range: float, **options: Any) -> dict[str, Any]:
-    """Mean SSIM over image pairs with per-image values and settings; ``options`` as :func:`ssim_values`."""
-    return _one_shot(SSIM(data_range=data_range, **options), x, y)
-
-
-def ms_ssim(x: Any, y: Any, *, data_range: float, **options: Any) -> dict[str, Any]:
-    """Mean MS-SSIM over image pairs with per-image values; ``options`` as :func:`ms_ssim_values`."""
-    return _one_shot(MSSSIM(data_range=data_range, **options), x, y)
-
-
-def lpips_distance(x: Any, y: Any, *, batch_size: int = 256) -> dict[str, Any]:
-    """Mean LPIPS-style distance (0 = identical) with per-pair values, labelled with the extractor hash."""
-    return _one_shot(LPIPSDistance(batch_size=batch_size), x, y)

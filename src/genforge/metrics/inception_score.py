@@ -10,19 +10,30 @@ With the ``digits`` extractor the value is an Inception-*style* score (``is_digi
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from genforge.core.errors import ConfigError
 from genforge.metrics.base import (
     PRECOMPUTED,
+    FeatureMetric,
     FeatureSource,
-    Metric,
+    Options,
+    State,
     as_features,
     check_min_samples,
     metric_label,
 )
+from genforge.metrics.registry import register_metric
+
+
+class ISOptions(Options):
+    """Options of :func:`inception_score`."""
+
+    splits: int = Field(10, ge=1, description="number of splits")
+    shuffle: bool = Field(True, description="shuffle the logits (seeded) before splitting")
+    seed: int = Field(2020, description="seed of the shuffle")
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -31,18 +42,12 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def inception_score(
-    logits: Any,
-    *,
-    splits: int = 10,
-    shuffle: bool = True,
-    seed: int = 2020,
-    source: FeatureSource = PRECOMPUTED,
-) -> dict[str, Any]:
-    """Inception score of ``(N, K)`` class logits (unnormalised log-probabilities): mean and std over splits."""
+def inception_score(logits: Any, *, source: FeatureSource = PRECOMPUTED, **options: Any) -> dict[str, Any]:
+    """Inception score of ``(N, K)`` class logits (unnormalised log-probabilities): mean and std over
+    splits. ``options``: :class:`ISOptions` (``splits=10, shuffle=True, seed=2020``)."""
+    opts = ISOptions.parse(options, "is")
+    splits, shuffle, seed = opts.splits, opts.shuffle, opts.seed
     x = as_features(logits, "logits")
-    if splits < 1:
-        raise ConfigError(f"splits must be at least 1, got {splits}")
     check_min_samples(len(x), splits, "the Inception score", "(one per split)")
     if shuffle:
         x = x[np.random.RandomState(seed).permutation(len(x))]
@@ -68,38 +73,23 @@ def inception_score(
     }
 
 
-class InceptionScore(Metric):
+@register_metric(
+    "is",
+    kind="image-score",
+    function=inception_score,
+    summary="Inception(-style) score of one image set under a classifier extractor",
+    reference=True,
+)
+class InceptionScore(FeatureMetric):
     """Streaming Inception score: ``update(logits)`` per batch (logits kept: N x K floats)."""
 
     name = "inception_score"
-
-    def __init__(
-        self, *, splits: int = 10, shuffle: bool = True, seed: int = 2020, source: FeatureSource = PRECOMPUTED
-    ):
-        self.splits, self.shuffle, self.seed, self.source = splits, shuffle, seed, source
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return {"splits": self.splits, "shuffle": self.shuffle, "seed": self.seed, **self.source.describe()}
-
-    def reset(self) -> None:
-        self.logits: list[np.ndarray] = []
+    options_class = ISOptions
+    states = {"logits": State(merge="cat")}
 
     def update(self, logits: Any) -> None:
         self.logits.append(as_features(logits, "logits"))
 
     def compute(self) -> dict[str, Any]:
         all_logits = np.concatenate(self.logits) if self.logits else np.zeros((0, 1))
-        return inception_score(
-            all_logits, splits=self.splits, shuffle=self.shuffle, seed=self.seed, source=self.source
-        )
-
-    def _merge_state(self, other: InceptionScore) -> None:
-        self.logits.extend(other.logits)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"logits": np.concatenate(self.logits) if self.logits else np.zeros((0, 1))}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.logits = [state["logits"]] if len(state["logits"]) else []
-        return self
+        return inception_score(all_logits, source=self.source, **self.options.model_dump())

@@ -18,20 +18,48 @@ Written here (numpy only) so KID needs neither torch nor an Inception network to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
+from pydantic import Field
 
-from genforge.core.errors import ConfigError, DataError
+from genforge.core.errors import DataError
 from genforge.metrics.base import (
     PRECOMPUTED,
     FeatureSource,
+    Options,
     as_features,
     check_min_samples,
     check_same_dim,
     metric_label,
 )
 from genforge.metrics.prdc import DEFAULT_BLOCK, FeatureSetMetric, squared_distance_tiles
+from genforge.metrics.registry import register_metric
+
+
+class KIDOptions(Options):
+    """Options of :func:`kernel_distance`."""
+
+    subsets: int = Field(100, ge=1, description="number of random subsets")
+    subset_size: int = Field(1000, ge=2, description="samples per subset")
+    degree: int = Field(3, ge=1, description="degree of the polynomial kernel")
+    gamma: float | None = Field(None, description="kernel scale (default 1/D)")
+    coef0: float = Field(1.0, description="kernel offset")
+    seed: int = Field(0, description="seed of the subset draw")
+
+    def for_sizes(self, n_real: int, n_fake: int) -> Self:
+        """These options with subsets no larger than the sets (``genforge eval`` scores whatever N it has)."""
+        return self.model_copy(update={"subset_size": min(self.subset_size, n_real, n_fake)})
+
+
+class MMDOptions(Options):
+    """Options of :func:`mmd_rbf`."""
+
+    speed_only: ClassVar[tuple[str, ...]] = ("block_size",)
+
+    bandwidth: float | None = Field(None, gt=0, description="RBF sigma (default: median pairwise distance)")
+    block_size: int = Field(DEFAULT_BLOCK, ge=1, description="rows per distance tile (speed and memory only)")
+    seed: int = Field(0, description="seed of the points drawn for the median bandwidth")
 
 
 def polynomial_kernel(
@@ -65,27 +93,22 @@ def kernel_distance(
     real_features: Any,
     fake_features: Any,
     *,
-    subsets: int = 100,
-    subset_size: int = 1000,
-    degree: int = 3,
-    gamma: float | None = None,
-    coef0: float = 1.0,
-    seed: int = 0,
-    subset_indices: list[tuple[np.ndarray, np.ndarray]] | None = None,
     source: FeatureSource = PRECOMPUTED,
+    subset_indices: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """KID between ``(N, D)`` real and ``(M, D)`` fake features: mean and std over ``subsets`` subsets.
 
-    ``subset_indices`` replaces the seeded draw with given ``(real_idx, fake_idx)`` pairs.
+    ``options``: :class:`KIDOptions` (``subsets=100, subset_size=1000, degree=3, gamma=None, coef0=1.0,
+    seed=0``). ``subset_indices`` replaces the seeded draw with given ``(real_idx, fake_idx)`` pairs.
     """
+    opts = KIDOptions.parse(options, "kid")
+    subsets, subset_size, seed = opts.subsets, opts.subset_size, opts.seed
+    degree, gamma, coef0 = opts.degree, opts.gamma, opts.coef0
     real = as_features(real_features, "real features")
     fake = as_features(fake_features, "fake features")
     check_same_dim(real, fake)
     if subset_indices is None:
-        if subsets < 1:
-            raise ConfigError(f"subsets must be at least 1, got {subsets}")
-        if subset_size < 2:
-            raise ConfigError(f"subset_size must be at least 2, got {subset_size}")
         if subset_size > min(len(real), len(fake)):
             raise DataError(
                 f"KID subset size {subset_size} is larger than the sets (real {len(real)}, fake {len(fake)}): "
@@ -131,26 +154,21 @@ def median_bandwidth(real: np.ndarray, fake: np.ndarray, seed: int = 0, max_poin
 
 
 def mmd_rbf(
-    real_features: Any,
-    fake_features: Any,
-    *,
-    bandwidth: float | None = None,
-    block_size: int = DEFAULT_BLOCK,
-    seed: int = 0,
-    source: FeatureSource = PRECOMPUTED,
+    real_features: Any, fake_features: Any, *, source: FeatureSource = PRECOMPUTED, **options: Any
 ) -> dict[str, Any]:
     """Unbiased MMD^2 with ``k(x, y) = exp(-|x - y|^2 / (2 sigma^2))`` over all pairs, tile by tile.
 
-    ``bandwidth`` (sigma) defaults to the median pairwise distance (:func:`median_bandwidth`).
+    ``options``: :class:`MMDOptions`; ``bandwidth`` (sigma) defaults to the median pairwise distance
+    (:func:`median_bandwidth`).
     """
+    opts = MMDOptions.parse(options, "mmd")
+    bandwidth, block_size, seed = opts.bandwidth, opts.block_size, opts.seed
     real = as_features(real_features, "real features")
     fake = as_features(fake_features, "fake features")
     check_same_dim(real, fake)
     check_min_samples(len(real), 2, "MMD", "real")
     check_min_samples(len(fake), 2, "MMD", "fake")
     sigma = median_bandwidth(real, fake, seed) if bandwidth is None else float(bandwidth)
-    if sigma <= 0:
-        raise ConfigError(f"bandwidth must be positive, got {sigma}")
     scale = -1.0 / (2.0 * sigma * sigma)
 
     def off_diagonal_sum(x: np.ndarray) -> float:
@@ -184,17 +202,31 @@ def mmd_rbf(
     }
 
 
+@register_metric(
+    "kid",
+    kind="feature-set",
+    function=kernel_distance,
+    summary="kernel (Inception) distance: unbiased MMD^2, cubic polynomial kernel, seeded subsets",
+)
 class KernelDistance(FeatureSetMetric):
     """Streaming :func:`kernel_distance` (KID): ``KernelDistance(subsets=100, subset_size=1000, seed=0,
     degree=3, gamma=None, coef0=1.0, source=...)``; the subsets are drawn in ``compute()``."""
 
     name = "kernel_distance"
+    options_class = KIDOptions
     function = staticmethod(kernel_distance)
 
 
+@register_metric(
+    "mmd",
+    kind="feature-set",
+    function=mmd_rbf,
+    summary="unbiased MMD^2 with a Gaussian RBF kernel on any features",
+)
 class RBFMMD(FeatureSetMetric):
     """Streaming :func:`mmd_rbf`: ``RBFMMD(bandwidth=None, block_size=2048, seed=0, source=...)``; all
     pairs are summed in ``compute()``, tile by tile."""
 
     name = "mmd_rbf"
+    options_class = MMDOptions
     function = staticmethod(mmd_rbf)

@@ -9,21 +9,38 @@
 * Perplexity of a sequence model is ``exp`` of the mean negative log-likelihood per predicted token,
   computed from ``log_softmax`` of the logits (never from softmax, so nothing underflows), with padding
   positions (``ignore_index``) left out.
+
+torch is imported by the functions that take tensors, so the registry lists these metrics without it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from pydantic import Field
 
 from genforge.core.errors import ConfigError, DataError
-from genforge.metrics.base import Metric
+from genforge.metrics.base import Metric, Options, State, one_shot
+from genforge.metrics.registry import register_metric
+
+if TYPE_CHECKING:
+    import torch
 
 LN2 = math.log(2.0)
+
+
+class NLLOptions(Options):
+    """Options of :func:`negative_log_likelihood`."""
+
+    num_dims: int = Field(ge=1, description="dimensions per example (pixels x channels) for bits/dim")
+
+
+class PerplexityOptions(Options):
+    """Options of :func:`perplexity`."""
+
+    ignore_index: int | None = Field(None, description="target id of padding positions, left out")
 
 
 def bits_per_dim(nll_nats: Any, num_dims: int) -> Any:
@@ -49,6 +66,9 @@ def token_nll(
     logits: torch.Tensor, targets: torch.Tensor, ignore_index: int | None = None
 ) -> tuple[float, int]:
     """(sum of NLL in nats, number of counted tokens) of ``targets (B, T)`` under ``logits (B, T, V)``."""
+    import torch
+    import torch.nn.functional as F
+
     if logits.ndim != 3 or targets.shape != logits.shape[:2]:
         raise DataError(
             f"logits must be (B, T, V) and targets (B, T); got {tuple(logits.shape)} and {tuple(targets.shape)}"
@@ -59,14 +79,10 @@ def token_nll(
     return float(picked[mask].sum()), int(mask.sum())
 
 
-def perplexity(
-    logits: torch.Tensor, targets: torch.Tensor, ignore_index: int | None = None
-) -> dict[str, Any]:
-    """Perplexity of ``targets (B, T)`` under ``logits (B, T, V)``: ``exp(mean NLL per token)``."""
-    total, count = token_nll(logits, targets, ignore_index)
-    if count == 0:
-        raise DataError("no tokens to score (all positions are ignore_index)")
-    return _perplexity_result(total, count)
+def perplexity(logits: torch.Tensor, targets: torch.Tensor, **options: Any) -> dict[str, Any]:
+    """Perplexity of ``targets (B, T)`` under ``logits (B, T, V)``: ``exp(mean NLL per token)``;
+    ``options``: :class:`PerplexityOptions`."""
+    return one_shot(Perplexity(**options), logits, targets)
 
 
 def _perplexity_result(total: float, count: int) -> dict[str, Any]:
@@ -82,34 +98,26 @@ def _perplexity_result(total: float, count: int) -> dict[str, Any]:
 class _SummedNLL(Metric):
     """State shared by the likelihood metrics: a float64 sum of NLLs in nats and how many terms it has."""
 
-    def reset(self) -> None:
-        self.total, self.count = 0.0, 0
-
-    def _merge_state(self, other: _SummedNLL) -> None:
-        self.total += other.total
-        self.count += other.count
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"total": np.array(self.total), "count": np.array(self.count, dtype=np.int64)}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.total, self.count = float(state["total"]), int(state["count"])
-        return self
+    states = {"total": State(0.0), "count": State(0)}
 
 
+def negative_log_likelihood(nll_nats: Any, **options: Any) -> dict[str, Any]:
+    """Functional twin of :class:`NegativeLogLikelihood`: mean NLL of ``(N,)`` per-example nats, in nats,
+    nats/dim and bits/dim; ``options``: :class:`NLLOptions` (``num_dims`` required)."""
+    return one_shot(NegativeLogLikelihood(**options), nll_nats)
+
+
+@register_metric(
+    "nll",
+    kind="likelihood",
+    function=negative_log_likelihood,
+    summary="mean negative log-likelihood of examples in nats, nats/dim and bits/dim",
+)
 class NegativeLogLikelihood(_SummedNLL):
     """Mean NLL of examples: ``update(nll_nats (B,))``; ``compute()`` gives nats, nats/dim and bits/dim."""
 
     name = "negative_log_likelihood"
-
-    def __init__(self, num_dims: int) -> None:
-        if num_dims < 1:
-            raise ConfigError(f"num_dims must be positive, got {num_dims}")
-        self.num_dims = num_dims
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return {"num_dims": self.num_dims}
+    options_class = NLLOptions
 
     def update(self, nll_nats: Any) -> None:
         values = np.asarray(
@@ -123,42 +131,34 @@ class NegativeLogLikelihood(_SummedNLL):
     def compute(self) -> dict[str, Any]:
         if self.count == 0:
             raise DataError("no examples were scored")
-        mean = self.total / self.count
+        mean, num_dims = self.total / self.count, self.options.num_dims
         return {
             "nll_nats": mean,
-            "nats_per_dim": mean / self.num_dims,
-            "bits_per_dim": bits_per_dim(mean, self.num_dims),
+            "nats_per_dim": mean / num_dims,
+            "bits_per_dim": bits_per_dim(mean, num_dims),
             "n": self.count,
-            "num_dims": self.num_dims,
+            "num_dims": num_dims,
         }
 
 
+@register_metric(
+    "perplexity",
+    kind="likelihood",
+    function=perplexity,
+    summary="perplexity of target tokens under a model's logits (padding left out)",
+)
 class Perplexity(_SummedNLL):
     """Streaming perplexity: ``update(logits (B, T, V), targets (B, T))``."""
 
     name = "perplexity"
-
-    def __init__(self, ignore_index: int | None = None) -> None:
-        self.ignore_index = ignore_index
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return {"ignore_index": self.ignore_index}
+    options_class = PerplexityOptions
 
     def update(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        total, count = token_nll(logits, targets, self.ignore_index)
+        total, count = token_nll(logits, targets, self.options.ignore_index)
         self.total += total
         self.count += count
 
     def compute(self) -> dict[str, Any]:
         if self.count == 0:
-            raise DataError("no tokens were scored")
+            raise DataError("no tokens were scored (all positions are ignore_index)")
         return _perplexity_result(self.total, self.count)
-
-
-def negative_log_likelihood(nll_nats: Any, num_dims: int) -> dict[str, Any]:
-    """Functional twin of :class:`NegativeLogLikelihood`: mean NLL of ``(N,)`` per-example nats, in nats,
-    nats/dim and bits/dim."""
-    metric = NegativeLogLikelihood(num_dims)
-    metric.update(nll_nats)
-    return metric.compute()

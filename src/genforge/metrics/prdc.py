@@ -19,22 +19,36 @@ updates both sides (the matrix is symmetric).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from genforge.core.errors import ConfigError, DataError
 from genforge.metrics.base import (
     PRECOMPUTED,
+    FeatureMetric,
     FeatureSource,
-    Metric,
+    Options,
+    State,
     as_features,
-    bind_options,
     check_min_samples,
     check_same_dim,
 )
+from genforge.metrics.registry import register_metric
 
 DEFAULT_BLOCK = 2048
+
+
+class PRDCOptions(Options):
+    """Options of :func:`precision_recall_density_coverage`."""
+
+    speed_only: ClassVar[tuple[str, ...]] = ("block_size",)
+
+    k_pr: int = Field(3, ge=1, description="neighbours for precision/recall")
+    k_dc: int = Field(5, ge=1, description="neighbours for density/coverage")
+    block_size: int = Field(DEFAULT_BLOCK, ge=1, description="rows per distance tile (speed and memory only)")
+    dtype: Literal["float64", "float32"] = Field("float64", description="precision of the distance tiles")
 
 
 def _prepare(x: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,23 +117,16 @@ def kth_neighbour_sq_distances(
 
 
 def precision_recall_density_coverage(
-    real_features: Any,
-    fake_features: Any,
-    *,
-    k_pr: int = 3,
-    k_dc: int = 5,
-    block_size: int = DEFAULT_BLOCK,
-    dtype: str = "float64",
-    source: FeatureSource = PRECOMPUTED,
+    real_features: Any, fake_features: Any, *, source: FeatureSource = PRECOMPUTED, **options: Any
 ) -> dict[str, Any]:
     """Precision and recall (k = ``k_pr``) and density and coverage (k = ``k_dc``) of a fake set
-    ``(M, D)`` against a real set ``(N, D)``; see the module docstring for definitions."""
+    ``(M, D)`` against a real set ``(N, D)``; see the module docstring for definitions. ``options``:
+    :class:`PRDCOptions` (``k_pr=3, k_dc=5, block_size=2048, dtype="float64"``)."""
+    opts = PRDCOptions.parse(options, "prdc")
+    k_pr, k_dc, block_size, dtype = opts.k_pr, opts.k_dc, opts.block_size, opts.dtype
     real = as_features(real_features, "real features")
     fake = as_features(fake_features, "fake features")
     check_same_dim(real, fake)
-    for k in (k_pr, k_dc):
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
     check_min_samples(len(real), max(k_pr, k_dc) + 1, "precision/recall/density/coverage", "real")
     check_min_samples(len(fake), k_pr + 1, "precision/recall", "fake")
     real_radii = kth_neighbour_sq_distances(real, (k_pr, k_dc), block_size, dtype)
@@ -151,14 +158,15 @@ def precision_recall_density_coverage(
     }
 
 
-class FeatureStore:
-    """Accumulated feature batches of a real and a fake set (for metrics that need every vector)."""
+class FeatureSetMetric(FeatureMetric):
+    """A metric whose state is the real and generated feature sets themselves (KID, PRDC, RBF-MMD):
+    ``update(features, real=...)`` appends a batch, merging concatenates, and ``compute()`` calls the
+    functional twin ``function(real, fake, source=..., **options)`` on the whole sets."""
 
-    def __init__(self) -> None:
-        self.real: list[np.ndarray] = []
-        self.fake: list[np.ndarray] = []
+    function: ClassVar[Any] = None
+    states = {"real": State(merge="cat"), "fake": State(merge="cat")}
 
-    def add(self, features: Any, real: bool) -> None:
+    def update(self, features: Any, real: bool) -> None:
         x = as_features(features)
         known = self.real + self.fake
         if known and known[0].shape[1] != x.shape[1]:
@@ -168,74 +176,23 @@ class FeatureStore:
             )
         (self.real if real else self.fake).append(x)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        def cat(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros((0, 0))
-
-        return cat(self.real), cat(self.fake)
-
-    def merge(self, other: FeatureStore) -> None:
-        for x in other.real:
-            self.add(x, True)
-        for x in other.fake:
-            self.add(x, False)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        real, fake = self.arrays()
-        return {"real": real, "fake": fake}
-
-    def load(self, state: dict[str, np.ndarray]) -> None:
-        self.real = [state["real"]] if state["real"].size else []
-        self.fake = [state["fake"]] if state["fake"].size else []
-
-
-class FeatureSetMetric(Metric):
-    """A metric whose state is the real and generated feature sets themselves (KID, PRDC, RBF-MMD):
-    ``update(features, real=...)`` appends a batch, merging concatenates, and ``compute()`` calls the
-    functional twin ``function(real, fake, source=..., **options)`` on the whole sets.
-
-    The constructor takes the twin's keyword options (checked against its signature, defaults filled
-    in) and ``source``; options listed in ``speed_only`` change how fast, not what, and are not settings
-    that two merged states must share.
-    """
-
-    function: Any = None
-    speed_only: tuple[str, ...] = ("block_size",)
-
-    def __init__(self, *, source: FeatureSource = PRECOMPUTED, **options: Any) -> None:
-        supplied = ("real_features", "fake_features", "source", "subset_indices")
-        self.options = bind_options(self.function, self.name, supplied, **options)
-        self.source = source
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        kept = {k: v for k, v in self.options.items() if k not in self.speed_only}
-        return {**kept, **self.source.describe()}
-
-    def reset(self) -> None:
-        self.store = FeatureStore()
-
-    def update(self, features: Any, real: bool) -> None:
-        self.store.add(features, real)
-
     def compute(self) -> dict[str, Any]:
-        real, fake = self.store.arrays()
-        return self.function(real, fake, source=self.source, **self.options)
-
-    def _merge_state(self, other: FeatureSetMetric) -> None:
-        self.store.merge(other.store)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.store.state_dict()
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.store.load(state)
-        return self
+        real, fake = (
+            np.concatenate(parts) if parts else np.zeros((0, 0)) for parts in (self.real, self.fake)
+        )
+        return type(self).function(real, fake, source=self.source, **self.options.model_dump())
 
 
+@register_metric(
+    "prdc",
+    kind="feature-set",
+    function=precision_recall_density_coverage,
+    summary="improved precision/recall (k=3) and density/coverage (k=5)",
+)
 class PrecisionRecallDensityCoverage(FeatureSetMetric):
     """Streaming :func:`precision_recall_density_coverage`: ``PrecisionRecallDensityCoverage(k_pr=3,
     k_dc=5, block_size=2048, dtype="float64", source=...)``; the k-NN pass runs in ``compute()``."""
 
     name = "precision_recall_density_coverage"
+    options_class = PRDCOptions
     function = staticmethod(precision_recall_density_coverage)

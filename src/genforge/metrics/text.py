@@ -14,16 +14,24 @@ Both packages are the ``textmetrics`` extra and are imported only here.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Self
 
 import numpy as np
+from pydantic import Field
 
 from genforge.core.errors import ConfigError, DataError, require
-from genforge.metrics.base import Metric
+from genforge.metrics.base import Metric, Options, State
+from genforge.metrics.registry import register_metric
+
+
+class TextOptions(Options):
+    """Options of :func:`text_metrics`."""
+
+    max_self_bleu: int = Field(500, ge=2, description="sentences used for self-BLEU (a seeded subset)")
+    seed: int = Field(0, description="seed of the self-BLEU subset")
 
 
 def _check_texts(texts: list[str], what: str) -> list[str]:
@@ -111,13 +119,11 @@ def self_bleu(texts: list[str], *, max_sentences: int = 500, seed: int = 0) -> d
 
 
 def text_metrics(
-    hypotheses: list[str],
-    references: list[list[str]] | list[str] | None = None,
-    *,
-    max_self_bleu: int = 500,
-    seed: int = 0,
+    hypotheses: list[str], references: list[list[str]] | list[str] | None = None, **options: Any
 ) -> dict[str, Any]:
-    """Diversity metrics always; BLEU and ROUGE too when references are given."""
+    """Diversity metrics always; BLEU and ROUGE too when references are given. ``options``:
+    :class:`TextOptions` (``max_self_bleu=500, seed=0``)."""
+    opts = TextOptions.parse(options, "text")
     hyps = _check_texts(hypotheses, "hypotheses")
     if not hyps:
         raise DataError("no generated sentences to score")
@@ -127,55 +133,26 @@ def text_metrics(
         out.update(rouge(hyps, references))
     out.update({"distinct_1": distinct_n(hyps, 1), "distinct_2": distinct_n(hyps, 2)})
     if len([h for h in hyps if h.strip()]) >= 2:
-        out.update(self_bleu(hyps, max_sentences=max_self_bleu, seed=seed))
+        out.update(self_bleu(hyps, max_sentences=opts.max_self_bleu, seed=opts.seed))
     out["num_hypotheses"] = len(hyps)
     return out
 
 
-def _read_lines(path: str | os.PathLike) -> list[str]:
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"text file {p} does not exist")
-    return p.read_text(encoding="utf-8").splitlines()
+class Corpus:
+    """Generated sentences and, when given, aligned reference streams: the state of :class:`TextMetrics`.
+    Every batch has references or none does, with the same number of streams."""
 
-
-def text_metrics_from_files(
-    hypotheses: str | os.PathLike,
-    references: list[str | os.PathLike],
-    *,
-    max_self_bleu: int = 500,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """:func:`text_metrics` on files with one sentence per line (references aligned line by line)."""
-    hyps = _read_lines(hypotheses)
-    refs = [_read_lines(r) for r in references]
-    result = text_metrics(hyps, refs or None, max_self_bleu=max_self_bleu, seed=seed)
-    return {**result, "hypotheses": str(hypotheses), "references": [str(r) for r in references]}
-
-
-class TextMetrics(Metric):
-    """Streaming wrapper: ``update(hypotheses, references=None)`` per batch; scores in ``compute()``."""
-
-    name = "text"
-
-    def __init__(self, *, max_self_bleu: int = 500, seed: int = 0) -> None:
-        self.max_self_bleu, self.seed = max_self_bleu, seed
-        self.reset()
-
-    def settings(self) -> dict[str, Any]:
-        return {"max_self_bleu": self.max_self_bleu, "seed": self.seed}
-
-    def reset(self) -> None:
+    def __init__(self) -> None:
         self.hypotheses: list[str] = []
         self.references: list[list[str]] = []
 
-    def update(self, hypotheses: list[str], references: list[str] | list[list[str]] | None = None) -> None:
+    def add(self, hypotheses: list[str], references: list[str] | list[list[str]] | None) -> Self:
         hyps = _check_texts(hypotheses, "hypotheses")
         if references is None:
             if self.references:
                 raise DataError("earlier batches had references; give references for every batch")
             self.hypotheses.extend(hyps)
-            return
+            return self
         streams = _reference_streams(references, len(hyps))
         if self.hypotheses and not self.references:
             raise DataError("earlier batches had no references; give them for every batch or none")
@@ -188,27 +165,41 @@ class TextMetrics(Metric):
         for acc, stream in zip(self.references, streams, strict=True):
             acc.extend(stream)
         self.hypotheses.extend(hyps)
+        return self
+
+    def merge(self, other: Corpus) -> Self:
+        if other.hypotheses:
+            self.add(other.hypotheses, other.references or None)
+        return self
+
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        refs = np.array(self.references, dtype=str).reshape(len(self.references), len(self.hypotheses))
+        return {f"{prefix}hypotheses": np.array(self.hypotheses, dtype=str), f"{prefix}references": refs}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "") -> Corpus:
+        corpus = cls()
+        corpus.hypotheses = arrays[f"{prefix}hypotheses"].tolist()
+        corpus.references = [list(r) for r in arrays[f"{prefix}references"].tolist()]
+        return corpus
+
+
+@register_metric(
+    "text",
+    kind="text",
+    function=text_metrics,
+    summary="BLEU, ROUGE, distinct-n and self-BLEU of generated text",
+)
+class TextMetrics(Metric):
+    """Streaming wrapper: ``update(hypotheses, references=None)`` per batch; scores in ``compute()``."""
+
+    name = "text"
+    options_class = TextOptions
+    states = {"corpus": State(Corpus, "merge")}
+
+    def update(self, hypotheses: list[str], references: list[str] | list[list[str]] | None = None) -> None:
+        self.corpus.add(hypotheses, references)
 
     def compute(self) -> dict[str, Any]:
-        return text_metrics(
-            self.hypotheses, self.references or None, max_self_bleu=self.max_self_bleu, seed=self.seed
-        )
-
-    def _merge_state(self, other: TextMetrics) -> None:
-        if other.references:
-            self.update(other.hypotheses, other.references)
-        elif other.hypotheses:
-            self.update(other.hypotheses)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {
-            "hypotheses": np.array(self.hypotheses, dtype=str),
-            "references": np.array(self.references, dtype=str).reshape(
-                len(self.references), len(self.hypotheses)
-            ),
-        }
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> Self:
-        self.hypotheses = state["hypotheses"].tolist()
-        self.references = [list(r) for r in state["references"].tolist()]
-        return self
+        refs = self.corpus.references or None
+        return text_metrics(self.corpus.hypotheses, refs, **self.options.model_dump())

@@ -19,7 +19,9 @@ from typing import Any
 
 from genforge.core.errors import CheckpointError
 from genforge.core.io import atomic_write_text
+from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, resolve_run
+from genforge.metrics.run_metrics import headline
 from genforge.pipelines.runs import next_step
 
 CSS = """
@@ -186,7 +188,7 @@ def _metrics_section(run: Run, config: dict[str, Any]) -> str:
         command = html.escape(f"genforge eval {run.path}{metrics}")
         return f"<p class='muted'>Not evaluated yet: run <code>{command}</code>.</p>"
     plain, sample_rows = _metric_rows(evaluation)
-    parts = []
+    parts = [_headline_line(evaluation)]
     if plain:
         parts.append(_table(["quantity", "value"], plain))
     if sample_rows:
@@ -202,6 +204,19 @@ def _metrics_section(run: Run, config: dict[str, Any]) -> str:
             )
         )
     return "".join(parts) or "<p class='muted'>eval.json holds no figures.</p>"
+
+
+def _headline_line(evaluation: dict[str, Any]) -> str:
+    """The figure the run is judged by, and what to read it against (see ``run_metrics.headline``)."""
+    head = headline(evaluation)
+    if head["value"] is None:
+        return ""
+    against = (
+        ""
+        if head["reference"] is None
+        else f" against {html.escape(head['reference_name'])} {_fmt(head['reference'])}"
+    )
+    return f"<p><strong>{html.escape(head['metric'])} {_fmt(head['value'])}</strong>{against}</p>"
 
 
 def render_report(run: Run) -> str:
@@ -242,10 +257,12 @@ def render_report(run: Run) -> str:
 
 
 def write_report(
-    run: str | os.PathLike | Run, out: str | os.PathLike, *, root: str | os.PathLike = "runs"
+    run: str | os.PathLike | Run, out: str | os.PathLike | None = None, *, root: str | os.PathLike = "runs"
 ) -> Path:
-    """Write the self-contained HTML report of ``run`` (a path, an id or id prefix under ``root``) to ``out``."""
+    """Write the self-contained HTML report of ``run`` (a path, an id or id prefix under ``root``) to ``out``
+    (default ``RUN/report.html``); ``out`` is checked before anything is read or rendered."""
+    checked = None if out is None else check_output_file(out)
     handle = run if isinstance(run, Run) else resolve_run(run, root)
     if not handle.config_path.exists():
         raise CheckpointError(f"{handle.path} has no config.json: not a genforge run directory")
-    return atomic_write_text(out, render_report(handle))
+    return atomic_write_text(checked or handle.artifact("report.html"), render_report(handle))

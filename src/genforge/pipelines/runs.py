@@ -12,53 +12,14 @@ from genforge.core.errors import ConfigError, GenforgeError
 from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, list_runs, resolve_run
 from genforge.core.suggest import did_you_mean
+from genforge.metrics.run_metrics import headline
 from genforge.render.curves import save_curves
 from genforge.render.images import image_format
 
-# the figure a run is judged by, in order of preference: likelihoods (bits/dim, the VAE's IWAE bound),
-# a language model's bits per character, a translator's exact match
-HEADLINE_KEYS = (
-    "bits_per_dim",
-    "bits_per_dim_iwae",
-    "bits_per_dim_iwae_binarized",
-    "bits_per_char",
-    "exact_match_accuracy",
-)
-
-
-def headline(result: dict[str, Any] | None) -> dict[str, Any]:
-    """The figure a family is judged by and what to read it against: test bits/dim (the IWAE bound for
-    the VAE) against the independent per-pixel baseline where the family has a likelihood; else the
-    sample-based Fréchet distance (FD-digits for digits) against the training split's own distance to
-    the test split; else a language model's bits/char or a translator's exact match."""
-    result = result or {}
-    baseline = (result.get("baseline") or {}).get("bits_per_dim")
-    for key in HEADLINE_KEYS[:3]:
-        if isinstance(result.get(key), float):
-            return {
-                "metric": key,
-                "value": result[key],
-                "reference": baseline,
-                "reference_name": "per-pixel baseline",
-            }
-    fd = (result.get("metrics") or {}).get("fd") or {}
-    for key, value in fd.items():
-        if key.startswith("fd_") and isinstance(value, float):
-            reference = fd.get(f"{key}_train_vs_test")
-            return {
-                "metric": key,
-                "value": value,
-                "reference": reference,
-                "reference_name": "train-vs-test FD",
-            }
-    for key in HEADLINE_KEYS[3:]:
-        if isinstance(result.get(key), float):
-            return {"metric": key, "value": result[key], "reference": None, "reference_name": "-"}
-    return {"metric": "-", "value": None, "reference": None, "reference_name": "-"}
-
 
 def headline_text(result: dict[str, Any] | None) -> str | None:
-    figure = headline(result)
+    """``"bits_per_dim 1.736"``: the figure a run is judged by (see :func:`metrics.run_metrics.headline`)."""
+    figure = headline(result or {})
     return None if figure["value"] is None else f"{figure['metric']} {figure['value']:.4g}"
 
 

@@ -32,7 +32,6 @@ from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
 
 # a family without a likelihood is judged at the end of training by the Fréchet distance of this many
 # samples to the test split (in the digits classifier's features on digits: FD-digits)
-FINAL_SAMPLE_METRICS = ["fd"]
 FINAL_SAMPLE_COUNT = 1000
 
 
@@ -171,15 +170,7 @@ def _fit_and_finish(trainer: Trainer, notes: list[str]) -> TrainResult:
     result = trainer.fit()
     result.notes[:0] = notes
     if result.status != "interrupted" and trainer.config.final_eval:
-        judged_by_samples = trainer.model.info.kind in ("image", "points") and not trainer.model.has(
-            "log_prob"
-        )
-        sample_metrics = FINAL_SAMPLE_METRICS if judged_by_samples else None
-        result.evaluation = evaluate_run(
-            trainer.run,
-            seed=trainer.seed,
-            metrics=sample_metrics,
-            n=FINAL_SAMPLE_COUNT if sample_metrics else None,
-        )
+        # a family without a likelihood gets FD of its samples (evaluate_run's default for it)
+        result.evaluation = evaluate_run(trainer.run, seed=trainer.seed, num_samples=FINAL_SAMPLE_COUNT)
     write_model_card(trainer.run)
     return result
