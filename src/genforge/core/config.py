@@ -42,8 +42,7 @@ def describe_validation_error(exc: ValidationError, where: str, fields: Iterable
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"]) or "?"
     if err["type"] == "extra_forbidden":
-        hint = did_you_mean(key, fields)
-        return f"unknown {where} key '{key}'" + (f" ({hint.strip()})" if hint else "")
+        return f"unknown {where} key '{key}'{did_you_mean(key, fields)}"
     return f"bad value for {where} key '{key}': {err['msg']} (got {err.get('input')!r})"
 
 
@@ -83,6 +82,6 @@ def split_overrides(
         if not owners:
             names = sorted(f for cls in sections.values() for f in cls.model_fields)
             hint = did_you_mean(key, names)
-            raise ConfigError(f"unknown config key '{key}' ({hint}known keys: {', '.join(names)})")
+            raise ConfigError(f"unknown config key '{key}' (known keys: {', '.join(names)}){hint}")
         routed[owners[0]][key] = value
     return routed

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genforge.core.errors import ModelNotFound
-from genforge.core.suggest import did_you_mean
 
 
 @dataclass
@@ -58,8 +57,7 @@ class Registry:
         entry = self._entries.get(name)
         if entry is None:
             available = ", ".join(sorted(self._entries)) or "none"
-            hint = did_you_mean(name, self._entries)
-            raise ModelNotFound(f"unknown {self.kind} '{name}' ({hint}available: {available})")
+            raise ModelNotFound(f"unknown {self.kind} '{name}' (available: {available})")
         return entry
 
     def names(self) -> list[str]:

@@ -16,7 +16,7 @@ def close_matches(word: str, choices: Iterable[str], limit: int = 1) -> list[str
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"did you mean 'vae'? "`` when a choice is close to ``word``, else ``""``; meant to be prefixed
-    to the list of valid names in an error message."""
+    """``"; did you mean 'vae'?"`` when a choice is close to ``word``, else ``""``: the suffix every
+    genforge error that rejects a name ends with (as the CLI does for commands and choices)."""
     match = close_matches(word, choices)
-    return f"did you mean '{match[0]}'? " if match else ""
+    return f"; did you mean '{match[0]}'?" if match else ""

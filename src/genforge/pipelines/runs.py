@@ -104,8 +104,8 @@ def plot_runs(
     if missing:
         known = logged_metrics(missing[0])
         raise ConfigError(
-            f"run {missing[0].id} logged no '{metric}' ({did_you_mean(metric, known)}"
-            f"logged: {', '.join(known) or 'nothing yet'})"
+            f"run {missing[0].id} logged no '{metric}' (logged: {', '.join(known) or 'nothing yet'})"
+            f"{did_you_mean(metric, known)}"
         )
     title = runs[0].id if len(runs) == 1 else f"{len(runs)} runs"
     return save_curves(drawn, metric, target, title=title)

@@ -18,9 +18,10 @@ import torch
 
 from genforge import __version__
 from genforge.core.config import split_overrides
-from genforge.core.errors import ConfigError
+from genforge.core.errors import ConfigError, ModelNotFound
 from genforge.core.runs import Run, new_run
 from genforge.core.seed import torch_rng_stream
+from genforge.core.suggest import did_you_mean
 from genforge.data import load_dataset
 from genforge.models.base import MODELS, build_model
 from genforge.pipelines.card import write_model_card
@@ -43,7 +44,10 @@ def resolve_configs(
 ) -> tuple[Any, TrainConfig]:
     """Validated (model config, train config) for ``family`` with ``--set``-style overrides and the
     session's budget applied."""
-    entry = MODELS.get(family)
+    try:
+        entry = MODELS.get(family)
+    except ModelNotFound as exc:
+        raise ModelNotFound(f"{exc}{did_you_mean(family, MODELS.names())}") from None
     model_cls = entry.meta["config"]
     routed = split_overrides(overrides or {}, {"model": model_cls, "train": TrainConfig})
     train_values = {**entry.meta.get("train_defaults", {}), **routed["train"]}
