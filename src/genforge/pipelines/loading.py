@@ -80,7 +80,7 @@ def load_run(
     config = run.read_config()
     checkpoint = run.load_checkpoint(step)
     for note in checkpoint.notes:
-        logger.warning(note)
+        logger.warning("note: %s", note)  # printed on stderr when the caller set up no logging
     dataset = rebuild_dataset(run, config) if data else None
     model = build_run_model(run, config)
     tensors = checkpoint.tensors
