@@ -121,11 +121,7 @@ def interpolate(
     if not 2 <= steps <= 64:
         raise ConfigError(f"--interpolate needs 2 to 64 steps, got {steps}")
     run = as_run(run)
-    target = Path(out) if out else run.samples_dir / f"interpolate-seed{seed}.png"
-    image_format(target)
-    if not out:
-        run.samples_dir.mkdir(parents=True, exist_ok=True)
-    check_output_file(target)
+    target = sample_path("image", out, run.samples_dir / f"interpolate-seed{seed}")
     loaded = load_run(run)
     model = loaded.model
     if model.info.kind != "image":
