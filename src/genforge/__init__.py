@@ -16,7 +16,7 @@ _LAZY = {
     "sample": "genforge.pipelines.sampling:sample",
     "interpolate": "genforge.pipelines.sampling:interpolate",
     "evaluate": "genforge.pipelines.evaluate:evaluate_run",
-    "load_run": "genforge.pipelines.training:load_run",
+    "load_run": "genforge.pipelines.loading:load_run",
     "load_dataset": "genforge.data:load_dataset",
     "list_datasets": "genforge.data:list_datasets",
     "list_runs": "genforge.core.runs:list_runs",

@@ -44,6 +44,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("eval",): [missing],
         ("runs", "list"): ["--bogus"],
         ("runs", "show"): [missing],
+        ("runs", "plot"): [missing],
         ("generate",): [missing, "--prompt", "x"],
         ("translate",): [missing, "text"],
         ("metrics", "fd"): [missing + ".npz", missing + ".npz"],

@@ -66,3 +66,10 @@ def test_jsonl_skips_a_torn_last_line(tmp_path):
     with open(path, "a") as handle:
         handle.write('{"step": 3')
     assert [r["step"] for r in io.read_jsonl(path)] == [1, 2]
+
+
+def test_a_json_file_with_bytes_that_are_not_utf8_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(CheckpointError, match=r"x\.json is not UTF-8 text \(byte 7\)"):
+        io.read_json(path)

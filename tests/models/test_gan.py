@@ -185,7 +185,8 @@ def test_sampling_options_the_gan_does_not_have_are_config_errors():
 
 
 def test_trainer_ema_averages_the_generator_and_leaves_the_discriminator_live(tmp_path):
-    from genforge.pipelines.training import load_run, train
+    from genforge.pipelines.loading import load_run
+    from genforge.pipelines.training import train
 
     result = train(
         "gan",
@@ -204,7 +205,7 @@ def test_trainer_ema_averages_the_generator_and_leaves_the_discriminator_live(tm
     )
     live = load_run(result.run.path, ema=False).model.state_dict()
     averaged = load_run(result.run.path, ema=True).model.state_dict()
-    tensors, _ = result.run.load_checkpoint(None)
+    tensors = result.run.load_checkpoint().tensors
     assert not any(k.startswith("ema.discriminator.") for k in tensors)
     assert all(torch.equal(live[k], averaged[k]) for k in live if k.startswith("discriminator."))
     assert any(not torch.equal(live[k], averaged[k]) for k in live if k.startswith("generator."))

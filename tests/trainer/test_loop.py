@@ -6,7 +6,8 @@ import torch
 
 from genforge.core.errors import ConfigError, TrainingDiverged
 from genforge.core.runs import Run
-from genforge.pipelines.training import load_run, resume, train
+from genforge.pipelines.loading import load_run
+from genforge.pipelines.training import resume, train
 from tests.trainer import tiny_model  # noqa: F401  (registers the tiny-test family)
 
 
@@ -99,9 +100,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
             overrides={"nan_at_call": 15, "checkpoint_every": 10},
         )
     run = Run(next(tmp_path.iterdir()))
-    tensors, meta = run.load_checkpoint()
-    assert meta["step"] == 10
-    assert all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model."))
+    checkpoint = run.load_checkpoint()
+    assert checkpoint.step == checkpoint.meta["step"] == 10
+    assert all(torch.isfinite(v).all() for k, v in checkpoint.tensors.items() if k.startswith("model."))
 
 
 def test_time_budget_stops_run(tmp_path):
@@ -128,3 +129,99 @@ def test_resume_past_budget_is_an_error(tmp_path):
         resume(done.run.path)
     more = resume(done.run.path, max_steps=8)
     assert more.step == 8 and math.isfinite(more.metrics["train_loss"])
+
+
+def test_early_stopping_restores_the_best_weights_and_says_so(tmp_path):
+    settings = {"lr": 1e-9, "eval_every": 2, "early_stop_patience": 2, "ema_decay": 0.5}
+    stopped = train("tiny-test", "digits", out=tmp_path / "a", seed=0, max_steps=500, overrides=settings)
+    assert stopped.status == "early_stopped" and stopped.step == 6
+    assert stopped.notes == [
+        f"early stopped at step 6: the weights of step 2 (best validation loss {stopped.metrics['val_loss']:.4g}) "
+        "are restored"
+    ]
+    best = train("tiny-test", "digits", out=tmp_path / "b", seed=0, max_steps=2, overrides=settings)
+    for ema in (False, True):
+        restored = load_run(stopped.run.path, ema=ema).model.state_dict()
+        expected = load_run(best.run.path, ema=ema).model.state_dict()
+        assert all(torch.equal(restored[k], expected[k]) for k in expected)
+    event = [r for r in stopped.run.read_metrics() if r["split"] == "event"]
+    assert event == [
+        {
+            "step": 6,
+            "split": "event",
+            "event": "early_stopped",
+            "restored_step": 2,
+            "best_val_loss": stopped.metrics["val_loss"],
+        }
+    ]
+    assert "weights restored from step 2" in stopped.run.model_card_path.read_text()
+    with pytest.raises(ConfigError, match="stopped early at step 6 and holds its best weights"):
+        resume(stopped.run.path, max_steps=600)
+
+
+def test_a_new_run_is_checkpointed_at_once_and_every_few_minutes(tmp_path):
+    quick = {"checkpoint_every": 1000, "log_every": 1}
+    slow = train(
+        "tiny-test", "digits", out=tmp_path / "a", max_steps=5, overrides={**quick, "checkpoint_minutes": 60}
+    )
+    assert slow.run.checkpoint_steps() == [0, 5]
+    often = train(
+        "tiny-test",
+        "digits",
+        out=tmp_path / "b",
+        max_steps=5,
+        overrides={**quick, "checkpoint_minutes": 1e-9},
+    )
+    assert often.run.checkpoint_steps() == [4, 5]
+
+
+def test_a_finished_run_holds_its_test_evaluation_and_headline(tmp_path):
+    from genforge.pipelines.runs import run_summaries
+
+    result = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=3)
+    evaluation = json.loads(result.run.eval_path.read_text())
+    assert evaluation == result.evaluation and evaluation["split"] == "test" and evaluation["step"] == 3
+    (summary,) = run_summaries(tmp_path)
+    assert summary["headline"] == f"bits_per_dim {evaluation['bits_per_dim']:.4g}"
+
+
+def test_resume_falls_back_past_a_damaged_latest_checkpoint_and_ends_exactly(tmp_path):
+    settings = {"checkpoint_every": 2, "final_eval": False}
+    full = train("tiny-test", "digits", out=tmp_path / "full", seed=4, max_steps=8, overrides=settings)
+    part = train("tiny-test", "digits", out=tmp_path / "part", seed=4, max_steps=6, overrides=settings)
+    latest = part.run.checkpoint_dir / "step-6.safetensors"
+    data = bytearray(latest.read_bytes())
+    data[-5] ^= 0x01
+    latest.write_bytes(bytes(data))
+    stale = part.run.checkpoint_dir / ".step-6.safetensors.k1ll3d.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    resumed = resume(part.run.path, max_steps=8)
+    assert (
+        resumed.notes[0].startswith("checkpoint step 6 is unreadable") and "using step 4" in resumed.notes[0]
+    )
+    assert resumed.notes[1] == "renamed the unreadable checkpoint(s) [6] to *.damaged"
+    assert (part.run.checkpoint_dir / "step-6.safetensors.damaged").exists() and not stale.exists()
+    wf, wr = _weights(full.run.path), _weights(part.run.path)
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    steps = [r["step"] for r in part.run.read_metrics() if r["split"] == "train"]
+    assert steps == sorted(set(steps))  # the redone steps 5 and 6 are logged once
+
+
+def test_resume_refuses_a_damaged_log_before_training(tmp_path):
+    from genforge.core.errors import CheckpointError
+
+    done = train("tiny-test", "digits", out=tmp_path, seed=0, max_steps=4, overrides={"log_every": 1})
+    lines = done.run.metrics_path.read_text().splitlines()
+    lines[1] = "[1, 2, 3]"
+    done.run.metrics_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CheckpointError, match=r"metrics\.jsonl line 2 is a JSON list"):
+        resume(done.run.path, max_steps=6)
+    assert done.run.checkpoint_steps()[-1] == 4
+
+
+def test_training_into_a_file_or_an_unwritable_place_fails_before_any_work(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ConfigError, match="taken is a file, not a folder"):
+        train("tiny-test", "digits", out=tmp_path / "taken", max_steps=1)
+    with pytest.raises(ConfigError, match="cannot write /proc/nope: /proc is not writable"):
+        train("tiny-test", "digits", out="/proc/nope", max_steps=1)

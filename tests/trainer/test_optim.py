@@ -69,3 +69,56 @@ def test_ema_tracks_parameters_with_warmup():
         module.weight.fill_(1.0)
     ema.update(module)  # warm-up decay min(0.5, 2/11) = 0.1818...
     assert ema.shadow["weight"].item() == pytest.approx(1 - 2 / 11)
+
+
+def test_weight_decay_spares_biases_and_norm_gains_as_in_nanogpt():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Embedding(5, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    opt = make_optimizer(net.parameters(), cfg(optimizer="adamw", lr=0.1, weight_decay=0.5))
+    decayed, spared = opt.param_groups
+    assert decayed["weight_decay"] == 0.5 and spared["weight_decay"] == 0.0
+    assert {id(p) for p in decayed["params"]} == {id(net[0].weight), id(net[1].weight)}
+    assert {id(p) for p in spared["params"]} == {id(net[1].bias), id(net[2].weight), id(net[2].bias)}
+    before = {name: p.detach().clone() for name, p in net.named_parameters()}
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)  # no gradient: only weight decay can move a parameter
+    opt.step()
+    moved = {name for name, p in net.named_parameters() if not torch.equal(p, before[name])}
+    assert moved == {"0.weight", "1.weight"}
+
+
+def test_without_weight_decay_there_is_one_group():
+    net = torch.nn.Linear(3, 2)
+    assert len(make_optimizer(net.parameters(), cfg(optimizer="adamw", weight_decay=0.0)).param_groups) == 1
+
+
+def test_the_language_models_norm_gains_and_biases_are_not_decayed():
+    from genforge.data.info import DataInfo
+    from genforge.models.base import build_model
+
+    info = DataInfo(kind="tokens", shape=(17,), vocab_size=300, extra={"eot_id": 0})
+    model = build_model("gpt", {"num_layers": 1, "num_heads": 2, "embed_dim": 16}, info)
+    opt = make_optimizer(model.parameters(), cfg(optimizer="adamw", weight_decay=0.01))
+    spared = {id(p) for p in opt.param_groups[1]["params"]}
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert norms and all(id(m.weight) in spared for m in norms)
+    assert all(id(p) in spared for name, p in model.named_parameters() if name.endswith("bias"))
+
+
+def test_a_budget_given_for_a_session_replaces_the_configs_and_five_minutes_is_the_default():
+    assert cfg().max_minutes == 5.0 and cfg().max_steps is None
+    stepped = cfg(max_steps=100, max_minutes=2.0)
+    assert stepped.with_budget() == stepped
+    assert (stepped.with_budget(max_steps=300).max_steps, stepped.with_budget(max_steps=300).max_minutes) == (
+        300,
+        None,
+    )
+    assert (
+        stepped.with_budget(max_minutes=1.0).max_steps,
+        stepped.with_budget(max_minutes=1.0).max_minutes,
+    ) == (
+        None,
+        1.0,
+    )
+    with pytest.raises(ConfigError, match="bad value for train key 'max_steps'"):
+        stepped.with_budget(max_steps=0)

@@ -1,4 +1,4 @@
-"""``genforge runs list`` / ``genforge runs show RUN``."""
+"""``genforge runs list`` / ``runs show RUN`` / ``runs plot RUN [--compare RUN ...]``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_runs_root(show)
     add_json(show)
     show.set_defaults(handler=run_show)
+    plot = sub.add_parser("plot", help="a picture of a run's training curve (train and validation)")
+    plot.add_argument("run", help="run directory or id")
+    plot.add_argument("--metric", default="loss", help="logged figure to draw (default loss)")
+    plot.add_argument(
+        "--compare", nargs="+", default=[], metavar="RUN", help="draw these runs' curves on the same axes"
+    )
+    plot.add_argument("--out", help="picture file: .png, .jpg or .webp (default RUN/curve-METRIC.png)")
+    add_runs_root(plot)
+    add_json(plot)
+    plot.set_defaults(handler=run_plot)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -30,8 +40,20 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         console().print(f"no runs under {args.runs}/ (train one: genforge train vae --data digits)")
         return 0
-    body = [[r["id"], r["family"], r["data"], r["step"], r["parameters"], r.get("headline")] for r in rows]
-    console().print(table(f"runs in {args.runs}/", ["id", "family", "data", "step", "params", "eval"], body))
+    body = [
+        [r["id"], "damaged", "", "", "", "(see below)"]
+        if "error" in r
+        else [r["id"], r["family"], r["data"], r["step"], r["parameters"], r.get("headline")]
+        for r in rows
+    ]
+    # ids stay whole (they go into the next command); the parameter count is the first to go when narrow
+    columns = ["id", "family", "data", "step", "params", "eval"]
+    view = table(f"runs in {args.runs}/", columns, body, whole=(0,), optional=(4,))
+    out = console()
+    out.print(view)
+    for r in rows:
+        if "error" in r:
+            out.print(f"damaged run {r['id']}: {r['error']}", soft_wrap=True)
     return 0
 
 
@@ -54,4 +76,15 @@ def run_show(args: argparse.Namespace) -> int:
         if details.get(section):
             rows = [[k, v] for k, v in details[section].items() if not isinstance(v, dict | list)]
             out.print(table(section, ["figure", "value"], rows))
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from genforge.pipelines.runs import plot_runs
+
+    path = plot_runs([args.run, *args.compare], metric=args.metric, out=args.out, root=args.runs)
+    if args.json:
+        print_json({"path": str(path), "metric": args.metric, "runs": [args.run, *args.compare]})
+    else:
+        console().print(f"wrote {path}", soft_wrap=True)
     return 0

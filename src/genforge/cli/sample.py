@@ -9,8 +9,11 @@ from genforge.cli.common import add_json, add_seed, console, print_json
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory or id")
-    parser.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    parser.add_argument("--out", help="output file (PNG for images/points; default RUN/samples/)")
+    parser.add_argument("-n", type=int, help="number of samples (default 64 images, 2000 points, 4 texts)")
+    parser.add_argument(
+        "--out",
+        help="output file: .png, .jpg or .webp for images and points, .txt for text (default RUN/samples/)",
+    )
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument(
         "--interpolate", type=int, metavar="STEPS", help="latent interpolation with STEPS points per row"
@@ -22,8 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genforge.core.seed import seed_everything
     from genforge.pipelines.sampling import interpolate, sample
 
+    seed_everything(args.seed)
     if args.interpolate:
         path = interpolate(args.run, args.interpolate, out=args.out, seed=args.seed)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_seed, console, print_json
+from genforge.cli.common import add_json, add_seed, console, err_console, print_json
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -31,7 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4",
     )
-    parser.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue RUN exactly where it stopped (a FAMILY given with it must be the run's)",
+    )
     data = parser.add_argument_group("data options")
     data.add_argument("--image-size", type=int, help="resize images to this square size")
     data.add_argument("--channels", choices=["auto", "grey", "rgb"], help="image colour mode")
@@ -69,19 +73,26 @@ def run(args: argparse.Namespace) -> int:
     from genforge.cli.progress import TrainingProgress
     from genforge.core.config import parse_overrides
     from genforge.core.errors import ConfigError
+    from genforge.core.seed import seed_everything
+    from genforge.pipelines.runs import headline_text, next_step
     from genforge.pipelines.training import resume, train
 
     overrides = parse_overrides(args.overrides)
     if args.attention:
         overrides["attention"] = args.attention
+    seed_everything(args.seed)
     with TrainingProgress(quiet=args.quiet) as view:
         if args.resume:
-            if overrides or args.data or _data_options(args):
+            if overrides or args.data or args.task or _data_options(args):
                 raise ConfigError(
                     "--resume continues a run with its own config: drop --data/--set/data options"
                 )
             result = resume(
-                args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, progress=view.update
+                args.resume,
+                family=args.family,
+                max_steps=args.max_steps,
+                max_minutes=args.max_minutes,
+                progress=view.update,
             )
         else:
             if not args.family:
@@ -100,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 max_minutes=args.max_minutes,
                 progress=view.update,
             )
+    code = 0 if result.status != "interrupted" else 143 if result.stop_signal == "SIGTERM" else 130
     if args.json:
         print_json(
             {
@@ -108,14 +120,24 @@ def run(args: argparse.Namespace) -> int:
                 "step": result.step,
                 "elapsed_s": result.elapsed_s,
                 "metrics": result.metrics,
+                "evaluation": result.evaluation,
+                "notes": result.notes,
+                "stop_signal": result.stop_signal,
             }
         )
-        return 130 if result.status == "interrupted" else 0
+        return code
+    for note in result.notes:
+        err_console().print(f"note: {note}", soft_wrap=True)
     out = console()
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
-    out.print(f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s; {figures}")
-    out.print(f"run: {result.run.path}")
+    out.print(f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s; {figures}", soft_wrap=True)
+    if result.evaluation is not None:
+        figure = headline_text(result.evaluation)
+        if figure:
+            out.print(f"test split: {figure} (eval.json)", soft_wrap=True)
+    out.print(f"run: {result.run.path}", soft_wrap=True)
     if result.status == "interrupted":
-        out.print(f"resume with: genforge train --resume {result.run.path}")
-        return 130
+        out.print(f"resume with: genforge train --resume {result.run.path}", soft_wrap=True)
+        return code
+    out.print(f"next: {next_step(result.run, result.run.read_config())}", soft_wrap=True)
     return 0

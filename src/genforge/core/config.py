@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from genforge.core.errors import ConfigError
+from genforge.core.suggest import did_you_mean
 
 C = TypeVar("C", bound="Config")
 
@@ -29,7 +30,7 @@ class Config(BaseModel):
         try:
             return cls.model_validate(dict(values or {}))
         except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc, where)) from None
+            raise ConfigError(describe_validation_error(exc, where, cls.model_fields)) from None
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, Any]]:
@@ -37,11 +38,11 @@ class Config(BaseModel):
         return [(name, f.description or "", f.default) for name, f in cls.model_fields.items()]
 
 
-def describe_validation_error(exc: ValidationError, where: str) -> str:
+def describe_validation_error(exc: ValidationError, where: str, fields: Iterable[str] = ()) -> str:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"]) or "?"
     if err["type"] == "extra_forbidden":
-        return f"unknown {where} key '{key}'"
+        return f"unknown {where} key '{key}'{did_you_mean(key, fields)}"
     return f"bad value for {where} key '{key}': {err['msg']} (got {err.get('input')!r})"
 
 
@@ -79,7 +80,8 @@ def split_overrides(
             continue
         owners = [name for name, cls in sections.items() if key in cls.model_fields]
         if not owners:
-            known = ", ".join(sorted(f for cls in sections.values() for f in cls.model_fields))
-            raise ConfigError(f"unknown config key '{key}' (known keys: {known})")
+            names = sorted(f for cls in sections.values() for f in cls.model_fields)
+            hint = did_you_mean(key, names)
+            raise ConfigError(f"unknown config key '{key}' (known keys: {', '.join(names)}){hint}")
         routed[owners[0]][key] = value
     return routed

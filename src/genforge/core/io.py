@@ -7,6 +7,7 @@ half-written file. Tensors are stored with safetensors and metadata as JSON; not
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -59,13 +60,31 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a missing, non-UTF-8 or malformed file is a :class:`CheckpointError` naming it."""
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path} does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path} is not UTF-8 text (byte {exc.start}): the file is damaged") from None
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """:func:`read_json` for files that must hold one JSON object (configs, checkpoint metadata)."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} holds a JSON {_json_type(value)}, not an object: the file is damaged")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def append_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> None:
@@ -80,17 +99,37 @@ def append_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) 
 
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Yield records; a torn last line (from a crash mid-write) is skipped."""
+    """Yield the objects of one of our own JSON-lines logs.
+
+    A torn last line (a crash in the middle of an append) is skipped; any other damage (bytes that are not
+    UTF-8, a line that is not JSON or not an object) is a :class:`CheckpointError` naming file and line.
+    """
     path = Path(path)
     if not path.exists():
         return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
+    lines = path.read_bytes().split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            yield json.loads(line)
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise CheckpointError(f"{path} line {number} is not UTF-8 text: the file is damaged") from None
         except json.JSONDecodeError:
-            continue
+            if number - 1 == last:
+                continue  # torn by a crash while appending
+            raise CheckpointError(f"{path} line {number} is not JSON: the file is damaged") from None
+        if not isinstance(record, dict):
+            raise CheckpointError(
+                f"{path} line {number} is a JSON {_json_type(record)}, not an object: the file is damaged"
+            )
+        yield record
+
+
+def rewrite_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> Path:
+    """Replace a JSON-lines file with ``records``, atomically."""
+    return atomic_write_text(path, "".join(json.dumps(to_jsonable(r)) + "\n" for r in records))
 
 
 def read_jsonl_strict(path: str | os.PathLike, what: str = "JSON lines") -> list[tuple[int, dict[str, Any]]]:
@@ -121,26 +160,42 @@ def read_jsonl_strict(path: str | os.PathLike, what: str = "JSON lines") -> list
     return records
 
 
+def tensors_to_bytes(tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> bytes:
+    """A flat name -> torch.Tensor mapping as safetensors bytes."""
+    from safetensors.torch import save
+
+    contiguous = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    return save(contiguous, metadata=dict(metadata) if metadata else None)
+
+
 def save_tensors(
     path: str | os.PathLike, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None
 ) -> Path:
     """Save a flat name -> torch.Tensor mapping as safetensors, atomically."""
-    from safetensors.torch import save
-
-    contiguous = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
-    return atomic_write_bytes(path, save(contiguous, metadata=dict(metadata) if metadata else None))
+    return atomic_write_bytes(path, tensors_to_bytes(tensors, metadata))
 
 
-def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a safetensors file into CPU tensors; a missing or corrupt file is a CheckpointError."""
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_tensors(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
+    """Load a safetensors file into CPU tensors; a missing or corrupt file, or one whose SHA-256 differs
+    from ``sha256`` (when given), is a CheckpointError."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist")
     try:
-        return load_file(str(path), device="cpu")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if sha256 is not None and sha256_hex(data) != sha256:
+        raise CheckpointError(f"{path} does not match the SHA-256 recorded for it: the file is damaged")
+    try:
+        return load(data)
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
 

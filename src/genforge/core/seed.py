@@ -1,8 +1,16 @@
-"""Seeding. Library code takes a ``seed`` or ``torch.Generator``; only entry points call :func:`seed_everything`."""
+"""Seeding. Library code takes a ``seed`` or ``torch.Generator``; only entry points call :func:`seed_everything`.
+
+Where torch offers only its global RNG (``nn.Module`` initialisation, dropout, ``randn_like`` inside a
+model), library code runs the work inside :func:`torch_rng_stream`, which gives the block its own stream
+and gives the caller's stream back afterwards: the global RNG is never left changed by a library call.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
+from typing import Any
 
 
 def seed_everything(seed: int) -> None:
@@ -23,3 +31,17 @@ def make_generator(seed: int):
     gen = torch.Generator()
     gen.manual_seed(seed)
     return gen
+
+
+@contextlib.contextmanager
+def torch_rng_stream(seed: int | None = None, state: Any = None) -> Iterator[None]:
+    """Run the block on a stream of torch's global CPU RNG that starts from ``seed`` (or from a saved
+    ``state``, a ``torch.get_rng_state()`` tensor); the caller's global RNG state is restored on exit."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        if state is not None:
+            torch.set_rng_state(state)
+        elif seed is not None:
+            torch.manual_seed(seed)
+        yield

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from genforge.core.config import Config
-from genforge.core.errors import DataError
+from genforge.core.errors import DataError, ModelNotFound
 from genforge.core.registry import Registry
+from genforge.core.suggest import did_you_mean
 from genforge.data.info import DataInfo
 
 DATASETS = Registry(
@@ -89,8 +90,9 @@ def load_dataset(
     name, arg = parse_spec(spec)
     try:
         entry = DATASETS.get(name)
-    except Exception as exc:  # ModelNotFound -> DataError, same message
-        raise DataError(str(exc).replace("unknown dataset", "unknown dataset spec")) from None
+    except ModelNotFound as exc:  # -> DataError, same message, with the closest name
+        message = str(exc).replace("unknown dataset", "unknown dataset spec")
+        raise DataError(f"{message}{did_you_mean(name, DATASETS.names())}") from None
     opts = entry.meta["options"].build(options or {}, where=f"{name} data option")
     return entry.obj(arg, opts, Path(artifacts) if artifacts else None)
 

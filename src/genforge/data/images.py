@@ -139,14 +139,31 @@ def folder(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Da
 
 
 def _read_image(path: Path):
+    """Decode one image file; an unreadable file or one larger than Pillow's decompression-bomb limit
+    (``Image.MAX_IMAGE_PIXELS``, about 89 million pixels) is a DataError naming it, checked from the
+    header before any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
+    limit = Image.MAX_IMAGE_PIXELS or 0
     try:
         with Image.open(path) as im:
+            width, height = im.size
+            if limit and width * height > limit:
+                raise DataError(_too_large(path, width, height, limit))
             im.load()
             return im.copy()
+    except Image.DecompressionBombError:
+        raise DataError(_too_large(path, None, None, limit)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: {exc}; remove or fix the file") from None
+
+
+def _too_large(path: Path, width: int | None, height: int | None, limit: int) -> str:
+    size = f"{width}x{height} pixels, " if width else ""
+    return (
+        f"image {path} has {size}more than the {limit:,} pixels an image may have here "
+        "(a decompression bomb?): downscale it or remove it from the folder"
+    )
 
 
 def _is_grey(im) -> bool:

@@ -201,7 +201,7 @@ def _token_stream(tokenizer, texts: list[str], eot_id: int) -> list[int]:
     kind="tokens",
     help="text corpora for language models, tokenized per char or byte-level BPE (options tokenizer, "
     "vocab_size, block_size); gensim's lee, lee-test, head500, crime, miislita; genforge's docs; your files",
-    examples=["text:lee", "text:lee-test", "text:crime", "text:docs", "text:file:PATH", "text:dir:PATH"],
+    examples=[*(f"text:{name}" for name in GENSIM_CORPORA), "text:docs", "text:file:PATH", "text:dir:PATH"],
 )
 def text_dataset(arg: str | None, options: TextOptions, artifacts: Path | None) -> Dataset:
     """Token windows of ``block_size + 1`` ids (input and next-token target) per split.

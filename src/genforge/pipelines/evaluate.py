@@ -22,7 +22,8 @@ from genforge.core.io import atomic_write_json
 from genforge.core.runs import Run
 from genforge.metrics.run_metrics import DEFAULT_NUM_SAMPLES, evaluate_samples, headline
 from genforge.models.baseline import pixel_categorical_bits_per_dim
-from genforge.pipelines.training import load_run, write_model_card
+from genforge.pipelines.card import write_model_card
+from genforge.pipelines.loading import load_run
 
 __all__ = ["evaluate_run", "headline", "DEFAULT_NUM_SAMPLES"]
 SAMPLE_HEADLINE_METRICS = ["fd"]  # what a family without a likelihood is judged by

@@ -21,13 +21,15 @@ from typing import Any
 import torch
 
 from genforge.core.errors import ConfigError
+from genforge.core.paths import check_output_file
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
 from genforge.data.tokenizers import END_OF_TEXT, TextTokenizer, load_run_tokenizer
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
-from genforge.pipelines.training import LoadedRun, load_run
+from genforge.pipelines.loading import LoadedRun, load_run
 from genforge.render.attention import save_attention_heatmap
+from genforge.render.images import image_format
 from genforge.samplers.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
 
 
@@ -184,10 +186,13 @@ def translate(
 ) -> Translation:
     """Translate ``text`` with a seq2seq run (greedy, or beam search with ``beam`` > 1); when
     ``attention_map`` is a path, draw the attention of each output character over the source there."""
-    loaded, tokenizer = _load(run, "pairs")
-    model: Seq2Seq = loaded.model  # type: ignore[assignment]
     if not text.strip():
         raise ConfigError("nothing to translate: the text is empty")
+    if attention_map is not None:  # a picture we cannot write is refused before the model loads
+        image_format(attention_map)
+        check_output_file(attention_map)
+    loaded, tokenizer = _load(run, "pairs")
+    model: Seq2Seq = loaded.model  # type: ignore[assignment]
     source_ids = tokenizer.encode(text)
     source = torch.tensor([source_ids], dtype=torch.long)
     limit = max_tokens or 2 * model.max_target_length

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from genforge.core.errors import CheckpointError
-from genforge.core.io import atomic_write_text, read_json
+from genforge.core.io import atomic_write_text
 from genforge.core.paths import check_output_file
 from genforge.core.runs import Run, resolve_run
 from genforge.metrics.run_metrics import headline
+from genforge.pipelines.runs import next_step
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;color:#222;
@@ -70,10 +71,13 @@ def _png_data_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _samples_section(run: Run) -> str:
+def _samples_section(run: Run, config: dict[str, Any]) -> str:
     pngs = sorted(run.samples_dir.glob("*.png")) if run.samples_dir.is_dir() else []
     if not pngs:
-        return "<p class='muted'>No sample grid in this run yet: run <code>genforge sample</code>.</p>"
+        hint = html.escape(next_step(run, config))
+        return (
+            f"<p class='muted'>No sample grid in this run: see what it learned with <code>{hint}</code>.</p>"
+        )
     latest = pngs[-1]
     return (
         f"<img alt='samples' src='{_png_data_uri(latest.read_bytes())}' style='width:24rem'>"
@@ -177,10 +181,12 @@ def _table(columns: list[str] | None, rows: list[list[str]]) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _metrics_section(run: Run) -> str:
-    if not run.eval_path.exists():
-        return "<p class='muted'>Not evaluated yet: run <code>genforge eval RUN --metrics fd,kid,is,prdc</code>.</p>"
-    evaluation = read_json(run.eval_path)
+def _metrics_section(run: Run, config: dict[str, Any]) -> str:
+    evaluation = run.read_eval()
+    if evaluation is None:
+        metrics = " --metrics fd,kid,is,prdc" if config["data_info"]["kind"] in ("image", "points") else ""
+        command = html.escape(f"genforge eval {run.path}{metrics}")
+        return f"<p class='muted'>Not evaluated yet: run <code>{command}</code>.</p>"
     plain, sample_rows = _metric_rows(evaluation)
     parts = [_headline_line(evaluation)]
     if plain:
@@ -238,11 +244,11 @@ def render_report(run: Run) -> str:
             f"{time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
             _table(None, facts),
             "<h2>Samples</h2>",
-            _samples_section(run),
+            _samples_section(run, config),
             "<h2>Training curves</h2>",
             _curves_section(run),
             "<h2>Metrics</h2>",
-            _metrics_section(run),
+            _metrics_section(run, config),
             "<h2>Model card</h2>",
             f"<pre>{html.escape(card)}</pre>" if card else "<p class='muted'>No model card.</p>",
             "</body></html>",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from genforge.core.io import atomic_write_bytes
+from genforge.render.images import save_picture
 
 
 def _label(token: str) -> str:
@@ -25,7 +25,8 @@ def save_attention_heatmap(
     path: str | Path,
     title: str = "",
 ) -> Path:
-    """``weights`` (len(output_tokens), len(source_tokens)), rows summing to 1 -> heat map PNG at ``path``
+    """``weights`` (len(output_tokens), len(source_tokens)), rows summing to 1 -> heat map at ``path``
+    (PNG, JPEG or WebP by extension)
     (outputs down the side, source along the top; spaces drawn as ␣)."""
     import matplotlib
 
@@ -47,4 +48,4 @@ def save_attention_heatmap(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return save_picture(buffer.getvalue(), path)

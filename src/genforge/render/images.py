@@ -1,7 +1,8 @@
-"""Turn samples into pictures people look at: image grids (PNG), 2-D density/sample plots (PNG), text.
+"""Turn samples into pictures people look at: image grids, 2-D density/sample plots, text.
 
 Grids are assembled with torch ops and written with Pillow (no torchvision); plots use matplotlib's
-Agg backend, imported only when a plot is drawn.
+Agg backend, imported only when a plot is drawn. A picture is written in the format its file name says
+(:data:`IMAGE_FORMATS`: PNG, JPEG or WebP, encoded by Pillow); any other extension is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,45 @@ from pathlib import Path
 
 import torch
 
+from genforge.core.errors import ConfigError
 from genforge.core.io import atomic_write_bytes, atomic_write_text
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def image_format(path: str | Path) -> str:
+    """Pillow's format name for the extension of ``path``; an extension we cannot write is a ConfigError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise ConfigError(
+            f"cannot write a picture to {Path(path).name}: use a .png, .jpg/.jpeg or .webp file name"
+        )
+    return IMAGE_FORMATS[suffix]
+
+
+def encode_picture(picture, fmt: str) -> bytes:
+    """A Pillow image as ``fmt`` bytes: PNG, JPEG (quality 95, RGB or grey) or lossless WebP."""
+    buffer = _io.BytesIO()
+    if fmt == "JPEG":
+        if picture.mode not in ("L", "RGB"):
+            picture = picture.convert("RGB")
+        picture.save(buffer, format="JPEG", quality=95)
+    elif fmt == "WEBP":
+        picture.save(buffer, format="WEBP", lossless=True)
+    else:
+        picture.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def save_picture(png: bytes, path: str | Path) -> Path:
+    """Write PNG bytes (from matplotlib) to ``path`` in the format its extension names."""
+    fmt = image_format(path)
+    if fmt != "PNG":
+        from PIL import Image
+
+        with Image.open(_io.BytesIO(png)) as picture:
+            png = encode_picture(picture, fmt)
+    return atomic_write_bytes(path, png)
 
 
 def image_grid(
@@ -41,19 +80,19 @@ def image_grid(
     return grid
 
 
-def png_bytes(image: torch.Tensor) -> bytes:
-    """``(C, H, W)`` in ``[0, 1]`` (C = 1 or 3) -> PNG bytes."""
+def image_bytes(image: torch.Tensor, fmt: str = "PNG") -> bytes:
+    """``(C, H, W)`` in ``[0, 1]`` (C = 1 or 3) -> encoded bytes (``fmt``: PNG, JPEG or WEBP)."""
     from PIL import Image
 
     array = (image.clamp(0, 1) * 255).round().to(torch.uint8)
     array = array[0] if array.shape[0] == 1 else array.permute(1, 2, 0)
-    buffer = _io.BytesIO()
-    Image.fromarray(array.contiguous().numpy()).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_picture(Image.fromarray(array.contiguous().numpy()), fmt)
 
 
 def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    return atomic_write_bytes(path, png_bytes(image_grid(images.detach().float().cpu(), nrow=nrow)))
+    """A grid of ``images`` ``(N, C, H, W)`` in ``[0, 1]`` written to ``path`` (PNG, JPEG or WebP)."""
+    fmt = image_format(path)
+    return atomic_write_bytes(path, image_bytes(image_grid(images.detach().float().cpu(), nrow=nrow), fmt))
 
 
 def save_points_plot(
@@ -97,7 +136,7 @@ def save_points_plot(
     buffer = _io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return save_picture(buffer.getvalue(), path)
 
 
 def save_text_samples(texts: list[str], path: str | Path) -> Path:

@@ -2,83 +2,53 @@
 
 The trainer owns the loop: deterministic batching, optimizer steps (or the family's own ``train_step``
 for multi-optimizer families), learning-rate schedules, gradient clipping, EMA, validation and early
-stopping, step/time budgets, NaN detection, periodic samples and atomic checkpoints, Ctrl-C handling,
-and exact resume.
+stopping (which restores the best weights), step/time budgets, NaN detection, periodic samples, atomic
+checkpoints (every N steps and every few minutes), Ctrl-C/SIGTERM handling, and exact resume.
 
-Determinism and exact resume: the batch order is a pure function of ``(seed, step)`` (one seeded
-permutation per epoch), schedules are pure functions of the step, and the only other randomness
-(dropout, reparameterisation noise, dequantization noise, GAN latents) comes from torch's global RNG,
-whose state is saved in every checkpoint. Validation and sample writing run inside ``fork_rng`` so they
-never perturb the training stream. A run stopped at step ``s`` and resumed therefore ends with the same
-weights as one that was never stopped.
+Exact resume rests on four facts. The batch of step ``s`` is a pure function of ``(seed, s)`` (one seeded
+permutation per epoch, one seeded augmentation generator per step). Schedules are pure functions of the
+step. Every other random draw (dropout, reparameterisation noise, GAN latents) comes from the run's own
+stream of torch's global RNG (:func:`~genforge.core.seed.torch_rng_stream`), which validation and sample
+writing never consume (they fork it). And a checkpoint only ever holds a *completed* step: Ctrl-C and
+SIGTERM are deferred to the end of the step (:mod:`genforge.trainer.signals`); a ``KeyboardInterrupt``
+raised in the middle of a step keeps the last checkpoint instead; one raised while the step's
+logging/validation/samples run saves the step and marks that work as pending, and the resumed run
+redoes it. Log records of steps after the checkpoint are dropped when a run resumes, so no step is
+logged twice.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from genforge.core.config import Config
 from genforge.core.errors import ConfigError, TrainingDiverged
-from genforge.core.io import flatten_state, unflatten_state
-from genforge.core.runs import Run
+from genforge.core.runs import Checkpoint, Run
+from genforge.core.seed import make_generator, torch_rng_stream
 from genforge.data import Dataset
 from genforge.models.base import GenerativeModel
+from genforge.trainer.config import DEFAULT_MAX_MINUTES, TrainConfig
 from genforge.trainer.optim import EMA, clip_gradients, lr_factor, make_optimizer, set_lr
+from genforge.trainer.signals import StopSignals
+from genforge.trainer.state import Clock, Counters, clone_state, pack, unpack
 
-DEFAULT_MAX_MINUTES = 5.0
-
-
-class TrainConfig(Config):
-    optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="optimizer: adam, adamw or sgd")
-    lr: float = Field(1e-3, gt=0, description="base learning rate")
-    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam/AdamW betas")
-    weight_decay: float = Field(0.0, ge=0, description="weight decay (decoupled for adamw)")
-    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
-    nesterov: bool = Field(False, description="Nesterov momentum for SGD")
-    schedule: Literal["constant", "step", "cosine", "warmup_cosine", "onecycle"] = Field(
-        "constant", description="learning-rate schedule"
-    )
-    warmup_steps: int = Field(100, ge=1, description="linear warm-up steps for warmup_cosine")
-    step_size: int = Field(1000, ge=1, description="steps between decays for the step schedule")
-    gamma: float = Field(0.5, gt=0, description="decay factor for the step schedule")
-    min_lr_ratio: float = Field(
-        0.0, ge=0, le=1, description="final lr as a fraction of lr (cosine, onecycle)"
-    )
-    cosine_steps: int = Field(
-        5000, ge=1, description="schedule length when only --max-minutes bounds the run"
-    )
-    batch_size: int = Field(128, ge=1, description="examples per step")
-    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    max_minutes: float | None = Field(
-        None, gt=0, description="stop after this much wall time in this session"
-    )
-    grad_clip: float = Field(0.0, ge=0, description="clip the global gradient norm (0 = off)")
-    ema_decay: float = Field(0.0, ge=0, lt=1, description="EMA of weights used for sampling/eval (0 = off)")
-    eval_every: int = Field(200, ge=1, description="validate every this many steps")
-    eval_batches: int = Field(8, ge=1, description="validation batches per evaluation")
-    sample_every: int = Field(500, ge=1, description="write a sample grid every this many steps")
-    checkpoint_every: int = Field(500, ge=1, description="checkpoint every this many steps")
-    log_every: int = Field(25, ge=1, description="append training metrics every this many steps")
-    early_stop_patience: int = Field(
-        0, ge=0, description="stop after this many evaluations without improvement (0 = off)"
-    )
-    num_samples: int = Field(64, ge=1, le=1024, description="samples in each grid written during training")
+__all__ = ["DEFAULT_MAX_MINUTES", "TrainConfig", "TrainResult", "Trainer"]
 
 
 @dataclass
 class TrainResult:
     run: Run
     status: str  # "completed" | "time_budget" | "early_stopped" | "interrupted"
-    step: int
+    step: int  # the step the run's latest checkpoint holds
     elapsed_s: float
     metrics: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what a user should know (fallbacks, restored weights)
+    stop_signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal stopped the run
+    evaluation: dict[str, Any] | None = None  # the end-of-training evaluation (eval.json), when run
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -86,7 +56,11 @@ SampleFn = Callable[[GenerativeModel, int], None]
 
 
 class Trainer:
-    """Train ``model`` on ``dataset`` into ``run``; ``fit()`` may be called on a fresh or resumed state."""
+    """Train ``model`` on ``dataset`` into ``run``; ``fit()`` may be called on a fresh or resumed state.
+
+    ``rng_state`` is where the run's random stream starts (``torch.get_rng_state()`` after the model was
+    initialised, so a run is a pure function of its seed); without it the stream starts from ``seed``.
+    """
 
     def __init__(
         self,
@@ -96,13 +70,11 @@ class Trainer:
         run: Run,
         *,
         seed: int = 0,
+        rng_state: torch.Tensor | None = None,
         progress: ProgressFn | None = None,
         write_samples: SampleFn | None = None,
     ) -> None:
-        self.model = model
-        self.dataset = dataset
-        self.config = config
-        self.run = run
+        self.model, self.dataset, self.config, self.run = model, dataset, config, run
         self.seed = seed
         self.progress = progress
         self.write_samples = write_samples
@@ -114,10 +86,15 @@ class Trainer:
         self.optimizers = {name: make_optimizer(params, config) for name, params in groups.items()}
         exclude = tuple(getattr(model, "ema_exclude", ()))
         self.ema = EMA(model, config.ema_decay, exclude) if config.ema_decay > 0 else None
+        self.rng_state = rng_state if rng_state is not None else make_generator(seed).get_state()
         self.step = 0
         self.elapsed_before = 0.0
-        self.best_val = math.inf
-        self.evals_since_best = 0
+        self.counters = Counters()
+        self.best_weights: dict[str, dict[str, torch.Tensor]] | None = None
+        self.post_pending = False  # the loaded checkpoint's step still owes its logging/validation/samples
+        self._phase = "idle"  # "step" while a step mutates state, "post" while its logging etc. run
+        self._live_rng = False
+        self._samples_step: int | None = None  # the step whose samples were written last
         n = dataset.size("train")
         if n == 0:
             raise ConfigError(f"dataset {dataset.spec} has an empty training split")
@@ -161,15 +138,14 @@ class Trainer:
         terms["lr"] = self.config.lr * factor
         return terms
 
-    # validation ----------------------------------------------------------------------------------
+    # validation and samples ----------------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Mean loss terms over up to ``eval_batches`` validation batches (does not touch training RNG)."""
         self.model.eval()
         totals: dict[str, float] = {}
         count = 0
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed + 17)
+        with torch_rng_stream(seed=self.seed + 17):
             limit = self.config.eval_batches * self.batch_size
             for batch in self.dataset.batches("val", self.batch_size, limit=limit):
                 out = self.model.loss(batch)
@@ -179,151 +155,227 @@ class Trainer:
                 count += size
         return {k: v / max(count, 1) for k, v in totals.items()}
 
-    # checkpoints ---------------------------------------------------------------------------------
-    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        meta: dict[str, Any] = {"optimizers": {}, "ema_updates": None}
-        for name, opt in self.optimizers.items():
-            opt_tensors, skeleton = flatten_state(opt.state_dict(), f"optim.{name}")
-            tensors.update(opt_tensors)
-            meta["optimizers"][name] = skeleton
-        if self.ema is not None:
-            tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
-            meta["ema_updates"] = self.ema.updates
-        tensors["rng.torch"] = torch.get_rng_state()
-        return tensors, meta
+    def _samples(self) -> None:
+        """Write samples with the EMA weights (when there is an EMA); the live weights come back even when
+        the writing is interrupted."""
+        if self.write_samples is None:
+            return
+        self._samples_step = self.step
+        self.model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            if self.ema is None:
+                self.write_samples(self.model, self.step)
+                return
+            live = {k: v.clone() for k, v in self.model.state_dict().items()}
+            try:
+                self.model.load_state_dict(self.ema.weights_for(self.model))
+                self.write_samples(self.model, self.step)
+            finally:
+                self.model.load_state_dict(live)
 
-    def save_checkpoint(self, status: str, elapsed: float) -> None:
-        tensors, meta = self.state_tensors()
+    # checkpoints ---------------------------------------------------------------------------------
+    def save_checkpoint(self, status: str, elapsed: float, **extra: Any) -> None:
+        rng = torch.get_rng_state() if self._live_rng else self.rng_state
+        tensors, meta = pack(self.model, self.optimizers, self.ema, self.best_weights, rng)
         meta.update(
             {
                 "status": status,
                 "epoch": self.step // self.steps_per_epoch,
                 "elapsed_s": elapsed,
-                "best_val": None if math.isinf(self.best_val) else self.best_val,
-                "evals_since_best": self.evals_since_best,
                 "seed": self.seed,
+                "counters": self.counters.to_json(),
+                "post_pending": self.post_pending,
+                **extra,
             }
         )
         self.run.save_checkpoint(self.step, tensors, meta)
 
-    def load_checkpoint(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    def load_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Restore everything :meth:`save_checkpoint` wrote (model, optimizers, EMA, RNG, counters)."""
-        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        self.model.load_state_dict(model_state)
-        for name, opt in self.optimizers.items():
-            opt.load_state_dict(unflatten_state(meta["optimizers"][name], tensors))
-        if self.ema is not None and meta.get("ema_updates") is not None:
-            ema_state = {k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")}
-            self.ema.load_state_dict(ema_state, meta["ema_updates"])
-        torch.set_rng_state(tensors["rng.torch"])
-        self.step = int(meta["step"])
+        meta = checkpoint.meta
+        self.best_weights, self.rng_state = unpack(
+            checkpoint.tensors, meta, self.model, self.optimizers, self.ema
+        )
+        self.step = checkpoint.step
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
-        best = meta.get("best_val")
-        self.best_val = math.inf if best is None else float(best)
-        self.evals_since_best = int(meta.get("evals_since_best", 0))
-
-    def _samples(self) -> None:
-        if self.write_samples is None:
-            return
-        self.model.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            if self.ema is not None:
-                live = {k: v.clone() for k, v in self.model.state_dict().items()}
-                self.model.load_state_dict(self.ema.weights_for(self.model))
-                self.write_samples(self.model, self.step)
-                self.model.load_state_dict(live)
-            else:
-                self.write_samples(self.model, self.step)
+        self.counters = Counters.from_meta(meta)
+        self.post_pending = bool(meta.get("post_pending", False))
 
     # the loop ------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        cfg = self.config
-        max_steps = cfg.max_steps
-        max_seconds = cfg.max_minutes * 60 if cfg.max_minutes else None
-        if max_steps is None and max_seconds is None:
-            max_seconds = DEFAULT_MAX_MINUTES * 60
-        start = time.perf_counter()
-        window: dict[str, float] = {}
-        window_count = 0
-        window_start = start
-        status = "completed"
-        last_val: dict[str, float] = {}
-        last_train: dict[str, float] = {}
-        try:
-            while max_steps is None or self.step < max_steps:
-                if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                    status = "time_budget"
-                    break
-                batch = self.batch_at(self.step)
-                terms = self._train_step(batch)
-                if not all(math.isfinite(v) for v in terms.values() if isinstance(v, float)):
-                    bad = next(k for k, v in terms.items() if not math.isfinite(v))
-                    raise TrainingDiverged(self._divergence_message(bad, terms[bad]))
-                self.step += 1
-                if self.ema is not None:
-                    self.ema.update(self.model)
-                for k, v in terms.items():
-                    window[k] = window.get(k, 0.0) + v
-                window_count += 1
-                now = time.perf_counter()
-                if self.step % cfg.log_every == 0 or self.step == max_steps:
-                    rate = window_count * self.batch_size / max(now - window_start, 1e-9)
-                    record = {k: v / window_count for k, v in window.items()}
-                    last_train = record
-                    self.run.log(
-                        [
-                            {
-                                "step": self.step,
-                                "split": "train",
-                                **record,
-                                "samples_per_s": rate,
-                                "elapsed_s": self.elapsed_before + now - start,
-                            }
-                        ]
-                    )
-                    if self.progress:
-                        self.progress(
-                            {
-                                "step": self.step,
-                                "max_steps": max_steps,
-                                "max_seconds": max_seconds,
-                                "elapsed_s": now - start,
-                                "terms": record,
-                                "samples_per_s": rate,
-                            }
-                        )
-                    window, window_count, window_start = {}, 0, now
-                if self.step % cfg.eval_every == 0:
-                    last_val = self.validate()
-                    self.run.log([{"step": self.step, "split": "val", **last_val}])
-                    if self._early_stop(last_val["loss"]):
-                        status = "early_stopped"
+        """Train until the budget, early stopping or a stop signal; always ends with a checkpoint of a
+        completed step (or keeps the last one, see the module docstring)."""
+        clock = Clock(self.elapsed_before)
+        notes: list[str] = []
+        snapshot = (self.counters.copy(), self.best_weights)
+        save, status = True, "completed"
+        self.run.drop_metrics_after(self.step - 1 if self.post_pending else self.step)
+        with torch_rng_stream(state=self.rng_state), StopSignals() as stop:
+            self._live_rng = True
+            try:
+                if self.step == 0 and not self.run.checkpoint_steps():
+                    self.save_checkpoint("running", clock.elapsed())  # a new run is resumable at once
+                    clock.checkpointed()
+                while True:
+                    if self.post_pending:
+                        snapshot, self._phase = (self.counters.copy(), self.best_weights), "post"
+                        stopped_early = self._after_step(clock)
+                        self.post_pending = False
+                        if stopped_early:
+                            status = "early_stopped"
+                            break
+                    self._phase = "idle"
+                    status = self._stop_reason(stop, clock)
+                    if status:
                         break
-                if self.step % cfg.sample_every == 0:
-                    self._samples()
-                if self.step % cfg.checkpoint_every == 0:
-                    self.save_checkpoint("running", self.elapsed_before + time.perf_counter() - start)
-        except KeyboardInterrupt:
-            status = "interrupted"
-        elapsed = self.elapsed_before + time.perf_counter() - start
-        self.save_checkpoint(status, elapsed)
-        if status != "interrupted":
-            self._samples()
-        if window_count:
-            last_train = {k: v / window_count for k, v in window.items()}
-        final = {f"train_{k}": v for k, v in last_train.items()}
-        final.update({f"val_{k}": v for k, v in last_val.items()})
-        return TrainResult(run=self.run, status=status, step=self.step, elapsed_s=elapsed, metrics=final)
+                    self._phase = "step"
+                    self._one_step()
+                    self.post_pending = True
+            except KeyboardInterrupt:
+                status = "interrupted"
+                if self._phase == "step":
+                    save, self.post_pending = False, False
+                    kept = self.run.checkpoint_steps()
+                    self.step = kept[-1] if kept else 0
+                    notes.append(
+                        "interrupted in the middle of a step: the last checkpoint "
+                        f"(step {self.step}) is kept and a resume continues from there"
+                    )
+                elif self._phase == "post":  # the step is saved; its logging/validation/samples are redone
+                    self.counters, self.best_weights = snapshot
+            self._phase = "idle"
+            if status == "early_stopped":
+                notes.append(self._restore_best())
+            if save:
+                self.save_checkpoint(status, clock.elapsed())
+            if status != "interrupted" and self._samples_step != self.step:
+                self._samples()
+            self.rng_state = torch.get_rng_state()
+            self._live_rng = False
+        final = {f"train_{k}": v for k, v in self.counters.last_train.items()}
+        val = self.counters.best_terms if status == "early_stopped" else self.counters.last_val
+        final.update({f"val_{k}": v for k, v in val.items()})
+        return TrainResult(
+            run=self.run,
+            status=status,
+            step=self.step,
+            elapsed_s=clock.elapsed(),
+            metrics=final,
+            notes=notes,
+            stop_signal=stop.received if status == "interrupted" else None,
+        )
 
-    def _early_stop(self, val_loss: float) -> bool:
-        if val_loss < self.best_val - 1e-6:
-            self.best_val = val_loss
-            self.evals_since_best = 0
+    def _stop_reason(self, stop: StopSignals, clock: Clock) -> str:
+        """Why the loop stops before the next step ("" to go on)."""
+        if stop.received:
+            return "interrupted"
+        if self.config.max_steps is not None and self.step >= self.config.max_steps:
+            return "completed"
+        max_seconds = self.config.max_seconds
+        if max_seconds is not None and clock.session() >= max_seconds:
+            return "time_budget"
+        return ""
+
+    def _one_step(self) -> None:
+        terms = self._train_step(self.batch_at(self.step))
+        bad = next((k for k, v in terms.items() if isinstance(v, float) and not math.isfinite(v)), None)
+        if bad is not None:
+            raise TrainingDiverged(self._divergence_message(bad, terms[bad]))
+        self.step += 1
+        if self.ema is not None:
+            self.ema.update(self.model)
+        window = self.counters.window
+        for k, v in terms.items():
+            window[k] = window.get(k, 0.0) + v
+        self.counters.window_count += 1
+
+    def _after_step(self, clock: Clock) -> bool:
+        """Logging, validation, samples and checkpoints due after the step just completed; True when
+        early stopping ends the run."""
+        cfg, step = self.config, self.step
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            self._log_train(clock)
+        if step % cfg.eval_every == 0:
+            val = self.validate()
+            self.counters.last_val = val
+            self.run.log([{"step": step, "split": "val", **val}])
+            if self._early_stop(val):
+                return True
+        if step % cfg.sample_every == 0:
+            self._samples()
+        if step % cfg.checkpoint_every == 0 or clock.since_checkpoint() >= cfg.checkpoint_minutes * 60:
+            self._phase, self.post_pending = "saving", False  # the step's other work is done
+            self.save_checkpoint("running", clock.elapsed())
+            clock.checkpointed()
+        return False
+
+    def _log_train(self, clock: Clock) -> None:
+        c = self.counters
+        if not c.window_count:
+            return
+        record = {k: v / c.window_count for k, v in c.window.items()}
+        rate = c.window_count * self.batch_size / max(clock.since_window(), 1e-9)
+        c.last_train, c.window, c.window_count = record, {}, 0
+        clock.window_started()
+        self.run.log(
+            [
+                {
+                    "step": self.step,
+                    "split": "train",
+                    **record,
+                    "samples_per_s": rate,
+                    "elapsed_s": clock.elapsed(),
+                }
+            ]
+        )
+        if self.progress:
+            self.progress(
+                {
+                    "step": self.step,
+                    "max_steps": self.config.max_steps,
+                    "max_seconds": self.config.max_seconds,
+                    "elapsed_s": clock.session(),
+                    "terms": record,
+                    "samples_per_s": rate,
+                }
+            )
+
+    def _early_stop(self, val: dict[str, float]) -> bool:
+        c = self.counters
+        if c.best_val is None or val["loss"] < c.best_val - 1e-6:
+            c.best_val, c.best_step, c.best_terms, c.evals_since_best = val["loss"], self.step, dict(val), 0
+            if self.config.early_stop_patience > 0:
+                self.best_weights = {"model": clone_state(self.model.state_dict())}
+                if self.ema is not None:
+                    self.best_weights["ema"] = clone_state(self.ema.state_dict())
             return False
-        self.evals_since_best += 1
+        c.evals_since_best += 1
         patience = self.config.early_stop_patience
-        return patience > 0 and self.evals_since_best >= patience
+        return patience > 0 and c.evals_since_best >= patience
+
+    def _restore_best(self) -> str:
+        """Put the weights of the best validation back (model and EMA); the note says so."""
+        c = self.counters
+        if self.best_weights is None:
+            return f"early stopped at step {self.step}; no better weights to restore"
+        self.model.load_state_dict(self.best_weights["model"])
+        if self.ema is not None and "ema" in self.best_weights:
+            self.ema.load_state_dict(self.best_weights["ema"], self.ema.updates)
+        self.run.log(
+            [
+                {
+                    "step": self.step,
+                    "split": "event",
+                    "event": "early_stopped",
+                    "restored_step": c.best_step,
+                    "best_val_loss": c.best_val,
+                }
+            ]
+        )
+        return (
+            f"early stopped at step {self.step}: the weights of step {c.best_step} "
+            f"(best validation loss {c.best_val:.4g}) are restored"
+        )
 
     def _divergence_message(self, term: str, value: float) -> str:
         steps = self.run.checkpoint_steps()

@@ -16,17 +16,34 @@ from genforge.core.errors import ConfigError
 SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "onecycle")
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter], cfg) -> torch.optim.Optimizer:
-    """Build the optimizer named by ``cfg.optimizer`` (adam, adamw, sgd) from a TrainConfig."""
+def parameter_groups(params: Iterable[torch.nn.Parameter], weight_decay: float) -> list[dict]:
+    """Optimizer parameter groups: weight matrices, convolution kernels and embeddings decayed by
+    ``weight_decay``; biases and normalisation gains (tensors with fewer than two dimensions) never.
+
+    This is GPT-1's rule ("w = 0.01 on all non bias or gain weights", Radford et al. 2018, sec. 4.1) and
+    nanoGPT's ``configure_optimizers``: decaying a LayerNorm gain towards 0 shrinks the whole layer's
+    output, and decaying a bias has no regularising use. Without weight decay there is one group.
+    """
     params = [p for p in params if p.requires_grad]
+    if weight_decay == 0:
+        return [{"params": params, "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
+
+
+def make_optimizer(params: Iterable[torch.nn.Parameter], cfg) -> torch.optim.Optimizer:
+    """Build the optimizer named by ``cfg.optimizer`` (adam, adamw, sgd) from a TrainConfig, with the
+    weight-decay groups of :func:`parameter_groups`."""
+    groups = parameter_groups(params, cfg.weight_decay)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=tuple(cfg.betas))
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
-        )
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     raise ConfigError(f"unknown optimizer '{cfg.optimizer}' (use adam, adamw or sgd)")
 
 
