@@ -14,7 +14,6 @@ choice gets a "did you mean" suggestion.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import json
 import os
@@ -62,8 +61,9 @@ class _Parser(argparse.ArgumentParser):
         match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if match:
             choices = re.findall(r"'([^']*)'", match.group(2)) or match.group(2).split(", ")
-            close = difflib.get_close_matches(match.group(1), choices, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(choices)})"
+            from genforge.core.suggest import did_you_mean
+
+            hint = did_you_mean(match.group(1), choices) or f" (choose from {', '.join(choices)})"
             message = f"{self.prog}: unknown choice '{match.group(1)}'{hint}"
         else:
             message = f"{self.prog}: {message}"

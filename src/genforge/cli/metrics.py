@@ -223,15 +223,13 @@ def _report_unknown_metrics_in_one_line(parser: argparse.ArgumentParser) -> None
 
 
 def _unknown_metric_message(name: str) -> str:
-    import difflib
-
     from genforge.core.errors import GenforgeError
+    from genforge.core.suggest import did_you_mean
     from genforge.metrics.registry import METRICS, metric_spec
     from genforge.pipelines.measure import reader_for
 
     try:
         reader_for(metric_spec(name))  # unregistered, or a metric of model outputs, not files
     except GenforgeError as exc:
-        close = difflib.get_close_matches(name, METRICS.names(), n=1)
-        return str(exc) + (f"; did you mean '{close[0]}'?" if close and close[0] != name else "")
+        return str(exc) + did_you_mean(name, (m for m in METRICS.names() if m != name))
     return f"unknown metric '{name}'"
