@@ -32,7 +32,7 @@ def test_demo_writes_a_summary_row_grid_and_run_for_every_family(tmp_path, capsy
         "realnvp": 3.6538791011880947,
     }
     assert {r["family"]: r["value"] for r in summary["families"]} == pytest.approx(expected, rel=1e-4)
-    assert gan["metric"] == "fd_digits" and gan["reference"] == pytest.approx(0.817778842989128, rel=1e-9)
+    assert gan["metric"] == "fd_digits" and gan["reference"] == pytest.approx(0.817778842989128, rel=1e-4)
     table = (out / "summary.md").read_text().splitlines()
     assert len(table) == 2 + 4 and table[2].startswith("| vae |")
     assert "summary:" in capsys.readouterr().out
