@@ -116,7 +116,7 @@ class Indexer:
             report.files_seen += 1
             reason = self._refuse(path, root, base, report)
             if reason:
-                self._skip(report, source.encode("utf-8", "backslashreplace").decode(), reason)
+                self._skip(report, os.fsencode(source).decode("utf-8", "backslashreplace"), reason)
                 continue
             if source in elsewhere:
                 raise DataError(
