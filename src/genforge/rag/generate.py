@@ -99,7 +99,7 @@ class ChatClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:200]
+            detail = " ".join(exc.read().decode("utf-8", "replace").split())[:200]  # one line
             raise LLMError(f"LLM server {self.endpoint} answered HTTP {exc.code}: {detail}") from None
         except urllib.error.URLError as exc:
             raise LLMError(
