@@ -227,3 +227,15 @@ def test_ctrl_c_while_the_store_is_created_leaves_no_store_and_the_next_index_wo
     report = Store(store, embedding=embedding).index(root)
     assert report.added == ["notes.txt"]
     assert not list(store.glob("store.sqlite.tmp-*"))
+
+
+def test_index_reports_progress_per_committed_batch_ending_at_the_total(tmp_path, embedding):
+    root = _folder(
+        tmp_path, {f"note{i}.txt": NOTES_TXT.replace("twelve", f"{i + 2} dozen") for i in range(4)}
+    )
+    calls = []
+    config = StoreConfig(batch_chunks=1, dedupe=False)
+    Store(tmp_path / "s", config, embedding=embedding).index(
+        root, progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
