@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from rag_testdata import make_corpus
 
+from genforge.cli.main import main
 from genforge.core.errors import GenforgeError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.guard import Guard
+from genforge.rag.config import RetrievalConfig
 from genforge.rag.generate import NOT_FOUND, ChatClient, LLMError, chat_completions_url, renumber_citations
 from genforge.rag.pipeline import RagPipeline
 from genforge.rag.store import Store
@@ -38,7 +42,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline(store) -> RagPipeline:
-    return RagPipeline(store, k=4)
+    return RagPipeline(store, retrieval=RetrievalConfig(k=4))
 
 
 def test_extractive_answer_quotes_the_source_and_cites_it(pipeline):
@@ -88,7 +92,7 @@ def test_pii_in_the_question_is_redacted_before_retrieval(pipeline):
 
 
 def test_pipeline_without_guard_keeps_every_retrieved_chunk(store):
-    answer = RagPipeline(store, guard=False, k=4).ask("Where do orders ship from?")
+    answer = RagPipeline(store, guard=False, retrieval=RetrievalConfig(k=4)).ask("Where do orders ship from?")
     assert answer.guard == {}
     assert not any(r["dropped_by_guard"] for r in answer.retrieved)
 
@@ -115,6 +119,8 @@ class _ChatHandler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             self.send_error(404)
             return
+        if self._failure(body["model"]):
+            return
         user = body["messages"][-1]["content"]
         if "scale of 1 to 5" in user:  # judge prompts get a fixed rating
             self._reply(body, "4")
@@ -130,6 +136,29 @@ class _ChatHandler(BaseHTTPRequestHandler):
                 content = f"{match.rstrip('.')} [{number}]."
                 break
         self._reply(body, content)
+
+    def _failure(self, model: str) -> bool:
+        """Models named after a failure make the server fail that way (the client's error paths)."""
+        if model == "http-500":
+            self.send_error(500, "model crashed")
+        elif model == "slow":
+            time.sleep(2)
+            self._send(b'{"choices": []}')
+        elif model == "not-json":
+            self._send(b"<html>proxy error page</html>")
+        elif model == "no-choices":
+            self._send(json.dumps({"error": {"message": "model not loaded"}}).encode())
+        else:
+            return False
+        return True
+
+    def _send(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
 
     def _reply(self, body: dict, content: str) -> None:
         reply = {"id": "x", "object": "chat.completion", "model": body["model"],
@@ -155,10 +184,47 @@ def chat_server():
     server.server_close()
 
 
+@pytest.mark.parametrize(
+    ("model", "timeout", "message"),
+    [
+        ("http-500", 30.0, "answered HTTP 500"),
+        ("slow", 0.5, "gave no usable answer"),
+        ("not-json", 30.0, "gave no usable answer"),
+        ("no-choices", 30.0, "did not return a chat completion"),
+    ],
+)
+def test_llm_server_errors_timeouts_and_bad_replies_are_one_line_llm_errors(
+    chat_server, model, timeout, message
+):
+    client = ChatClient(chat_server, model, timeout=timeout)
+    with pytest.raises(LLMError, match=message) as info:
+        client.chat([{"role": "user", "content": "hi"}])
+    assert "\n" not in str(info.value)
+
+
+def test_an_llm_error_in_rag_ask_is_one_error_line_and_exit_2(store, chat_server, capsys):
+    argv = [
+        "rag",
+        "ask",
+        "How many pallets?",
+        "--store",
+        str(store.path),
+        "--llm",
+        chat_server,
+        "--model",
+        "no-choices",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: LLM server") and err.count("\n") == 1
+
+
 def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_server):
     _ChatHandler.requests.clear()
     llm = ChatClient(chat_server, "tiny-test-model", api_key="k", seed=3)
-    answer = RagPipeline(store, llm=llm, k=4).ask("How many pallets did the Rotterdam warehouse ship?")
+    answer = RagPipeline(store, llm=llm, retrieval=RetrievalConfig(k=4)).ask(
+        "How many pallets did the Rotterdam warehouse ship?"
+    )
     request = _ChatHandler.requests[-1]
     assert request["body"]["model"] == "tiny-test-model" and request["body"]["seed"] == 3
     assert request["auth"] == "Bearer k"
@@ -171,7 +237,7 @@ def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_se
 
 def test_llm_that_knows_nothing_gives_the_not_found_answer(store, chat_server):
     llm = ChatClient(chat_server + "/v1", "m")
-    answer = RagPipeline(store, llm=llm, k=2).ask("Zzzz qqqq?")
+    answer = RagPipeline(store, llm=llm, retrieval=RetrievalConfig(k=2)).ask("Zzzz qqqq?")
     assert not answer.found and answer.answer == NOT_FOUND
 
 
@@ -204,7 +270,7 @@ def test_llm_judge_ratings_are_scaled_into_the_evaluation(store, chat_server):
             "answer": "1200",
         }
     ]
-    report = evaluate(qa, RagPipeline(store, k=3), judge_llm=llm)
+    report = evaluate(qa, RagPipeline(store, retrieval=RetrievalConfig(k=3)), judge_llm=llm)
     assert report["answer"]["judge_faithfulness"] == {"mean": 0.75, "n": 1}
     assert report["answer"]["judge_correctness"] == {"mean": 0.75, "n": 1}
 
