@@ -15,7 +15,7 @@ def test_default_policy_loads_rails_for_every_stage():
     assert {"prompt_injection", "jailbreak", "pii", "secrets", "banned_topics", "size_limit"} <= set(
         names["input"]
     )
-    assert names["context"] == ["prompt_injection", "jailbreak"]
+    assert names["context"] == ["prompt_injection", "jailbreak", "jailbreak_model"]
     assert names["output"] == ["pii_leakage", "groundedness", "citation_validity"]
     assert "name: default" in default_policy_text()
 
@@ -31,7 +31,7 @@ def test_benign_text_is_allowed_with_every_rail_checked():
     result = check_text("How do I read a CSV file with the csv module?")
     data = result.to_dict()
     assert data["action"] == "allow" and data["rails"] == []
-    assert len(data["checks"]) == 6 and all("latency_ms" in c for c in data["checks"])
+    assert len(data["checks"]) == 7 and all("latency_ms" in c for c in data["checks"])
 
 
 def test_banned_topics_need_intent_and_subject_and_respect_exclusions():
