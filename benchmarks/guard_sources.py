@@ -139,6 +139,42 @@ def promptinject() -> Iterator[dict]:
             }
 
 
+def bastioncorpus() -> Iterator[dict]:
+    """A prompt-injection corpus with labelled hard benign cases ("ignore", "act as", "reveal", "system")."""
+    path = _package_file("bastioncorpus", "bastioncorpus/corpus/injections.jsonl")
+    for row in _jsonl(path):
+        label = 1 if row["label"] == "malicious" else 0
+        name = "bastioncorpus" if label else "bastioncorpus-benign"
+        yield {"text": row["text"], "label": label, "source": name, "kind": row["category"]}
+
+
+def hermes_jailbench() -> Iterator[dict]:
+    """Attack templates of hermes-jailbench, read from its source by parsing (the module is not imported)."""
+    path = _package_file("hermes-jailbench", "hermes_jailbench/attacks.py")
+    number = 0
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Attack"):
+            continue
+        fields = {k.arg: k.value for k in node.keywords}
+        if "template" not in fields:
+            continue
+        try:
+            template = ast.literal_eval(fields["template"])
+        except ValueError:
+            continue
+        kind = getattr(fields.get("category"), "attr", "unknown").lower()
+        text = template.replace("{TARGET}", TASKS[number % len(TASKS)])
+        number += 1
+        yield {"text": text, "label": 1, "source": "hermes-jailbench", "kind": kind}
+
+
+def jailbreak_corpus_mini() -> Iterator[dict]:
+    """A small fixture set of jailbreak and injection prompts."""
+    path = _package_file("jailbreak-corpus-mini-py", "jailbreak_corpus_mini/corpus.json")
+    for row in json.loads(path.read_text(encoding="utf-8")):
+        yield {"text": row["prompt"], "label": 1, "source": "jailbreak-corpus-mini", "kind": row["category"]}
+
+
 def project_sets() -> Iterator[dict]:
     """This project's own guard_dev and guard_test (guard_test2 stays held out)."""
     for name in ("guard_dev", "guard_test"):
@@ -210,7 +246,8 @@ def genforge_docs() -> Iterator[dict]:
 
 
 LOADERS = [
-    easyjailbreak, spikee, agent_injection_bench, promptinject, project_sets,
+    easyjailbreak, spikee, agent_injection_bench, promptinject, bastioncorpus, hermes_jailbench,
+    jailbreak_corpus_mini, project_sets,
     spikee_questions, python_docs, sklearn_descriptions, genforge_docs,
 ]  # fmt: skip
 LICENCES = {
@@ -218,6 +255,9 @@ LICENCES = {
     "spikee": "Apache-2.0",
     "agent-injection-bench": "MIT",
     "promptinject": "MIT",
+    "bastioncorpus": "MIT",
+    "hermes-jailbench": "MIT",
+    "jailbreak-corpus-mini-py": "MIT",
     "python3.11-doc": "PSF-2.0",
     "scikit-learn": "BSD-3-Clause",
 }

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from guard_sources import load_all, manifest  # noqa: E402
 
+from genforge.guard import Guard  # noqa: E402
 from genforge.guard.detector import (  # noqa: E402
     DetectorModel,
     calibrate_threshold,
@@ -34,7 +35,36 @@ from genforge.guard.detector import (  # noqa: E402
 
 TARGET_FPR = 0.003
 C_GRID = (1.0, 4.0, 16.0)
-ATTACK_SOURCES = ("easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "genforge-sets")
+ATTACK_SOURCES = (
+    "easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "bastioncorpus", "hermes-jailbench",
+    "jailbreak-corpus-mini", "genforge-sets",
+)  # fmt: skip
+EMBED_MAX_CHARS = 600
+
+
+def augment(records: list[dict]) -> list[dict]:
+    """Extra training records derived from training attacks (same source, so a left-out source takes its
+    derived records with it): each short attack hidden between two documentation sentences, as indirect
+    injections arrive, and each window of a long attack, as the rail scores long texts."""
+    docs = [r["text"] for r in records if r["source"] == "python-docs" and r["split"] == "train"]
+    extra = []
+    for number, record in enumerate(r for r in records if r["label"] == 1 and r["split"] == "train"):
+        text = record["text"]
+        if len(text) <= EMBED_MAX_CHARS:
+            before, after = docs[(7 * number) % len(docs)], docs[(7 * number + 3) % len(docs)]
+            extra.append(
+                {**record, "text": f"{before}\n\n{text}\n\n{after}", "kind": "embedded", "augmented": True}
+            )
+        elif len(windows(text)) > 1:
+            for a, b in windows(text):
+                extra.append({**record, "text": text[a:b], "kind": "window", "augmented": True})
+    return records + extra
+
+
+def cue_decisions(records: list[dict]) -> np.ndarray:
+    """Whether the cue rails (prompt_injection or jailbreak, default thresholds) block each record."""
+    rails = [r for r in Guard.load().rails["input"] if r.name in {"prompt_injection", "jailbreak"}]
+    return np.asarray([any(rail.check(r["text"]).fired for rail in rails) for r in records])
 
 
 class Features:
@@ -69,17 +99,36 @@ def fit(records, features, rows, dev_rows, c, meta=None) -> DetectorModel:
     return model
 
 
-def leave_one_source_out(records, features, c) -> list[dict]:
-    """Per attack source: recall when that source is left out of training; FPR on unseen test-page sentences."""
+def leave_one_source_out(records, features, cues, c) -> list[dict]:
+    """Per attack source left out of training (with its benign companion, if any): recall of the model alone
+    and of the policy (cue rails or model) on that source; FPR on unseen documentation pages."""
     train, dev, test = split_rows(records)
     rows = []
     for source in ATTACK_SOURCES:
-        kept = np.asarray([i for i in train if records[i]["source"] != source])
-        held = np.asarray([i for i in train if records[i]["source"] == source and records[i]["label"] == 1])
+        left_out = {source, f"{source}-benign"}
+        kept = np.asarray([i for i in train if records[i]["source"] not in left_out])
+        held = np.asarray(
+            [
+                i
+                for i in train
+                if records[i]["source"] == source
+                and records[i]["label"] == 1
+                and not records[i].get("augmented")
+            ]
+        )
         model = fit(records, features, kept, dev, c)
-        recall = float((features.scores(model, held) >= model.threshold).mean())
-        fpr = float((features.scores(model, test) >= model.threshold).mean())
-        rows.append({"source": source, "attacks": len(held), "recall": recall, "fpr_docs_test": fpr})
+        fired = features.scores(model, held) >= model.threshold
+        docs = features.scores(model, test) >= model.threshold
+        rows.append(
+            {
+                "source": source,
+                "attacks": len(held),
+                "recall_model": float(fired.mean()),
+                "recall_policy": float((fired | cues[held]).mean()),
+                "fpr_docs_model": float(docs.mean()),
+                "fpr_docs_policy": float((docs | cues[test]).mean()),
+            }
+        )
     return rows
 
 
@@ -97,19 +146,22 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
     args = parser.parse_args()
 
-    records = load_all()
+    records = augment(load_all())
     features = Features(records)
+    cues = cue_decisions(records)
     train, dev, test = split_rows(records)
     attacks = sum(records[i]["label"] for i in train)
     print(f"{len(train)} training records ({attacks} attacks), {len(dev)} dev, {len(test)} test")
     scores = {}
     for c in C_GRID:
-        rows = leave_one_source_out(records, features, c)
-        scores[c] = float(np.mean([r["recall"] for r in rows]))
-        print(
-            f"C={c:<5} LOSO mean recall {scores[c]:.3f}  "
-            + "  ".join(f"{r['source']} {r['recall']:.2f}" for r in rows)
-        )
+        rows = leave_one_source_out(records, features, cues, c)
+        scores[c] = float(np.mean([r["recall_model"] for r in rows]))
+        policy = float(np.mean([r["recall_policy"] for r in rows]))
+        print(f"C={c:<5} LOSO mean recall: model {scores[c]:.3f}, policy {policy:.3f}")
+        for r in rows:
+            print(
+                f"   {r['source']:<24}{r['attacks']:>5}  model {r['recall_model']:.3f}  policy {r['recall_policy']:.3f}  docs FPR {r['fpr_docs_policy']:.4f}"
+            )
     best = max(C_GRID, key=lambda c: (scores[c], -c))
     meta = {"c": best, "target_fpr": TARGET_FPR, "loso_mean_recall": scores[best], "data": manifest(records)}
     model = fit(records, features, train, dev, best, meta)
