@@ -33,8 +33,8 @@ from genforge.guard.detector import (  # noqa: E402
     windows,
 )
 
-TARGET_FPR = 0.003
-C_GRID = (1.0, 4.0, 16.0)
+TARGET_FPR = 0.005
+C_GRID = (4.0, 16.0, 64.0)
 ATTACK_SOURCES = (
     "easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "bastioncorpus", "hermes-jailbench",
     "jailbreak-corpus-mini", "genforge-sets",
