@@ -76,3 +76,32 @@ def test_output_rails_report_unknown_citations_and_redact_leaked_pii():
     fired = {v.rail: v for v in result.fired}
     assert fired["citation_validity"].findings[0].type == "unknown_citation"
     assert result.action == "redact" and "[EMAIL_1]" in result.redacted_text
+
+
+PASSAGES = [
+    "The bakery opens at seven in the morning and closes at six in the evening.",
+    "Fresh sourdough bread is baked every day before the shop opens.",
+]
+GROUNDED = "The bakery opens at seven in the morning [1]. Fresh sourdough bread is baked every day [2]."
+ONE_MADE_UP = GROUNDED + " The bakery was founded by a retired sailor in 1890 [1]."
+
+
+def _sentence_support_all_reach(answer: str) -> bool:
+    """The RAG answer's grounding rule: every sentence reaches MIN_SUPPORT from the passages it cites."""
+    from genforge.guard.output import MIN_SUPPORT
+    from genforge.text.support import citation_numbers, claim_spans, support_matrix
+
+    sentences = [answer[a:b] for a, b in claim_spans(answer)]
+    support = support_matrix(sentences, PASSAGES)
+    cited = [max(support[row, n - 1] for n in citation_numbers(s)) for row, s in enumerate(sentences)]
+    return all(s >= MIN_SUPPORT for s in cited)
+
+
+def test_output_rails_fire_on_one_made_up_sentence_as_the_grounding_status_says():
+    guard = Guard.load()
+    context = RailContext(passages=PASSAGES)
+    for answer, grounded in ((GROUNDED, True), (ONE_MADE_UP, False)):
+        assert _sentence_support_all_reach(answer) is grounded
+        fired = {v.rail for v in guard.check_output(answer, context).fired}
+        assert ({"groundedness", "citation_validity"} <= fired) is not grounded
+        assert not fired & {"groundedness", "citation_validity"} if grounded else True
