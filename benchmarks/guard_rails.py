@@ -7,9 +7,13 @@ Claims measured:
   2. latency per check of the deterministic rails (target: a few milliseconds);
   3. the same on the injection/jailbreak task for a named reference: logistic regression on
      all-MiniLM-L6-v2 sentence embeddings trained on ``guard_dev`` (the usual "semantic classifier"
-     approach), with ratios.
+     approach), with ratios;
+  4. the learned ``jailbreak_model`` rail: held-out guard_test2 with and without it, false positives on 2,000
+     Python-documentation sentences with attack words (pages never trained on), whole-policy latency p50/p95
+     with and without it (1,000-character texts; texts the cue rails decide), and the leave-one-source-out table
+     of benchmarks/train_guard_model.py (``--no-loso`` skips it: it retrains the model 8 times).
 
-    .venv/bin/python benchmarks/guard_rails.py
+    .venv/bin/python benchmarks/guard_rails.py [--no-loso]
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).parent / "data"
 SETS = ["guard_dev", "guard_test", "guard_test2"]
-ATTACK_RAILS = {"prompt_injection", "jailbreak"}
+ATTACK_RAILS = {"prompt_injection", "jailbreak", "jailbreak_model"}
+CUE_RAILS = {"prompt_injection", "jailbreak"}
 
 
 def load(name: str) -> list[dict]:
@@ -133,6 +138,109 @@ def main() -> None:
     )
 
 
+def _without_learned(guard):
+    from genforge.guard import Guard
+
+    plain = Guard(guard.policy)
+    plain.rails = {
+        stage: [r for r in rails if r.name != "jailbreak_model"] for stage, rails in guard.rails.items()
+    }
+    return plain
+
+
+def _percentiles(guard, texts: list[str], repeats: int = 3) -> tuple[float, float]:
+    times = []
+    for _ in range(repeats):
+        for text in texts:
+            started = time.perf_counter()
+            guard.check(text)
+            times.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def learned_rail(loso: bool) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from guard_sources import python_docs
+
+    from genforge.guard import Guard
+
+    guard = Guard.load()
+    plain = _without_learned(guard)
+
+    def blocked(g, text: str) -> bool:
+        return bool(ATTACK_RAILS & {v.rail for v in g.check(text).fired})
+
+    print("\nlearned rail on held-out guard_test2 (injection + jailbreak vs benign)")
+    items = [i for i in load("guard_test2") if ATTACK_RAILS & set(i["expected"]) or not i["expected"]]
+    gold = [bool(ATTACK_RAILS & set(i["expected"])) for i in items]
+    print(f"{'policy':<28}{'precision':>10}{'recall':>8}{'F1':>7}{'FPR':>7}")
+    for name, g in (("cue rails only", plain), ("cue rails + jailbreak_model", guard)):
+        r = rates([blocked(g, i["text"]) for i in items], gold)
+        print(f"{name:<28}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>7.3f}{r['fpr']:>7.3f}")
+
+    docs = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"][:2000]
+    print(
+        f"\nfalse positives on {len(docs)} Python 3.11 documentation sentences with attack words (test pages)"
+    )
+    for name, g in (("cue rails only", plain), ("cue rails + jailbreak_model", guard)):
+        hits = [t for t in docs if blocked(g, t)]
+        print(f"{name:<28}{len(hits):>5} blocked = {100 * len(hits) / len(docs):.2f} %")
+        for text in hits[:5]:
+            print(f"    {text[:100]}")
+
+    filler = "The parser reads one line at a time and keeps track of the current section name. "
+    long_texts = [(filler * 13)[: 1000 - len(t) - 1] + " " + t for t in docs[:200]]
+    decided = [
+        i["text"] for i in items if i["expected"] and any(v.fired for v in plain.check(i["text"]).fired)
+    ]
+    print("\nwhole input policy latency, ms (one process, one thread; p50 / p95)")
+    print(f"{'texts':<42}{'cue rails only':>18}{'+ jailbreak_model':>20}")
+    for label, texts in (
+        ("1,000-character benign texts", long_texts),
+        ("attacks the cue rails block", decided),
+    ):
+        a, b = _percentiles(plain, texts), _percentiles(guard, texts)
+        print(f"{label:<42}{a[0]:>8.2f} / {a[1]:<7.2f}{b[0]:>10.2f} / {b[1]:<7.2f}")
+    print("(the learned rail is skipped once a cue rail has blocked, so decided texts cost what they did)")
+
+    if loso:
+        import train_guard_model as training
+        from guard_sources import load_all
+
+        records = training.augment(load_all())
+        features = training.Features(records)
+        cues = training.cue_decisions(records)
+        c = guard.rails["input"][[r.name for r in guard.rails["input"]].index("jailbreak_model")].model.meta[
+            "c"
+        ]
+        rows = training.leave_one_source_out(records, features, cues, c)
+        print(
+            f"\nleave-one-source-out (C={c}, threshold at {training.TARGET_FPR:.1%} FPR on dev documentation pages)"
+        )
+        print(f"{'left-out source':<24}{'attacks':>8}{'model':>8}{'policy':>8}{'docs FPR':>10}")
+        for r in rows:
+            print(
+                f"{r['source']:<24}{r['attacks']:>8}{r['recall_model']:>8.3f}{r['recall_policy']:>8.3f}{r['fpr_docs_policy']:>10.4f}"
+            )
+        mean = {
+            k: float(np.mean([r[k] for r in rows]))
+            for k in ("recall_model", "recall_policy", "fpr_docs_policy")
+        }
+        print(
+            f"{'mean':<24}{'':>8}{mean['recall_model']:>8.3f}{mean['recall_policy']:>8.3f}{mean['fpr_docs_policy']:>10.4f}"
+        )
+
+
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="guardrail quality and latency")
+    parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out retraining")
+    parser.add_argument("--only-learned", action="store_true", help="only the learned-rail sections")
+    options = parser.parse_args()
     np.set_printoptions(precision=3)
-    main()
+    if not options.only_learned:
+        main()
+    learned_rail(loso=not options.no_loso)

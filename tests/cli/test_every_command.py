@@ -76,6 +76,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "check"): ["text", "--policy", missing],
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
+        ("guard", "train"): ["--data", missing, "--out", "never-written"],
+        ("guard", "calibrate"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
     }
 

@@ -16,10 +16,30 @@ from genforge.guard.checksums import (
 
 
 @pytest.mark.parametrize(
-    "number", ["4111111111111111", "5500005555555559", "378282246310005", "6011111111111117"]
+    ("number", "brand"),
+    [
+        ("4111111111111111", "visa"),
+        ("4222222222222", "visa"),
+        ("5500005555555559", "mastercard"),
+        ("2223000048400011", "mastercard"),
+        ("378282246310005", "amex"),
+        ("6011111111111117", "discover"),
+        ("3530111333300000", "jcb"),
+        ("3566002020360505", "jcb"),
+        ("30569309025904", "diners"),
+        ("38520000023237", "diners"),
+        ("6759649826438453", "maestro"),
+        ("5018000000000009", "maestro"),
+        ("6304000000000000", "maestro"),
+    ],
 )
-def test_luhn_accepts_network_test_card_numbers(number):
-    assert luhn_valid(number) and card_brand(number) is not None
+def test_luhn_accepts_network_test_card_numbers_with_their_exact_brand(number, brand):
+    assert luhn_valid(number)
+    assert card_brand(number) == brand
+
+
+def test_luhn_valid_number_of_no_network_has_no_brand():
+    assert luhn_valid("9999999999999995") and card_brand("9999999999999995") is None
 
 
 @pytest.mark.parametrize("number", ["4111111111111112", "1234567812345678", "0000000000000001"])

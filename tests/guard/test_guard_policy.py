@@ -15,7 +15,7 @@ def test_default_policy_loads_rails_for_every_stage():
     assert {"prompt_injection", "jailbreak", "pii", "secrets", "banned_topics", "size_limit"} <= set(
         names["input"]
     )
-    assert names["context"] == ["prompt_injection", "jailbreak"]
+    assert names["context"] == ["prompt_injection", "jailbreak", "jailbreak_model"]
     assert names["output"] == ["pii_leakage", "groundedness", "citation_validity"]
     assert "name: default" in default_policy_text()
 
@@ -31,7 +31,7 @@ def test_benign_text_is_allowed_with_every_rail_checked():
     result = check_text("How do I read a CSV file with the csv module?")
     data = result.to_dict()
     assert data["action"] == "allow" and data["rails"] == []
-    assert len(data["checks"]) == 6 and all("latency_ms" in c for c in data["checks"])
+    assert len(data["checks"]) == 7 and all("latency_ms" in c for c in data["checks"])
 
 
 def test_banned_topics_need_intent_and_subject_and_respect_exclusions():
@@ -76,3 +76,32 @@ def test_output_rails_report_unknown_citations_and_redact_leaked_pii():
     fired = {v.rail: v for v in result.fired}
     assert fired["citation_validity"].findings[0].type == "unknown_citation"
     assert result.action == "redact" and "[EMAIL_1]" in result.redacted_text
+
+
+PASSAGES = [
+    "The bakery opens at seven in the morning and closes at six in the evening.",
+    "Fresh sourdough bread is baked every day before the shop opens.",
+]
+GROUNDED = "The bakery opens at seven in the morning [1]. Fresh sourdough bread is baked every day [2]."
+ONE_MADE_UP = GROUNDED + " The bakery was founded by a retired sailor in 1890 [1]."
+
+
+def _sentence_support_all_reach(answer: str) -> bool:
+    """The RAG answer's grounding rule: every sentence reaches MIN_SUPPORT from the passages it cites."""
+    from genforge.guard.output import MIN_SUPPORT
+    from genforge.text.support import citation_numbers, claim_spans, support_matrix
+
+    sentences = [answer[a:b] for a, b in claim_spans(answer)]
+    support = support_matrix(sentences, PASSAGES)
+    cited = [max(support[row, n - 1] for n in citation_numbers(s)) for row, s in enumerate(sentences)]
+    return all(s >= MIN_SUPPORT for s in cited)
+
+
+def test_output_rails_fire_on_one_made_up_sentence_as_the_grounding_status_says():
+    guard = Guard.load()
+    context = RailContext(passages=PASSAGES)
+    for answer, grounded in ((GROUNDED, True), (ONE_MADE_UP, False)):
+        assert _sentence_support_all_reach(answer) is grounded
+        fired = {v.rail for v in guard.check_output(answer, context).fired}
+        assert ({"groundedness", "citation_validity"} <= fired) is not grounded
+        assert not fired & {"groundedness", "citation_validity"} if grounded else True

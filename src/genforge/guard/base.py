@@ -26,6 +26,7 @@ RAILS = Registry(
         "genforge.guard.topics",
         "genforge.guard.limits",
         "genforge.guard.output",
+        "genforge.guard.jailbreak_model",
     ],
 )
 
@@ -106,6 +107,10 @@ class Rail:
     name: ClassVar[str] = ""
     config_class: ClassVar[type[RailConfig]] = RailConfig
     stages: ClassVar[tuple[str, ...]] = ("input", "context", "output")
+    # a firing blocking rail with ``ends_stage`` stops the stage (the size limit: nothing else reads 1 MB);
+    # a rail with ``skip_when_blocked`` is not run once an earlier rail has blocked (the learned detector)
+    ends_stage: ClassVar[bool] = False
+    skip_when_blocked: ClassVar[bool] = False
 
     def __init__(self, config: RailConfig) -> None:
         self.config = config

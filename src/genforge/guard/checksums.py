@@ -49,7 +49,7 @@ def card_brand(digits: str) -> str | None:
         return "jcb"
     if (two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305) and n in (14, 16):
         return "diners"
-    if (two in (50, 56, 57, 58) or digits[:4] in ("6759", "6761", "6762", "6763")) and 12 <= n <= 19:
+    if (two in (50, 56, 57, 58) or digits[:4] in ("6304", "6759", "6761", "6762", "6763")) and 12 <= n <= 19:
         return "maestro"
     return None
 

@@ -1,10 +1,11 @@
 """Measure rails on a labelled set: precision, recall, F1, false-positive rate and latency per rail.
 
-A labelled file is JSON lines ``{"text": ..., "expected": ["prompt_injection"], "category": "..."}``;
+A labelled file is JSON lines ``{"text": ..., "expected": ["prompt_injection"], "category": "...", "source": "..."}``;
 ``expected`` lists the rails that should fire (empty for benign text). A rail's positives are the items that
 expect it; its negatives are the items that expect nothing at all (so a PII example does not count as a
 false negative of the injection rail, nor as its true negative). The ``any`` row asks whether the guard
-fired at all, against whether anything was expected.
+fired at all, against whether anything was expected; ``by_source`` and ``by_kind`` break it down by the
+optional ``source`` and ``category`` (or ``kind``) fields.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ def load_labelled(path: str | os.PathLike) -> list[dict[str, Any]]:
             raise DataError(f"{path}:{number} needs 'text' and an 'expected' list of rail names")
         items.append(item)
     return items
+
+
+# the learned rail answers the same question as the cue rails: a line expecting either expects it too
+_ALIASES = {"jailbreak_model": {"jailbreak_model", "prompt_injection", "jailbreak"}}
+
+
+def _expects(item: dict[str, Any], rail: str) -> bool:
+    return bool(_ALIASES.get(rail, {rail}) & set(item["expected"]))
 
 
 def _rates(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int | None]:
@@ -64,8 +73,8 @@ def evaluate_guard(items: list[dict[str, Any]], guard: Guard, stage: str = "inpu
         outcomes.append((item, {v.rail for v in result.fired}))
     per_rail = {}
     for name in rails:
-        tp = sum(1 for item, fired in outcomes if name in item["expected"] and name in fired)
-        fn = sum(1 for item, fired in outcomes if name in item["expected"] and name not in fired)
+        tp = sum(1 for item, fired in outcomes if _expects(item, name) and name in fired)
+        fn = sum(1 for item, fired in outcomes if _expects(item, name) and name not in fired)
         fp = sum(1 for item, fired in outcomes if not item["expected"] and name in fired)
         tn = sum(1 for item, fired in outcomes if not item["expected"] and name not in fired)
         lat = np.asarray(latencies[name]) if latencies[name] else np.zeros(1)
@@ -89,6 +98,10 @@ def evaluate_guard(items: list[dict[str, Any]], guard: Guard, stage: str = "inpu
         if set(item["expected"]) - fired or (not item["expected"] and fired)
     ]
     total = np.asarray(totals) if totals else np.zeros(1)
+    groups = {
+        "by_source": _by_group(outcomes, lambda item: item.get("source")),
+        "by_kind": _by_group(outcomes, lambda item: item.get("category", item.get("kind"))),
+    }
     return {
         "stage": stage,
         "items": len(items),
@@ -100,5 +113,20 @@ def evaluate_guard(items: list[dict[str, Any]], guard: Guard, stage: str = "inpu
             "latency_ms_p95": float(np.percentile(total, 95)),
         },
         "rails": per_rail,
+        **groups,
         "mistakes": mistakes,
     }
+
+
+def _by_group(outcomes: list[tuple[dict[str, Any], set[str]]], key) -> dict[str, dict[str, Any]]:
+    """Any-rail recall, FPR and F1 per value of ``key(item)`` (items without one are left out)."""
+    names = sorted({str(key(item)) for item, _ in outcomes if key(item) is not None})
+    report = {}
+    for name in names:
+        group = [(item, fired) for item, fired in outcomes if str(key(item)) == name]
+        tp = sum(1 for item, fired in group if item["expected"] and fired)
+        fn = sum(1 for item, fired in group if item["expected"] and not fired)
+        fp = sum(1 for item, fired in group if not item["expected"] and fired)
+        tn = sum(1 for item, fired in group if not item["expected"] and not fired)
+        report[name] = _rates(tp, fp, fn, tn)
+    return report

@@ -20,8 +20,17 @@ class SizeLimitRail(Rail):
     """Fires when the text exceeds any of the character, word or line limits (score = largest used fraction)."""
 
     config_class = SizeConfig
+    ends_stage = True
 
     def score(self, text: str, context: RailContext) -> tuple[float, list[Finding], str]:
+        c = self.config
+        if len(text) > c.max_chars:  # decided without reading the rest: constant time for any length
+            finding = Finding("size", 0, len(text), 1.0, f"chars over limit {c.max_chars}")
+            return 1.0, [finding], f"text too long: chars exceed {c.max_chars}"
+        return self._score_within(text)
+
+    def _score_within(self, text: str) -> tuple[float, list[Finding], str]:
+
         c = self.config
         used = {
             "chars": len(text) / c.max_chars,

