@@ -21,6 +21,11 @@ _LAZY = {
     "list_datasets": "genforge.data:list_datasets",
     "list_runs": "genforge.core.runs:list_runs",
     "GenforgeError": "genforge.core.errors:GenforgeError",
+    "fairness_audit": "genforge.fairness.audit:audit_predictions",
+    "fairness_audit_model": "genforge.fairness.audit:audit_model",
+    "fairness_mitigate": "genforge.fairness.mitigate:mitigate",
+    "membership_inference": "genforge.privacy.mia:membership_inference",
+    "load_table": "genforge.data.tabular:load_table",
 }
 
 

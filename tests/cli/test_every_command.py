@@ -77,6 +77,9 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("fairness", "audit"): ["--predictions", missing + ".csv", "--sensitive", "sex"],
+        ("fairness", "mitigate"): ["--data", "csv:" + missing, "--sensitive", "sex"],
+        ("privacy", "mia"): [missing],
     }
 
 
