@@ -41,11 +41,11 @@ def test_dp_vae_records_an_epsilon_within_the_target_equal_to_opacus(tmp_path):
 
 def test_a_target_epsilon_is_a_hard_budget_with_a_given_noise(tmp_path):
     result = train("vae", "digits", out=tmp_path, seed=0, max_steps=50,
-                   overrides=_dp(dp_noise_multiplier=0.6, dp_epsilon=2.0, dp_delta=1e-5))  # fmt: skip
+                   overrides=_dp(dp_noise_multiplier=0.8, dp_epsilon=2.0, dp_delta=1e-5))  # fmt: skip
     ledger = json.loads(result.run.artifact("privacy.json").read_text())
     assert result.status == "privacy_budget" and result.step < 50
     assert ledger["epsilon"] <= 2.0
-    settings = PrivacySettings(0.6, 1.0, ledger["sample_rate"], 1e-5, 2.0, None, "prv")
+    settings = PrivacySettings(0.8, 1.0, ledger["sample_rate"], 1e-5, 2.0, None, "prv")
     assert epsilon_after(settings, result.step + 1) > 2.0  # one more step would have spent too much
 
 

@@ -74,6 +74,10 @@ def run_audit(args: argparse.Namespace) -> int:
         for g in result["groups"]
     ]
     out = console()
+    overall = result["overall"]
+    out.print(
+        f"{overall['count']} rows: accuracy {overall['accuracy']:.4f}, selection rate {overall['selection_rate']:.4f}"
+    )
     out.print(table("groups", ["group", "rows", "selected", "TPR", "FPR", "accuracy"], rows))
     intervals = result.get("intervals", {})
     body = [[k.replace("_", " "), v, "" if k not in intervals else f"[{intervals[k][0]:.4f}, {intervals[k][1]:.4f}]"]

@@ -130,7 +130,15 @@ class PrivateTraining:
                 f"Opacus cannot train this model privately: {first} "
                 "(use GroupNorm instead of BatchNorm, no in-place activations)"
             )
+        own = [name for name, p in model.named_parameters(recurse=False) if p.requires_grad]
+        if own:
+            raise ConfigError(
+                f"Opacus cannot train this model privately: parameter(s) {', '.join(own)} belong to the model "
+                "itself, not to a layer (per-sample gradients are computed per layer: move them into an nn.Module)"
+            )
+        self.model = model
         self.settings = settings
+        self._spent: dict[tuple[int, str], float] = {}
         self.hooks = GradSampleModule(model, batch_first=True, loss_reduction="mean")
         self.optimizer = DPOptimizer(
             optimizer,
@@ -140,20 +148,42 @@ class PrivateTraining:
             loss_reduction="mean",
         )
 
+    def epsilon(self, steps_done: int, accountant: str | None = None) -> float:
+        """Epsilon after ``steps_done`` steps (remembered: the PRV accountant takes a fraction of a second)."""
+        key = (steps_done, accountant or self.settings.accountant)
+        if key not in self._spent:
+            self._spent[key] = epsilon_after(self.settings, steps_done, key[1])
+        return self._spent[key]
+
+    def step(self) -> None:
+        """Clip each example's gradient, add the noise and take the optimizer step."""
+        try:
+            self.optimizer.step()
+        except ValueError as exc:
+            if "Per sample gradient" not in str(exc):
+                raise
+            missing = [
+                n for n, p in self.model.named_parameters() if p.requires_grad and p.grad_sample is None
+            ]
+            raise ConfigError(
+                f"Opacus cannot train this model privately: no per-sample gradient for {', '.join(missing[:4])} "
+                "(the layer is used outside a module's forward; wrap it in an nn.Module)"
+            ) from None
+
     def budget_left(self, steps_done: int) -> bool:
         return self.settings.max_steps is None or steps_done < self.settings.max_steps
 
     def ledger(self, steps_done: int) -> dict[str, Any]:
         """What was spent after ``steps_done`` steps: epsilon (the run's accountant) and RDP's beside it."""
         record = {
-            "epsilon": epsilon_after(self.settings, steps_done),
+            "epsilon": self.epsilon(steps_done),
             "delta": self.settings.delta,
             "accountant": self.settings.accountant,
             "steps": steps_done,
             **{k: v for k, v in self.settings.to_json().items() if k not in ("delta", "accountant")},
         }
         if self.settings.accountant != "rdp":
-            record["epsilon_rdp"] = epsilon_after(self.settings, steps_done, "rdp")
+            record["epsilon_rdp"] = self.epsilon(steps_done, "rdp")
         return record
 
     def close(self) -> None:

@@ -146,10 +146,12 @@ class Trainer:
             if not torch.isfinite(loss):
                 return {"loss": float(loss.detach())}
             loss.backward()
-            grad_norm = (
-                0.0 if self.privacy else clip_gradients(self.model.parameters(), self.config.grad_clip)
-            )
-            opt.step()
+            if self.privacy is not None:  # per-sample clipping and noise instead of global clipping
+                grad_norm = 0.0
+                self.privacy.step()
+            else:
+                grad_norm = clip_gradients(self.model.parameters(), self.config.grad_clip)
+                opt.step()
             terms = {k: float(v.detach()) for k, v in out.items()}
             terms["grad_norm"] = grad_norm
         terms["lr"] = self.config.lr * factor
@@ -335,7 +337,7 @@ class Trainer:
             return
         record = {k: v / c.window_count for k, v in c.window.items()}
         if self.privacy is not None:
-            record["epsilon"] = self.privacy.ledger(self.step)["epsilon"]
+            record["epsilon"] = self.privacy.epsilon(self.step)
         rate = c.window_count * self.batch_size / max(clock.since_window(), 1e-9)
         c.last_train, c.window, c.window_count = record, {}, 0
         clock.window_started()
