@@ -26,6 +26,7 @@ _LAZY = {
     "fairness_mitigate": "genforge.fairness.mitigate:mitigate",
     "membership_inference": "genforge.privacy.mia:membership_inference",
     "load_table": "genforge.data.tabular:load_table",
+    "model_card": "genforge.pipelines.card:model_card",
 }
 
 

@@ -80,6 +80,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("fairness", "audit"): ["--predictions", missing + ".csv", "--sensitive", "sex"],
         ("fairness", "mitigate"): ["--data", "csv:" + missing, "--sensitive", "sex"],
         ("privacy", "mia"): [missing],
+        ("card",): [missing],
     }
 
 

@@ -37,5 +37,11 @@ def test_cli_attacks_a_trained_run_and_writes_mia_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert 0 <= out["auc"] <= 1 and out["members"] == out["nonmembers"] == 60
     assert json.loads(run.artifact("mia.json").read_text())["auc"] == out["auc"]
+    card = run.model_card_path.read_text()
+    assert "## Membership inference" in card and f"AUC {out['auc']:.4f}" in card
+    assert main(["card", str(run.path), "--out", str(tmp_path / "CARD.md"), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["front_matter"]["membership_inference"]["auc"] == out["auc"]
+    assert written["front_matter"]["family"] == "vae" and (tmp_path / "CARD.html").exists()
     again = main(["privacy", "mia", str(run.path), "--max-examples", "60", "--json"])
     assert again == 0 and json.loads(capsys.readouterr().out)["auc"] == out["auc"]  # seeded

@@ -46,29 +46,37 @@ DISPARITIES = (
 )
 
 
+def _distinct(column: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+    """The distinct values of ``column`` as stripped strings and each row's index into them (one
+    ``np.unique`` pass: the per-value work is on the few distinct values, not the rows)."""
+    arr = np.asarray(column, dtype=object) if not isinstance(column, np.ndarray) else column
+    uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+    return [v.strip() for v in uniq.tolist()], inverse.reshape(-1)
+
+
 def group_keys(columns: Sequence[Sequence[Any]], names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """One group label per row: the value of one sensitive column, or ``a|b`` of several (intersectional
     groups). Empty or missing values form their own group, ``(missing)``; the notes say so."""
     notes = []
-    parts = []
+    keys = None
     for name, column in zip(names, columns, strict=True):
-        values = np.array(["" if v is None else str(v).strip() for v in column], dtype=object)
-        missing = (values == "") | (values == "?") | (values == "nan")
-        if missing.any():
-            notes.append(
-                f"{int(missing.sum())} rows have no {name}: they form their own group {MISSING_GROUP}"
-            )
-            values[missing] = MISSING_GROUP
-        parts.append(values)
-    keys = parts[0] if len(parts) == 1 else np.array(["|".join(t) for t in zip(*parts, strict=True)])
-    return keys.astype(str), notes
+        values, inverse = _distinct(column)
+        labels = np.array(
+            [MISSING_GROUP if v in ("", "?", "nan", "None") else v for v in values], dtype=object
+        )
+        missing = int(np.isin(inverse, np.flatnonzero(labels == MISSING_GROUP)).sum())
+        if missing:
+            notes.append(f"{missing} rows have no {name}: they form their own group {MISSING_GROUP}")
+        part = labels[inverse]
+        keys = part if keys is None else keys + "|" + part
+    return np.asarray(keys).astype(str), notes
 
 
 def binary_labels(values: Sequence[Any], what: str, pos_label: Any = None) -> np.ndarray:
     """``values`` as a 0/1 int vector: numbers must be 0/1 (or ``pos_label`` names the positive value),
     strings need ``pos_label`` unless they are true/false."""
-    arr = np.array([str(v).strip() for v in values], dtype=object)
-    distinct = sorted(set(arr.tolist()))
+    uniq, inverse = _distinct(values)
+    distinct = sorted(set(uniq))
     if pos_label is not None:
         positive = str(pos_label)
         if positive not in distinct and len(distinct) > 1:
@@ -77,16 +85,15 @@ def binary_labels(values: Sequence[Any], what: str, pos_label: Any = None) -> np
             )
         if len(distinct) > 2:
             raise DataError(f"{what} is not binary: {len(distinct)} values ({', '.join(distinct[:5])} …)")
-        return (arr == positive).astype(np.int64)
+        return np.array([v == positive for v in uniq], dtype=np.int64)[inverse]
     canon = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
-    lowered = [v.lower() for v in distinct]
-    if not set(lowered) <= set(canon):
+    if not {v.lower() for v in distinct} <= set(canon):
         shown = ", ".join(distinct[:5]) + (" …" if len(distinct) > 5 else "")
         raise DataError(
             f"{what} must be binary 0/1 (or true/false), got {len(distinct)} values ({shown}); "
             "name the positive value with --pos-label"
         )
-    return np.array([canon[v.lower()] for v in arr], dtype=np.int64)
+    return np.array([canon[v.lower()] for v in uniq], dtype=np.int64)[inverse]
 
 
 def group_counts(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> dict[str, ConfusionCounts]:

@@ -148,3 +148,22 @@ def _html(markdown: str) -> str:
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+def model_card(run: str | Run, *, out: str | None = None, runs_root: str = "runs") -> dict[str, Any]:
+    """Rewrite ``run``'s model card (Markdown + HTML) from its current records; with ``out``, also write the
+    Markdown there (the HTML beside it, same name with ``.html``). Returns the paths and the front matter."""
+    from genforge.core.paths import check_output_file
+    from genforge.core.runs import resolve_run
+
+    run = run if isinstance(run, Run) else resolve_run(run, runs_root)
+    target = check_output_file(out, suffixes=(".md",)) if out else None
+    write_model_card(run)
+    paths = [run.model_card_path, run.artifact("model_card.html")]
+    if target is not None:
+        atomic_write_text(target, run.model_card_path.read_text(encoding="utf-8"))
+        atomic_write_text(target.with_suffix(".html"), paths[1].read_text(encoding="utf-8"))
+        paths = [target, target.with_suffix(".html")]
+    text = paths[0].read_text(encoding="utf-8")
+    front = yaml.safe_load(text.split("---\n", 2)[1])
+    return {"run": run.id, "markdown": str(paths[0]), "html": str(paths[1]), "front_matter": front}
