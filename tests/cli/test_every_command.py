@@ -81,6 +81,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("fairness", "mitigate"): ["--data", "csv:" + missing, "--sensitive", "sex"],
         ("privacy", "mia"): [missing],
         ("card",): [missing],
+        ("pii", "scan"): [missing + ".csv"],
+        ("pii", "redact"): [missing + ".csv", "--out", str(tmp / "clean.csv")],
     }
 
 
