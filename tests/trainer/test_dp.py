@@ -94,3 +94,14 @@ def test_a_model_opacus_cannot_handle_is_named_with_the_fix(tmp_path):
             max_steps=2,
             overrides={"dp": True, "dp_noise_multiplier": 1.0},
         )
+
+
+def test_layers_without_per_sample_gradients_are_named_and_leave_no_run(tmp_path):
+    with pytest.raises(ConfigError, match="AffineCoupling"):
+        train(
+            "realnvp", "digits", out=tmp_path, max_steps=2, overrides={"dp": True, "dp_noise_multiplier": 1.0}
+        )
+    with pytest.raises(ConfigError, match="position_embedding"):
+        train("gpt", "text:lee", out=tmp_path, max_steps=2,
+              overrides={"dp": True, "dp_noise_multiplier": 1.0, "final_eval": False})  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

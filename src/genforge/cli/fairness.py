@@ -79,10 +79,15 @@ def run_audit(args: argparse.Namespace) -> int:
         f"{overall['count']} rows: accuracy {overall['accuracy']:.4f}, selection rate {overall['selection_rate']:.4f}"
     )
     out.print(table("groups", ["group", "rows", "selected", "TPR", "FPR", "accuracy"], rows))
-    intervals = result.get("intervals", {})
-    body = [[k.replace("_", " "), v, "" if k not in intervals else f"[{intervals[k][0]:.4f}, {intervals[k][1]:.4f}]"]
-            for k, v in result["disparities"].items()]  # fmt: skip
-    out.print(table("disparities (between groups)", ["metric", "value", "95% interval"], body))
+    intervals = result.get("intervals")
+    body = [[k.replace("_", " "), v] for k, v in result["disparities"].items()]
+    columns = ["metric", "value"]
+    if intervals:
+        level = result["interval_method"]["confidence"]
+        columns.append(f"{level:.0%} interval")
+        for row, key in zip(body, result["disparities"], strict=True):
+            row.append(f"[{intervals[key][0]:.4f}, {intervals[key][1]:.4f}]")
+    out.print(table("disparities (between groups)", columns, body))
     return 0
 
 
@@ -96,6 +101,7 @@ def run_mitigate(args: argparse.Namespace) -> int:
         return 0
     keys = list(result["before"])
     body = [[k.replace("_", " "), result["before"][k], result["after"][k]] for k in keys]
-    title = f"{result['method']} ({result['constraint']}) on {result['data']}, {result['rows']} test rows"
+    title = f"{result['method']} on {result['data']}, {result['rows']} test rows"
+    console().print(f"constraint: {result['constraint']}; seed {result['seed']}")
     console().print(table(title, ["metric", "before", "after"], body))
     return 0

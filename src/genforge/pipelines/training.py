@@ -107,7 +107,12 @@ def train(
         shutil.rmtree(run.path, ignore_errors=True)
         raise
     with run.training_lock():
-        return _fit_and_finish(trainer, [])
+        try:
+            return _fit_and_finish(trainer, [])
+        except ConfigError:  # refused in the first step (a layer DP cannot handle): leave nothing behind
+            if trainer.step == 0:
+                shutil.rmtree(run.path, ignore_errors=True)
+            raise
 
 
 def resume(

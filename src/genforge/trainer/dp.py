@@ -139,7 +139,16 @@ class PrivateTraining:
         self.model = model
         self.settings = settings
         self._spent: dict[tuple[int, str], float] = {}
-        self.hooks = GradSampleModule(model, batch_first=True, loss_reduction="mean")
+        try:
+            self.hooks = GradSampleModule(model, batch_first=True, loss_reduction="mean")
+        except NotImplementedError as exc:  # Opacus lists every unsupported layer; the first names one
+            errors = exc.args[0] if exc.args and isinstance(exc.args[0], list) else [exc]
+            first = str(errors[0]).splitlines()[0].rstrip("(")
+            raise ConfigError(
+                f"Opacus cannot train this model privately: {first} "
+                f"({len(errors)} such layer(s); a layer with buffers or parameters outside nn.Linear/Conv/"
+                "Norm/Embedding layers needs rewriting as such layers)"
+            ) from None
         self.optimizer = DPOptimizer(
             optimizer,
             noise_multiplier=settings.noise_multiplier,
@@ -159,6 +168,21 @@ class PrivateTraining:
         """Clip each example's gradient, add the noise and take the optimizer step."""
         try:
             self.optimizer.step()
+        except RuntimeError as exc:  # per-sample gradients whose first dimension is not the batch
+            if "stack expects each tensor" not in str(exc):
+                raise
+            sizes = {
+                n: p.grad_sample.shape[0]
+                for n, p in self.model.named_parameters()
+                if p.grad_sample is not None
+            }
+            usual = max(set(sizes.values()), key=list(sizes.values()).count)
+            odd = [n for n, size in sizes.items() if size != usual]
+            raise ConfigError(
+                f"Opacus cannot train this model privately: {', '.join(odd[:4])} are applied to tensors whose "
+                "first dimension is not the batch (e.g. a position embedding), so per-sample gradients are "
+                "undefined; expand them over the batch first"
+            ) from None
         except ValueError as exc:
             if "Per sample gradient" not in str(exc):
                 raise
