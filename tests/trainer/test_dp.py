@@ -105,3 +105,14 @@ def test_layers_without_per_sample_gradients_are_named_and_leave_no_run(tmp_path
         train("gpt", "text:lee", out=tmp_path, max_steps=2,
               overrides={"dp": True, "dp_noise_multiplier": 1.0, "final_eval": False})  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resuming_with_a_larger_step_budget_keeps_the_noise_and_the_epsilon_budget(tmp_path):
+    first = train(
+        "vae", "digits", out=tmp_path, seed=0, max_steps=4, overrides=_dp(dp_epsilon=2.0, dp_delta=1e-5)
+    )
+    sigma = json.loads(first.run.artifact("privacy.json").read_text())["noise_multiplier"]
+    more = resume(first.run.path, max_steps=40)
+    ledger = json.loads(first.run.artifact("privacy.json").read_text())
+    assert ledger["noise_multiplier"] == sigma  # the noise the run started with, not one solved for 40 steps
+    assert more.status == "privacy_budget" and more.step == 4 and ledger["epsilon"] <= 2.0

@@ -50,8 +50,11 @@ def _distinct(column: Sequence[Any]) -> tuple[list[str], np.ndarray]:
     """The distinct values of ``column`` as stripped strings and each row's index into them (one
     ``np.unique`` pass: the per-value work is on the few distinct values, not the rows)."""
     arr = np.asarray(column, dtype=object) if not isinstance(column, np.ndarray) else column
-    uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
-    return [v.strip() for v in uniq.tolist()], inverse.reshape(-1)
+    if arr.dtype.kind in "biuf":  # numbers sort as numbers (fast); only the distinct values become text
+        uniq, inverse = np.unique(arr, return_inverse=True)
+    else:
+        uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+    return [str(v).strip() for v in uniq.tolist()], inverse.reshape(-1)
 
 
 def group_keys(columns: Sequence[Sequence[Any]], names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -103,10 +106,14 @@ def group_counts(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> 
         raise DataError(
             f"rows are misaligned: {len(y_true)} true labels, {len(y_pred)} predictions, {n} sensitive values"
         )
+    names, index = np.unique(groups, return_inverse=True)
+    cells = np.bincount(index.reshape(-1) * 4 + y_true * 2 + y_pred, minlength=4 * len(names)).reshape(-1, 4)
     counts = {}
-    for group in sorted(set(groups.tolist())):
-        mask = groups == group
-        counts[group] = ConfusionCounts().update(y_true[mask], y_pred[mask])
+    for name, row in zip(names.tolist(), cells.tolist(), strict=True):
+        counts[name] = ConfusionCounts()
+        for (t, p), weight in zip(((0, 0), (0, 1), (1, 0), (1, 1)), row, strict=True):
+            if weight:
+                counts[name].pairs[(t, p)] = float(weight)
     return counts
 
 

@@ -194,6 +194,18 @@ class PrivateTraining:
                 "(the layer is used outside a module's forward; wrap it in an nn.Module)"
             ) from None
 
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Continue with the noise a checkpoint was trained with (a resume with a new step budget would
+        otherwise solve for another sigma and break the ledger); the budget then follows from it."""
+        sigma = float(saved["noise_multiplier"])
+        if sigma == self.settings.noise_multiplier:
+            return
+        self.settings.noise_multiplier = sigma
+        self.optimizer.noise_multiplier = sigma
+        self._spent.clear()
+        if self.settings.target_epsilon is not None:
+            self.settings.max_steps = steps_within(self.settings, self.settings.target_epsilon)
+
     def budget_left(self, steps_done: int) -> bool:
         return self.settings.max_steps is None or steps_done < self.settings.max_steps
 

@@ -220,6 +220,8 @@ class Trainer:
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         self.counters = Counters.from_meta(meta)
         self.post_pending = bool(meta.get("post_pending", False))
+        if self.privacy is not None and isinstance(meta.get("privacy"), dict):
+            self.privacy.restore(meta["privacy"])
 
     # the loop ------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
