@@ -90,7 +90,7 @@ def audit_model(
     """Train a logistic regression on ``data``'s training split and audit its test-split predictions."""
     config = config or AuditConfig()
     table = load_table(data)
-    sensitive = sensitive or table.sensitive
+    sensitive = sensitive or table.sensitive[:1]  # the table's first sensitive attribute by default
     _check_columns(table.columns, sensitive, f"table {data}")
     model, encoder = fit_logistic(table, seed=seed)
     rows = table.splits["test"]
