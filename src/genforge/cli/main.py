@@ -48,6 +48,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "fairness": ("genforge.cli.fairness", "fairness audits and mitigation of classifiers on tabular data"),
+    "privacy": ("genforge.cli.privacy", "privacy audits of runs: membership inference"),
+    "pii": ("genforge.cli.pii", "personal data in tables: scan columns, write a redacted copy"),
+    "card": (
+        "genforge.cli.card",
+        "a run's model card: data, use, metrics, DP guarantee, MIA (Markdown + HTML)",
+    ),
 }
 
 

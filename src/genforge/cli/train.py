@@ -51,6 +51,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
     )
+    dp = parser.add_argument_group(
+        "differential privacy (DP-SGD through Opacus: pip install 'genforge[privacy]')"
+    )
+    dp.add_argument("--dp", action="store_true", help="train with DP-SGD (Poisson batches, clipping, noise)")
+    dp.add_argument(
+        "--epsilon", type=float, help="target epsilon: the noise is set for --max-steps, a hard budget"
+    )
+    dp.add_argument("--delta", type=float, help="delta (default 1/(10 N))")
+    dp.add_argument(
+        "--noise-multiplier", type=float, help="noise std over the clipping norm (instead of --epsilon)"
+    )
+    dp.add_argument("--max-grad-norm", type=float, help="per-sample clipping norm C (default 1.0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -69,6 +81,28 @@ def _data_options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _dp_overrides(args: argparse.Namespace) -> dict:
+    """``--dp`` and its settings as trainer config keys (``dp_epsilon`` …); settings without --dp are an error."""
+    from genforge.core.errors import ConfigError
+
+    values = {
+        "dp_epsilon": args.epsilon,
+        "dp_delta": args.delta,
+        "dp_noise_multiplier": args.noise_multiplier,
+        "dp_max_grad_norm": args.max_grad_norm,
+    }
+    given = {k: v for k, v in values.items() if v is not None}
+    if given and not args.dp:
+        flags = ", ".join("--" + k[3:].replace("_", "-") for k in given)
+        raise ConfigError(f"{flags} only apply with --dp")
+    if args.dp:  # Opacus's hooks and RDP orders warn about conditions that are expected here
+        import warnings
+
+        warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha", category=UserWarning)
+    return {"dp": True, **given} if args.dp else {}
+
+
 def run(args: argparse.Namespace) -> int:
     from genforge.cli.progress import TrainingProgress
     from genforge.core.config import parse_overrides
@@ -78,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from genforge.pipelines.training import resume, train
 
     overrides = parse_overrides(args.overrides)
+    overrides.update(_dp_overrides(args))
     if args.attention:
         overrides["attention"] = args.attention
     seed_everything(args.seed)

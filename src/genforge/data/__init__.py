@@ -28,6 +28,7 @@ DATASETS = Registry(
         "genforge.data.toy2d",
         "genforge.data.text",
         "genforge.data.seq2seq_tasks",
+        "genforge.data.tabular",
     ],
 )
 
@@ -75,6 +76,7 @@ class Dataset:
             "vocab_size": self.info.vocab_size,
             "sizes": {name: len(s["x"]) for name, s in self.splits.items()},
             "description": self.description,
+            **({"table": self.extra["table"]} if "table" in self.extra else {}),
         }
 
 

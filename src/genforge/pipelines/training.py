@@ -19,12 +19,13 @@ import torch
 from genforge import __version__
 from genforge.core.config import split_overrides
 from genforge.core.errors import ConfigError, ModelNotFound
+from genforge.core.io import atomic_write_json
 from genforge.core.runs import Run, new_run
 from genforge.core.seed import torch_rng_stream
 from genforge.core.suggest import did_you_mean
 from genforge.data import load_dataset
 from genforge.models.base import MODELS, build_model
-from genforge.pipelines.card import write_model_card
+from genforge.pipelines.card import PRIVACY_FILE, write_model_card
 from genforge.pipelines.evaluate import evaluate_run
 from genforge.pipelines.loading import as_run, build_run_model, data_info, rebuild_dataset
 from genforge.pipelines.sampling import sample_writer
@@ -106,7 +107,12 @@ def train(
         shutil.rmtree(run.path, ignore_errors=True)
         raise
     with run.training_lock():
-        return _fit_and_finish(trainer, [])
+        try:
+            return _fit_and_finish(trainer, [])
+        except ConfigError:  # refused in the first step (a layer DP cannot handle): leave nothing behind
+            if trainer.step == 0:
+                shutil.rmtree(run.path, ignore_errors=True)
+            raise
 
 
 def resume(
@@ -173,6 +179,13 @@ def _fit_and_finish(trainer: Trainer, notes: list[str]) -> TrainResult:
     """Train; then, for a run that finished (not interrupted), evaluate it and rewrite its model card."""
     result = trainer.fit()
     result.notes[:0] = notes
+    if trainer.privacy is not None:  # the (epsilon, delta) spent, beside the run's other records
+        trainer.privacy.close()
+        ledger = trainer.privacy.ledger(result.step)
+        atomic_write_json(trainer.run.artifact(PRIVACY_FILE), ledger)
+        result.metrics["epsilon"] = ledger["epsilon"]
+        if result.status == "privacy_budget":
+            result.notes.append(f"stopped at the privacy budget: epsilon {ledger['epsilon']:.3f} spent")
     if result.status != "interrupted" and trainer.config.final_eval:
         # a family without a likelihood gets FD of its samples (evaluate_run's default for it)
         result.evaluation = evaluate_run(trainer.run, seed=trainer.seed, num_samples=FINAL_SAMPLE_COUNT)

@@ -72,6 +72,18 @@ class TrainConfig(Config):
     final_eval: bool = Field(
         True, description="evaluate on the test split when training ends (writes eval.json)"
     )
+    dp: bool = Field(False, description="differentially private training (DP-SGD through Opacus)")
+    dp_epsilon: float | None = Field(
+        None, gt=0, description="DP target epsilon: the noise is set for it, a hard budget"
+    )
+    dp_delta: float | None = Field(
+        None, gt=0, lt=1, description="DP delta (default 1/(10 N), must be below 1/N)"
+    )
+    dp_noise_multiplier: float | None = Field(None, gt=0, description="DP noise std over the clipping norm")
+    dp_max_grad_norm: float = Field(1.0, gt=0, description="DP per-sample gradient clipping norm C")
+    dp_accountant: Literal["prv", "rdp"] = Field(
+        "prv", description="DP accountant for epsilon (rdp also reported)"
+    )
 
     @model_validator(mode="before")
     @classmethod

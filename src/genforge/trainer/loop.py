@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_MAX_MINUTES", "TrainConfig", "TrainResult", "Trainer"]
 @dataclass
 class TrainResult:
     run: Run
-    status: str  # "completed" | "time_budget" | "early_stopped" | "interrupted"
+    status: str  # "completed" | "time_budget" | "early_stopped" | "privacy_budget" | "interrupted"
     step: int  # the step the run's latest checkpoint holds
     elapsed_s: float
     metrics: dict[str, float] = field(default_factory=dict)
@@ -100,15 +100,28 @@ class Trainer:
             raise ConfigError(f"dataset {dataset.spec} has an empty training split")
         self.batch_size = min(config.batch_size, n)
         self.steps_per_epoch = max(n // self.batch_size, 1)
+        self.privacy = None  # DP-SGD (trainer/dp.py): Poisson batches, per-sample clipping and noise
+        if config.dp:
+            from genforge.trainer.dp import PrivateTraining, resolve_settings
+
+            if hasattr(model, "train_step") or len(self.optimizers) != 1:
+                raise ConfigError("DP training is wired for single-optimizer families (not GANs yet)")
+            settings = resolve_settings(config, n, self.batch_size)
+            self.privacy = PrivateTraining(model, self.optimizers["main"], settings, self.batch_size)
 
     # batching ------------------------------------------------------------------------------------
     def batch_at(self, step: int) -> dict[str, torch.Tensor]:
         """The training batch of (0-based) ``step``: a pure function of the seed and the step."""
         epoch, index = divmod(step, self.steps_per_epoch)
         split = self.dataset.split("train")
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        perm = torch.randperm(len(split["x"]), generator=gen)
-        ids = perm[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.privacy is not None:  # Poisson sampling: each example joins with probability q
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 999_983 * (step + 1))
+            q = self.privacy.settings.sample_rate
+            ids = (torch.rand(len(split["x"]), generator=gen) < q).nonzero().reshape(-1)
+        else:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(len(split["x"]), generator=gen)
+            ids = perm[index * self.batch_size : (index + 1) * self.batch_size]
         batch = {k: v[ids] for k, v in split.items()}
         if self.dataset.augment is not None:
             aug_gen = torch.Generator().manual_seed(self.seed * 7_919 + step)
@@ -123,16 +136,22 @@ class Trainer:
             set_lr(opt, self.config.lr * factor)
         if hasattr(self.model, "train_step"):
             terms = dict(self.model.train_step(batch, self.optimizers, self.step))
+        elif self.privacy is not None and len(batch["x"]) == 0:
+            return {"lr": self.config.lr * factor}  # an empty Poisson batch: counted, nothing to learn
         else:
-            opt = self.optimizers["main"]
+            opt = self.optimizers["main"] if self.privacy is None else self.privacy.optimizer
             opt.zero_grad(set_to_none=True)
             out = self.model.loss(batch)
             loss = out["loss"]
             if not torch.isfinite(loss):
                 return {"loss": float(loss.detach())}
             loss.backward()
-            grad_norm = clip_gradients(self.model.parameters(), self.config.grad_clip)
-            opt.step()
+            if self.privacy is not None:  # per-sample clipping and noise instead of global clipping
+                grad_norm = 0.0
+                self.privacy.step()
+            else:
+                grad_norm = clip_gradients(self.model.parameters(), self.config.grad_clip)
+                opt.step()
             terms = {k: float(v.detach()) for k, v in out.items()}
             terms["grad_norm"] = grad_norm
         terms["lr"] = self.config.lr * factor
@@ -185,6 +204,7 @@ class Trainer:
                 "seed": self.seed,
                 "counters": self.counters.to_json(),
                 "post_pending": self.post_pending,
+                **({"privacy": self.privacy.ledger(self.step)} if self.privacy else {}),
                 **extra,
             }
         )
@@ -200,6 +220,8 @@ class Trainer:
         self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         self.counters = Counters.from_meta(meta)
         self.post_pending = bool(meta.get("post_pending", False))
+        if self.privacy is not None and isinstance(meta.get("privacy"), dict):
+            self.privacy.restore(meta["privacy"])
 
     # the loop ------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -274,6 +296,8 @@ class Trainer:
         max_seconds = self.config.max_seconds
         if max_seconds is not None and clock.session() >= max_seconds:
             return "time_budget"
+        if self.privacy is not None and not self.privacy.budget_left(self.step):
+            return "privacy_budget"
         return ""
 
     def _one_step(self) -> None:
@@ -314,6 +338,8 @@ class Trainer:
         if not c.window_count:
             return
         record = {k: v / c.window_count for k, v in c.window.items()}
+        if self.privacy is not None:
+            record["epsilon"] = self.privacy.epsilon(self.step)
         rate = c.window_count * self.batch_size / max(clock.since_window(), 1e-9)
         c.last_train, c.window, c.window_count = record, {}, 0
         clock.window_started()

@@ -1,0 +1,118 @@
+"""DP-SGD through Opacus inside the trainer: epsilon recorded and equal to Opacus's accountant, the budget
+holds, resume is exact, and bad settings are one clear error."""
+
+import json
+
+import pytest
+import torch
+
+from genforge.core.errors import ConfigError
+from genforge.pipelines.loading import load_run
+from genforge.pipelines.training import resume, train
+from genforge.trainer.dp import PrivacySettings, epsilon_after
+from tests.trainer import tiny_model  # noqa: F401  (registers the tiny-test family)
+
+SMALL_VAE = {"base_channels": 4, "max_channels": 8, "latent_dim": 4, "ema_decay": 0.0, "eval_every": 1000,
+             "sample_every": 1000, "final_eval": False, "log_every": 4, "batch_size": 32}  # fmt: skip
+
+
+def _dp(**extra):
+    return {**SMALL_VAE, "dp": True, **extra}
+
+
+def test_dp_vae_records_an_epsilon_within_the_target_equal_to_opacus(tmp_path):
+    from opacus.accountants import PRVAccountant
+
+    result = train(
+        "vae", "digits", out=tmp_path, seed=0, max_steps=8, overrides=_dp(dp_epsilon=3.0, dp_delta=1e-5)
+    )
+    assert result.status == "completed" and result.step == 8
+    ledger = json.loads(result.run.artifact("privacy.json").read_text())
+    assert (
+        2.9 < ledger["epsilon"] <= 3.0 and ledger["steps"] == 8 and ledger["epsilon_rdp"] >= ledger["epsilon"]
+    )
+    accountant = PRVAccountant()
+    accountant.history = [(ledger["noise_multiplier"], ledger["sample_rate"], 8)]
+    assert abs(accountant.get_epsilon(delta=1e-5) - ledger["epsilon"]) < 1e-6
+    logged = [r["epsilon"] for r in result.run.read_metrics() if r["split"] == "train"]
+    assert logged == sorted(logged) and logged[-1] == pytest.approx(ledger["epsilon"])
+    assert "differential privacy" in result.run.model_card_path.read_text().lower()
+
+
+def test_a_target_epsilon_is_a_hard_budget_with_a_given_noise(tmp_path):
+    result = train("vae", "digits", out=tmp_path, seed=0, max_steps=50,
+                   overrides=_dp(dp_noise_multiplier=0.8, dp_epsilon=2.0, dp_delta=1e-5))  # fmt: skip
+    ledger = json.loads(result.run.artifact("privacy.json").read_text())
+    assert result.status == "privacy_budget" and result.step < 50
+    assert ledger["epsilon"] <= 2.0
+    settings = PrivacySettings(0.8, 1.0, ledger["sample_rate"], 1e-5, 2.0, None, "prv")
+    assert epsilon_after(settings, result.step + 1) > 2.0  # one more step would have spent too much
+
+
+def test_dp_resume_gives_the_uninterrupted_weights_and_epsilon(tmp_path):
+    overrides = _dp(dp_noise_multiplier=1.0, checkpoint_every=1000)
+    full = train("vae", "digits", out=tmp_path / "full", seed=2, max_steps=8, overrides=overrides)
+
+    def stop_at_4(event):
+        if event["step"] == 4:
+            raise KeyboardInterrupt
+
+    part = train(
+        "vae", "digits", out=tmp_path / "part", seed=2, max_steps=8, overrides=overrides, progress=stop_at_4
+    )
+    assert part.status == "interrupted" and part.step == 4
+    assert json.loads(part.run.artifact("privacy.json").read_text())["steps"] == 4  # the budget spent is kept
+    resumed = resume(part.run.path)
+    assert resumed.step == 8
+    a = load_run(full.run.path, ema=False).model.state_dict()
+    b = load_run(part.run.path, ema=False).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    eps = [json.loads(r.run.artifact("privacy.json").read_text())["epsilon"] for r in (full, resumed)]
+    assert eps[0] == eps[1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"dp_epsilon": 3.0, "dp_delta": 0.01}, "not below 1/N"),
+        ({"dp_epsilon": -1.0}, "dp_epsilon"),
+        ({}, "needs a target --epsilon or a --noise-multiplier"),
+    ],
+)
+def test_bad_dp_settings_are_one_clear_error_and_leave_nothing(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        train("vae", "digits", out=tmp_path, max_steps=4, overrides=_dp(**overrides))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_opacus_cannot_handle_is_named_with_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match="Opacus cannot train"):
+        train(
+            "tiny-test",
+            "digits",
+            out=tmp_path,
+            max_steps=2,
+            overrides={"dp": True, "dp_noise_multiplier": 1.0},
+        )
+
+
+def test_layers_without_per_sample_gradients_are_named_and_leave_no_run(tmp_path):
+    with pytest.raises(ConfigError, match="AffineCoupling"):
+        train(
+            "realnvp", "digits", out=tmp_path, max_steps=2, overrides={"dp": True, "dp_noise_multiplier": 1.0}
+        )
+    with pytest.raises(ConfigError, match="position_embedding"):
+        train("gpt", "text:lee", out=tmp_path, max_steps=2,
+              overrides={"dp": True, "dp_noise_multiplier": 1.0, "final_eval": False})  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resuming_with_a_larger_step_budget_keeps_the_noise_and_the_epsilon_budget(tmp_path):
+    first = train(
+        "vae", "digits", out=tmp_path, seed=0, max_steps=4, overrides=_dp(dp_epsilon=2.0, dp_delta=1e-5)
+    )
+    sigma = json.loads(first.run.artifact("privacy.json").read_text())["noise_multiplier"]
+    more = resume(first.run.path, max_steps=40)
+    ledger = json.loads(first.run.artifact("privacy.json").read_text())
+    assert ledger["noise_multiplier"] == sigma  # the noise the run started with, not one solved for 40 steps
+    assert more.status == "privacy_budget" and more.step == 4 and ledger["epsilon"] <= 2.0
