@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "rl": (
+        "genforge.cli.rl",
+        "reinforcement learning on gymnasium environments: train (ppo, a2c, reinforce), eval",
+    ),
 }
 
 
