@@ -77,6 +77,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("rl", "train"): ["ppo", "--env", "NoSuchEnv-v0", "--out", str(tmp / "runs")],
+        ("rl", "eval"): [missing],
     }
 
 

@@ -155,9 +155,9 @@ class Learner:
             log_ratio = log_prob - mb["log_probs"]
             approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # Schulman's low-variance estimator
         return {
-            "policy_loss": float(pg),
-            "value_loss": float(vl),
-            "entropy": float(entropy),
+            "policy_loss": float(pg.detach()),
+            "value_loss": float(vl.detach()),
+            "entropy": float(entropy.detach()),
             "approx_kl": float(approx_kl),
             "clip_fraction": float(clip_fraction),
         }
