@@ -232,10 +232,25 @@ class Diffusion(GenerativeModel):
         x = torch.randn((n, *self.info.shape), generator=generator).to(device)
         for i, t in enumerate(timesteps):
             eps, x0 = self._eps_and_x0(x, t, labels, guidance)
-            abar_prev = self.alphas_cumprod[timesteps[i + 1]] if i + 1 < len(timesteps) else torch.tensor(1.0)
-            abar = self.alphas_cumprod[t]
-            sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).sqrt()
-            x = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma**2).clamp_min(0).sqrt() * eps
-            if i + 1 < len(timesteps) and eta > 0:
-                x = x + sigma * torch.randn(x.shape, generator=generator).to(device)
+            last = i + 1 == len(timesteps)
+            abar_prev = torch.tensor(1.0) if last else self.alphas_cumprod[timesteps[i + 1]]
+            noise = None if last or eta == 0 else torch.randn(x.shape, generator=generator).to(device)
+            x = sampler_step(x0, eps, self.alphas_cumprod[t], abar_prev, eta, noise)
         return ((x + 1) / 2).clamp(0.0, 1.0)
+
+
+def sampler_step(
+    x0: torch.Tensor,
+    eps: torch.Tensor,
+    abar: torch.Tensor,
+    abar_prev: torch.Tensor,
+    eta: float,
+    noise: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One step from ``x_t`` to ``x_prev`` (Song et al. 2021, eq. 12) given the predicted clean image
+    ``x0`` and noise ``eps`` (consistent with ``x_t``): ``sqrt(abar_prev) x0 + sqrt(1 - abar_prev -
+    sigma^2) eps + sigma noise`` with ``sigma = eta sqrt((1 - abar_prev) / (1 - abar) (1 - abar /
+    abar_prev))``; at eta = 1 this is the DDPM posterior mean and variance ``beta~_t``."""
+    sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).sqrt()
+    x = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma**2).clamp_min(0).sqrt() * eps
+    return x if noise is None else x + sigma * noise

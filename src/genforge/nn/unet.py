@@ -6,9 +6,9 @@ then per resolution ``blocks_per_level`` residual blocks whose second half is mo
 a middle of two residual blocks around one self-attention layer, and the mirror path up with skip
 connections. The output conv starts at zero, so an untrained model predicts zero noise.
 
-Written here rather than taken from diffusers: ``UNet2DModel`` would make diffusers a runtime dependency
-of the library for one module, and its blocks are sized for 32x32 and larger (its smallest useful
-configuration is several times slower per 8x8 image, see ``benchmarks/diffusion_vs_diffusers.py``).
+Written here rather than taken from diffusers: ``UNet2DModel`` would make diffusers (and its hub client)
+a runtime dependency of the library for one module; ``benchmarks/diffusion_vs_diffusers.py`` compares the
+two at equal parameter count.
 """
 
 from __future__ import annotations
