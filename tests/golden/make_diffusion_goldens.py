@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import diffusers
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
-
-import diffusers
 
 HERE = Path(__file__).resolve().parent
 T = 1000
