@@ -79,6 +79,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
         ("rl", "train"): ["ppo", "--env", "NoSuchEnv-v0", "--out", str(tmp / "runs")],
         ("rl", "eval"): [missing],
+        ("meta", "train"): ["maml", "--task", "cosine", "--out", str(tmp / "runs")],
+        ("meta", "eval"): [missing],
     }
 
 

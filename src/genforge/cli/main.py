@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "genforge.cli.rl",
         "reinforcement learning on gymnasium environments: train (ppo, a2c, reinforce), eval",
     ),
+    "meta": ("genforge.cli.meta", "meta-learning with torch.func: train (maml, reptile), eval"),
 }
 
 
