@@ -21,6 +21,10 @@ _LAZY = {
     "list_datasets": "genforge.data:list_datasets",
     "list_runs": "genforge.core.runs:list_runs",
     "GenforgeError": "genforge.core.errors:GenforgeError",
+    "train_rl": "genforge.rl.learner:train_rl",
+    "evaluate_policy": "genforge.rl.learner:evaluate_policy",
+    "train_meta": "genforge.meta.learner:train_meta",
+    "evaluate_meta": "genforge.meta.learner:evaluate_meta",
 }
 
 
