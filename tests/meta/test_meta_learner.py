@@ -141,3 +141,9 @@ def test_bad_input_is_one_line(tmp_path):
     assert not (tmp_path / "runs").exists()
     with pytest.raises(ConfigError, match="--episodes must be between"):
         evaluate_meta(tmp_path, 0)
+
+
+def test_the_pretrain_baseline_trains_without_an_inner_loop(tmp_path):
+    result = train_meta("pretrain", out=tmp_path, seed=0, overrides={"iterations": 20, "log_every": 10})
+    records = result.run.read_metrics()
+    assert [r["step"] for r in records] == [10, 20] and result.evaluation["algo"] == "pretrain"

@@ -10,7 +10,12 @@ from genforge.cli.common import add_json, add_runs_root, add_seed, console, prin
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     train = sub.add_parser("train", help="meta-train an initialisation that adapts in a few steps")
-    train.add_argument("algo", nargs="?", choices=["maml", "reptile"], help="meta-learner: maml or reptile")
+    train.add_argument(
+        "algo",
+        nargs="?",
+        choices=["maml", "reptile", "pretrain"],
+        help="maml, reptile or pretrain (baseline)",
+    )
     train.add_argument("--task", default="sinusoid", help="task family (default sinusoid)")
     train.add_argument("--first-order", action="store_true", help="first-order MAML (no second derivatives)")
     train.add_argument("--inner-steps", type=int, help="adaptation steps per task in training (default 1)")
@@ -68,7 +73,9 @@ def run_train(args: argparse.Namespace) -> int:
             result = resume_meta(args.resume, max_minutes=args.max_minutes, progress=progress)
         else:
             if not args.algo:
-                raise ConfigError("name a meta-learner to train (maml, reptile) or pass --resume RUN")
+                raise ConfigError(
+                    "name a meta-learner to train (maml, reptile, pretrain) or pass --resume RUN"
+                )
             result = train_meta(
                 args.algo, args.task, out=args.out, seed=args.seed, overrides=overrides,
                 max_minutes=args.max_minutes, progress=progress,

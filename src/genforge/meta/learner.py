@@ -8,6 +8,8 @@ gradients, ``vmap`` runs the inner loop of every task of a meta-batch at once.
 - **MAML** (Finn et al. 2017): adapt with ``inner_steps`` SGD steps of ``inner_lr`` on the support set,
   score the adapted parameters on the query set, and differentiate that loss through the adaptation
   (second order). ``first_order`` stops the gradient at the inner gradients (FOMAML).
+- **pretrain**: the baseline the meta-learners must beat: one regressor trained on the points of all
+  tasks (no inner loop), fine-tuned on each new task's support set at evaluation like the others.
 - **Reptile** (Nichol et al. 2018): adapt each task with ``inner_steps`` SGD steps on support and query
   points together, then move the initialisation toward the mean adapted parameters; the difference
   ``theta - mean(phi)`` is handed to the outer Adam as the gradient.
@@ -45,7 +47,9 @@ EVAL_STEPS = (0, 1, 5, 10)
 
 
 class MetaConfig(Config):
-    algo: Literal["maml", "reptile"] = Field("maml", description="meta-learner: maml or reptile")
+    algo: Literal["maml", "reptile", "pretrain"] = Field(
+        "maml", description="meta-learner: maml, reptile, or pretrain (the fine-tune baseline)"
+    )
     task: Literal["sinusoid"] = Field("sinusoid", description="task family")
     first_order: bool = Field(False, description="MAML without second-order terms (FOMAML)")
     inner_steps: int = Field(1, ge=1, le=100, description="SGD steps of adaptation per task in training")
@@ -113,6 +117,11 @@ class MetaLearner:
             loss = vmap(query_loss, in_dims=(None, 0, 0, 0, 0))(
                 params, *(batch[k] for k in ("xs", "ys", "xq", "yq"))
             ).mean()
+            loss.backward()
+        elif cfg.algo == "pretrain":  # one regressor for all tasks, fine-tuned only at evaluation
+            x = torch.cat([batch["xs"], batch["xq"]], 1)
+            y = torch.cat([batch["ys"], batch["yq"]], 1)
+            loss = (net(x) - y).pow(2).mean()
             loss.backward()
         else:
             x = torch.cat([batch["xs"], batch["xq"]], 1)
