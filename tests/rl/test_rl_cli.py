@@ -45,3 +45,28 @@ def test_eval_of_a_generative_run_says_it_is_not_an_rl_run(capsys, tmp_path):
     (vae_run,) = tmp_path.iterdir()
     code, out, err = run(capsys, "rl", "eval", vae_run)
     assert code == 2 and "is a vae run, not an RL run" in err
+
+
+def test_several_seeds_give_one_run_each_and_a_mean_over_seeds(capsys, tmp_path):
+    code, out, err = run(
+        capsys,
+        "rl",
+        "train",
+        "reinforce",
+        "--steps",
+        32,
+        "--seeds",
+        2,
+        "--out",
+        tmp_path,
+        "--quiet",
+        "--json",
+        *SMALL,
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["seeds"] == 2 and len(summary["runs"]) == 2 and len(list(tmp_path.iterdir())) == 2
+    per_seed = [e["mean_reward"] for e in summary["evaluations"]]
+    assert summary["per_seed"] == per_seed and summary["mean_reward"] == sum(per_seed) / 2
+    low, high = summary["ci95"]
+    assert low <= summary["mean_reward"] <= high

@@ -25,6 +25,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config key (repeatable), e.g. --set ent_coef=0.01 --set num_envs=4",
     )
+    train.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="train this many runs, seeds SEED, SEED+1, ...; mean +- CI over seeds",
+    )
     train.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_seed(train)
@@ -62,16 +68,24 @@ def run_train(args: argparse.Namespace) -> int:
         else:
             if not args.algo:
                 raise ConfigError(f"name an algorithm to train ({', '.join(ALGOS)}) or pass --resume RUN")
-            result = train_rl(
-                args.algo,
-                args.env,
-                steps=args.steps,
-                out=args.out,
-                seed=args.seed,
-                overrides=overrides,
-                max_minutes=args.max_minutes,
-                progress=progress,
-            )
+            if not 1 <= args.seeds <= 100:
+                raise ConfigError(f"--seeds must be between 1 and 100, got {args.seeds}")
+            results = [
+                train_rl(
+                    args.algo,
+                    args.env,
+                    steps=args.steps,
+                    out=args.out,
+                    seed=args.seed + k,
+                    overrides=overrides,
+                    max_minutes=args.max_minutes,
+                    progress=progress,
+                )
+                for k in range(args.seeds)
+            ]
+            if args.seeds > 1:
+                return _report_seeds(args, results)
+            result = results[0]
     code = 130 if result.status == "interrupted" else 0
     if args.json:
         print_json(
@@ -97,6 +111,26 @@ def run_train(args: argparse.Namespace) -> int:
     if result.status != "completed":
         out.print(f"resume with: genforge rl train --resume {result.run.path}", soft_wrap=True)
     return code
+
+
+def _report_seeds(args: argparse.Namespace, results: list) -> int:
+    from genforge.core.errors import ConfigError
+    from genforge.rl.learner import summarize_seeds
+
+    unfinished = [r for r in results if r.evaluation is None]
+    if unfinished:
+        raise ConfigError(
+            f"run {unfinished[0].run.path} stopped early ({unfinished[0].status}): resume it with --resume"
+        )
+    summary = summarize_seeds([r.evaluation for r in results])
+    if args.json:
+        print_json({**summary, "status": "completed", "evaluations": [r.evaluation for r in results]})
+        return 0
+    low, high = summary["ci95"]
+    rows = [[r.run.id, f"{r.evaluation['mean_reward']:.1f}"] for r in results]
+    title = f"{args.algo} on {args.env}: mean {summary['mean_reward']:.1f} (95% CI {low:.1f} .. {high:.1f})"
+    console().print(table(title, ["run", "mean reward"], rows))
+    return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
