@@ -30,6 +30,10 @@ _LAZY = {
     "membership_inference": "genforge.privacy.mia:membership_inference",
     "load_table": "genforge.data.tabular:load_table",
     "model_card": "genforge.pipelines.card:model_card",
+    "train_rl": "genforge.rl.learner:train_rl",
+    "evaluate_policy": "genforge.rl.learner:evaluate_policy",
+    "train_meta": "genforge.meta.learner:train_meta",
+    "evaluate_meta": "genforge.meta.learner:evaluate_meta",
 }
 
 

@@ -85,6 +85,10 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("card",): [missing],
         ("pii", "scan"): [missing + ".csv"],
         ("pii", "redact"): [missing + ".csv", "--out", str(tmp / "clean.csv")],
+        ("rl", "train"): ["ppo", "--env", "NoSuchEnv-v0", "--out", str(tmp / "runs")],
+        ("rl", "eval"): [missing],
+        ("meta", "train"): ["maml", "--task", "cosine", "--out", str(tmp / "runs")],
+        ("meta", "eval"): [missing],
     }
 
 

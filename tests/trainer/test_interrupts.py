@@ -46,6 +46,7 @@ CASES = {  # name: (family, data, model overrides, data options)
     "lstm-lm": ("lstm-lm", "text:lee", {"embed_dim": 16, "hidden_dim": 16, "num_layers": 1, "dropout": 0.1}, TEXT),
     "gru-lm": ("gru-lm", "text:lee", {"embed_dim": 16, "hidden_dim": 16, "num_layers": 1, "dropout": 0.1}, TEXT),
     "seq2seq": ("seq2seq", "seq2seq:dates", {"embed_dim": 16, "hidden_dim": 16}, {"num_examples": 400}),
+    "diffusion": ("diffusion", "digits", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "dropout": 0.1, "cond": "class"}, {}),
 }  # fmt: skip
 # point: (the call that trips, its index): loss and optimizer in step 7, validation at step 8, samples at step 8
 POINTS = {"loss": 7, "optimizer": 7, "validation": 3, "samples": 2}

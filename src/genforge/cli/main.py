@@ -55,6 +55,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "genforge.cli.card",
         "a run's model card: data, use, metrics, DP guarantee, MIA (Markdown + HTML)",
     ),
+    "rl": (
+        "genforge.cli.rl",
+        "reinforcement learning on gymnasium environments: train (ppo, a2c, reinforce), eval",
+    ),
+    "meta": ("genforge.cli.meta", "meta-learning with torch.func: train (maml, reptile), eval"),
 }
 
 

@@ -19,6 +19,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--interpolate", type=int, metavar="STEPS", help="latent interpolation with STEPS points per row"
     )
     parser.add_argument("--label", type=int, help="class label for class-conditional models")
+    diffusion = parser.add_argument_group("diffusion options")
+    diffusion.add_argument(
+        "--sampler", choices=["ddpm", "ddim"], help="ddpm (ancestral) or ddim (deterministic)"
+    )
+    diffusion.add_argument("--steps", type=int, help="sampling steps (default: the run's sample_steps)")
+    diffusion.add_argument("--eta", type=float, help="noise per step, 0 (ddim) to 1 (ddpm)")
+    diffusion.add_argument(
+        "--guidance", type=float, help="classifier-free guidance scale (class-conditional)"
+    )
     add_seed(parser)
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -32,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     if args.interpolate:
         path = interpolate(args.run, args.interpolate, out=args.out, seed=args.seed)
     else:
-        opts = {"label": args.label} if args.label is not None else {}
+        given = {"label": args.label, "sampler": args.sampler, "steps": args.steps, "eta": args.eta}
+        given["guidance"] = args.guidance
+        opts = {k: v for k, v in given.items() if v is not None}
         path = sample(args.run, args.n, out=args.out, seed=args.seed, temperature=args.temperature, **opts)
     if args.json:
         print_json({"run": args.run, "out": str(path), "seed": args.seed})

@@ -41,6 +41,7 @@ MODELS = Registry(
         "genforge.models.gpt",
         "genforge.models.rnn_lm",
         "genforge.models.seq2seq",
+        "genforge.models.diffusion",
     ],
 )
 

@@ -1,0 +1,121 @@
+"""``genforge meta train maml|reptile --task sinusoid`` and ``genforge meta eval RUN``."""
+
+from __future__ import annotations
+
+import argparse
+
+from genforge.cli.common import add_json, add_runs_root, add_seed, console, print_json, table
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    train = sub.add_parser("train", help="meta-train an initialisation that adapts in a few steps")
+    train.add_argument(
+        "algo",
+        nargs="?",
+        choices=["maml", "reptile", "pretrain"],
+        help="maml, reptile or pretrain (baseline)",
+    )
+    train.add_argument("--task", default="sinusoid", help="task family (default sinusoid)")
+    train.add_argument("--first-order", action="store_true", help="first-order MAML (no second derivatives)")
+    train.add_argument("--inner-steps", type=int, help="adaptation steps per task in training (default 1)")
+    train.add_argument("--iterations", type=int, help="meta-iterations (default 70000)")
+    train.add_argument("--max-minutes", type=float, help="stop this session after this many minutes")
+    train.add_argument("--out", default="runs", help="directory that receives the run (default runs/)")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key",
+    )
+    train.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_seed(train)
+    add_json(train)
+    train.set_defaults(handler=run_train)
+    ev = sub.add_parser("eval", help="query MSE after 0/1/5/10 adaptation steps on new tasks, with 95%% CI")
+    ev.add_argument("run", help="run directory or id")
+    ev.add_argument("--episodes", type=int, default=600, help="new tasks to adapt to (default 600)")
+    add_runs_root(ev)
+    add_seed(ev)
+    add_json(ev)
+    ev.set_defaults(handler=run_eval)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from genforge.cli.progress import CountProgress
+    from genforge.core.config import parse_overrides
+    from genforge.core.errors import ConfigError
+    from genforge.core.seed import seed_everything
+    from genforge.meta.learner import resume_meta, train_meta
+
+    seed_everything(args.seed)
+    overrides = parse_overrides(args.overrides)
+    for key, value in (
+        ("first_order", args.first_order or None),
+        ("inner_steps", args.inner_steps),
+        ("iterations", args.iterations),
+    ):
+        if value is not None:
+            overrides[key] = value
+    with CountProgress(f"meta {args.algo or 'resume'}", "iterations", quiet=args.quiet) as bar:
+
+        def progress(event: dict) -> None:
+            bar.update(event["step"], event["total"], f"  meta-loss {event['meta_loss']:.3f}")
+
+        if args.resume:
+            if overrides:
+                raise ConfigError(
+                    "--resume continues a run with its own config: drop --set and training options"
+                )
+            result = resume_meta(args.resume, max_minutes=args.max_minutes, progress=progress)
+        else:
+            if not args.algo:
+                raise ConfigError(
+                    "name a meta-learner to train (maml, reptile, pretrain) or pass --resume RUN"
+                )
+            result = train_meta(
+                args.algo, args.task, out=args.out, seed=args.seed, overrides=overrides,
+                max_minutes=args.max_minutes, progress=progress,
+            )  # fmt: skip
+    code = 130 if result.status == "interrupted" else 0
+    if args.json:
+        print_json(
+            {
+                "run": str(result.run.path),
+                "status": result.status,
+                "iterations": result.iterations,
+                "elapsed_s": result.elapsed_s,
+                "evaluation": result.evaluation,
+            }
+        )
+        return code
+    out = console()
+    out.print(
+        f"{result.status}: {result.iterations} meta-iterations in {result.elapsed_s:.1f} s", soft_wrap=True
+    )
+    if result.evaluation is not None:
+        out.print(f"query MSE after 1 step: {result.evaluation['mse_after_1_step']:.3f}", soft_wrap=True)
+    out.print(f"run: {result.run.path}", soft_wrap=True)
+    if result.status != "completed":
+        out.print(f"resume with: genforge meta train --resume {result.run.path}", soft_wrap=True)
+    return code
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from genforge.core.runs import resolve_run
+    from genforge.meta.learner import evaluate_meta
+
+    result = evaluate_meta(resolve_run(args.run, args.runs), args.episodes, seed=args.seed)
+    if args.json:
+        print_json(result)
+        return 0
+    rows = [
+        [steps, f"{v['mse']:.4f}", f"{v['ci95'][0]:.4f} .. {v['ci95'][1]:.4f}"]
+        for steps, v in result["after_steps"].items()
+    ]
+    title = f"{result['algo']} on {result['task']}, {result['shots']}-shot, {result['episodes']} tasks"
+    console().print(table(title, ["steps", "query MSE", "95% interval"], rows))
+    return 0
