@@ -21,6 +21,8 @@ _LAZY = {
     "list_datasets": "genforge.data:list_datasets",
     "list_runs": "genforge.core.runs:list_runs",
     "GenforgeError": "genforge.core.errors:GenforgeError",
+    "compare": "genforge.research.compare:compare",
+    "repeat": "genforge.research.repeat:repeat",
 }
 
 

@@ -77,6 +77,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("compare",): [missing, missing, "--metric", "val_loss"],
+        ("repeat",): [missing, "--seeds", "2"],
     }
 
 

@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "compare": ("genforge.cli.compare", "is set of runs A better than B? P(better) by a Bayesian test"),
+    "repeat": ("genforge.cli.repeat", "train a run's config over several seeds; mean, std and 95 % CIs"),
 }
 
 
