@@ -79,6 +79,9 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
         ("compare",): [missing, missing, "--metric", "val_loss"],
         ("repeat",): [missing, "--seeds", "2"],
+        ("sweep", "run"): ["vae", "--data", "digits", "--space", missing, "--studies", str(tmp / "studies")],
+        ("sweep", "resume"): ["nope", "--studies", str(tmp / "studies")],
+        ("sweep", "show"): ["nope", "--studies", str(tmp / "studies")],
     }
 
 
