@@ -38,3 +38,24 @@ def vae_sets(tmp_path_factory):
                     max_steps=steps,
                 )
     return root
+
+
+SPACE = {
+    "params": {
+        "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        "momentum": {"type": "float", "low": 0.5, "high": 0.95, "when": {"optimizer": "sgd"}},
+    }
+}
+SETTINGS = {"trials": 3, "max_steps": 4, "overrides": {"final_eval": False}, "seed": 1, "sampler": "random"}
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory):
+    """Study "plain": three 4-step VAE trials drawn by a seeded random sampler."""
+    from genforge.research.sweep import sweep
+
+    root = tmp_path_factory.mktemp("studies")
+    with one_thread():
+        sweep("vae", "digits", SPACE, name="plain", root=root, **SETTINGS)
+    return root

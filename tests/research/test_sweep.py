@@ -10,29 +10,12 @@ from genforge.cli.main import main
 from genforge.core.errors import ConfigError
 from genforge.research.space import load_space, parse_space
 from genforge.research.sweep import STUDY_FILE, resume_sweep, study_summary, sweep
-from tests.research.conftest import one_thread
-
-SPACE = {
-    "params": {
-        "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
-        "momentum": {"type": "float", "low": 0.5, "high": 0.95, "when": {"optimizer": "sgd"}},
-    }
-}
-SETTINGS = {"trials": 3, "max_steps": 4, "overrides": {"final_eval": False}, "seed": 1, "sampler": "random"}
+from tests.research.conftest import SETTINGS, SPACE, one_thread
 
 
 def _trials(name, root):
     rows = study_summary(name, root)["trials"]
     return [(t["params"], t["value"]) for t in rows if t["state"] == "complete"]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studies")
-    with one_thread():
-        sweep("vae", "digits", SPACE, name="plain", root=root, **SETTINGS)
-    return root
 
 
 def test_a_study_records_every_trial_as_a_run(uninterrupted):

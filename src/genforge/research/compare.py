@@ -10,6 +10,7 @@ and 95 % intervals, :func:`genforge.research.stats.summarize`). The result is on
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,15 @@ class Comparison:
             return f"A and B are practically equal (P = {self.p_equivalent:.3f})"
         return f"undecided at {threshold:.2f}: more seeds would tell"
 
+    def command(self) -> str:
+        """The ``genforge compare`` command that gives this comparison again."""
+        s = self.settings
+        return (
+            f"genforge compare {shlex.quote(self.a)} {shlex.quote(self.b)} --metric {shlex.quote(self.metric)} "
+            f"--direction {self.direction} --rope {s['rope']!r} --method {s['method']} --rho {s['rho']!r} "
+            f"--confidence {s['confidence']!r} --seed {s['seed']}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": RESULT_KIND,
@@ -80,6 +90,7 @@ class Comparison:
             "verdict": self.verdict(),
             "posterior": self.posterior.to_dict(),
             "settings": self.settings,
+            "command": self.command(),
             "notes": self.notes,
             "genforge": __version__,
         }
