@@ -143,12 +143,15 @@ def _reporter(trial: Any, metric: str) -> Callable[[dict[str, Any]], None]:
     return report
 
 
-def _run_trial(study: Any, record: dict[str, Any], space: SearchSpace, folder: Path) -> None:
-    optuna = _optuna()
-    trial = study.ask()
-    params = space.suggest(trial)
-    out = folder / "trials" / str(trial.number)
-    try:
+# (trial, params, trial folder) -> value; raises optuna.TrialPruned, KeyboardInterrupt or GenforgeError
+Objective = Callable[[Any, dict[str, Any], Path], float]
+
+
+def training_objective(record: dict[str, Any]) -> Objective:
+    """Train the study's family with the trial's parameters into the trial's folder; the value is the
+    study's metric of that run."""
+
+    def objective(trial: Any, params: dict[str, Any], out: Path) -> float:
         result = train(
             record["family"],
             record["data"],
@@ -159,6 +162,21 @@ def _run_trial(study: Any, record: dict[str, Any], space: SearchSpace, folder: P
             max_steps=record["max_steps"],
             progress=_reporter(trial, record["metric"]),
         )
+        if result.status == "interrupted":
+            raise KeyboardInterrupt
+        trial.set_user_attr("run", str(result.run.path))
+        return read_figure(result.run, record["metric"])
+
+    return objective
+
+
+def _run_trial(study: Any, space: SearchSpace, objective: Objective, folder: Path) -> None:
+    optuna = _optuna()
+    trial = study.ask()
+    params = space.suggest(trial)
+    out = folder / "trials" / str(trial.number)
+    try:
+        value = objective(trial, params, out)
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return
@@ -171,13 +189,36 @@ def _run_trial(study: Any, record: dict[str, Any], space: SearchSpace, folder: P
         trial.set_user_attr("error", str(exc))
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return
-    if result.status == "interrupted":
-        trial.set_user_attr(INTERRUPTED, True)
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        shutil.rmtree(out, ignore_errors=True)
-        raise KeyboardInterrupt
-    trial.set_user_attr("run", str(result.run.path))
-    study.tell(trial, read_figure(result.run, record["metric"]))
+    study.tell(trial, value)
+
+
+def run_study(
+    study: Any,
+    space: SearchSpace,
+    objective: Objective,
+    *,
+    target: int,
+    sampler: str,
+    seed: int,
+    folder: Path,
+    max_minutes: float | None = None,
+    on_trial: Callable[[int, int], Any] | None = None,
+) -> tuple[int, str]:
+    """Run trials of ``study`` until ``target`` have finished or ``max_minutes`` have passed (checked
+    between trials); returns (finished trials, "trials" or "time")."""
+    _reclaim_unfinished(study, folder)
+    deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
+    while True:
+        finished = sum(_finished(t) for t in study.get_trials(deepcopy=False))
+        if finished >= target:
+            return finished, "trials"
+        if deadline is not None and time.monotonic() >= deadline:
+            return finished, "time"
+        if on_trial is not None:
+            on_trial(finished, target)
+        # the next parameters depend on the finished history and this seed only (see module docstring)
+        study.sampler = _sampler(sampler, seed * 100_003 + finished)
+        _run_trial(study, space, objective, folder)
 
 
 def _run_trials(
@@ -186,23 +227,17 @@ def _run_trials(
     max_minutes: float | None,
     on_trial: Callable[[int, int], Any] | None,
 ) -> SweepResult:
-    study = _load_study(record, folder)
-    space = parse_space(record["space"])
-    _reclaim_unfinished(study, folder)
-    deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
-    stopped = "trials"
-    while True:
-        finished = sum(_finished(t) for t in study.get_trials(deepcopy=False))
-        if finished >= record["trials"]:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            stopped = "time"
-            break
-        if on_trial is not None:
-            on_trial(finished, record["trials"])
-        # the next parameters depend on the finished history and this seed only (see module docstring)
-        study.sampler = _sampler(record["sampler"], record["seed"] * 100_003 + finished)
-        _run_trial(study, record, space, folder)
+    finished, stopped = run_study(
+        _load_study(record, folder),
+        parse_space(record["space"]),
+        training_objective(record),
+        target=record["trials"],
+        sampler=record["sampler"],
+        seed=record["seed"],
+        folder=folder,
+        max_minutes=max_minutes,
+        on_trial=on_trial,
+    )
     summary = study_summary(record["name"], folder.parent)
     return SweepResult(record["name"], str(folder), finished, record["trials"], stopped, summary["best"])
 
