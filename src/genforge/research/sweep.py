@@ -208,8 +208,10 @@ def run_study(
     between trials); returns (finished trials, "trials" or "time")."""
     _reclaim_unfinished(study, folder)
     deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
+    # counted once, then kept here: one process runs the study, and re-reading every trial from an
+    # RDB storage per trial costs more than the trial loop itself
+    finished = sum(_finished(t) for t in study.get_trials(deepcopy=False))
     while True:
-        finished = sum(_finished(t) for t in study.get_trials(deepcopy=False))
         if finished >= target:
             return finished, "trials"
         if deadline is not None and time.monotonic() >= deadline:
@@ -219,6 +221,7 @@ def run_study(
         # the next parameters depend on the finished history and this seed only (see module docstring)
         study.sampler = _sampler(sampler, seed * 100_003 + finished)
         _run_trial(study, space, objective, folder)
+        finished += 1
 
 
 def _run_trials(
