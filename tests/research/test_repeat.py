@@ -51,20 +51,31 @@ def test_seed_lists_are_checked():
 
 def test_cli_json(repeated, capsys):
     source, out, result = repeated
-    code = main(
-        [
-            "repeat",
-            str(source.path),
-            "--seed-list",
-            "0",
-            "1",
-            "--out",
-            str(out),
-            "--metric",
-            "val_loss",
-            "--json",
-        ]
-    )
+    args = ["repeat", str(source.path), "--seed-list", "0", "1", "--out", str(out), "--metric", "val_loss"]
+    code = main([*args, "--detect", "0.5", "--json"])
     record = json.loads(capsys.readouterr().out)
     assert code == 0 and record["kind"] == "genforge.repeat"
     assert record["summary"]["mean"] == pytest.approx(result.summary["mean"])
+    assert record["summary"]["detect"]["seeds_per_side"] >= 2
+
+
+def test_an_interrupted_seed_is_resumed_and_ends_like_an_uninterrupted_one(tmp_path):
+    from genforge.pipelines.training import train
+
+    settings = {"overrides": {"final_eval": False, "log_every": 1}, "max_steps": 4}
+
+    def stop_at_step_2(event):
+        if event["step"] == 2:
+            raise KeyboardInterrupt
+
+    with one_thread():
+        source = train("vae", "digits", out=tmp_path / "source", seed=0, **settings).run
+        reference = train("vae", "digits", out=tmp_path / "reference", seed=1, **settings).run
+        config = source.read_config()
+        same = {**config["model"], **{f"train.{k}": v for k, v in config["train"].items()}}
+        cut = train("vae", "digits", overrides=same, out=tmp_path / "seeds", seed=1, progress=stop_at_step_2)
+        assert cut.status == "interrupted"
+        result = repeat(source, [0, 1], out=tmp_path / "seeds", metric="val_loss")
+    assert [r["action"] for r in result.runs] == ["trained", "resumed"]
+    assert result.runs[0]["value"] == read_figure(source, "val_loss")
+    assert result.runs[1]["value"] == read_figure(reference, "val_loss")

@@ -21,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--direction", choices=["lower", "higher"], help="which is better, for unknown figures"
     )
     parser.add_argument(
+        "--detect", type=float, metavar="DIFF", help="also say how many seeds a difference of DIFF needs"
+    )
+    parser.add_argument(
         "--confidence", type=float, default=0.95, help="level of the intervals (default 0.95)"
     )
     parser.add_argument(
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             direction=args.direction,
             confidence=args.confidence,
             bootstrap_seed=args.seed,
+            detect=args.detect,
             on_seed=on_seed,
         )
     except KeyboardInterrupt:
@@ -80,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
     ):
         lo, hi = s[key]
         out.print(f"{level} {name} interval of the mean: [{lo:.4g}, {hi:.4g}]", soft_wrap=True)
+    if "detect" in s:
+        need = s["detect"]["seeds_per_side"]
+        out.print(
+            f"a difference of {args.detect:g} needs {need if need else 'an unknown number of'} seeds a side "
+            "(80 % power)",
+            soft_wrap=True,
+        )
     for note in result.notes:
         out.print(f"note: {note}", soft_wrap=True)
     out.print(

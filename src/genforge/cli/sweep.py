@@ -150,7 +150,7 @@ def run_show(args: argparse.Namespace) -> int:
     rows = [
         [
             t["number"],
-            t["state"],
+            f"pruned at step {t['last_step']}" if t["state"] == "pruned" else t["state"],
             t["value"],
             ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t["params"].items()),
         ]

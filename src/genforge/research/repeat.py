@@ -22,7 +22,7 @@ from genforge.metrics.run_metrics import headline
 from genforge.pipelines.loading import as_run
 from genforge.pipelines.training import resume, train
 from genforge.research.runsets import metric_direction, read_figure
-from genforge.research.stats import DEFAULT_CONFIDENCE, summarize
+from genforge.research.stats import DEFAULT_CONFIDENCE, seeds_needed, summarize
 
 FINISHED = ("completed", "time_budget", "early_stopped")
 MAX_SEEDS = 1000
@@ -99,11 +99,13 @@ def repeat(
     direction: str | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
     bootstrap_seed: int = 0,
+    detect: float | None = None,
     on_seed: Callable[[int, str], Any] | None = None,
 ) -> RepeatResult:
     """Train ``run``'s configuration under each of ``seeds`` (an int n means seeds 0..n-1) into ``out``
     and summarise ``metric`` (default: the run's headline figure) over them. ``on_seed(seed, action)``
-    is told before each seed is trained, resumed or kept."""
+    is told before each seed is trained, resumed or kept. With ``detect``, the summary also says how many
+    seeds a side a difference of that size needs (80 % power at the same confidence)."""
     source = as_run(run)
     config = source.read_config()
     seeds = seed_list(seeds)
@@ -147,4 +149,10 @@ def repeat(
     if config["train"].get("max_steps") is None:
         notes.append("the runs have a time budget, not a step budget: seeds may have trained unequal steps")
     summary = summarize([r["value"] for r in rows], confidence=confidence, seed=bootstrap_seed)
+    if detect is not None:
+        summary["detect"] = {
+            "difference": detect,
+            "power": 0.8,
+            "seeds_per_side": seeds_needed(summary["std"], detect, confidence=confidence),
+        }
     return RepeatResult(str(source.path), str(folder), metric, direction, rows, summary, notes)

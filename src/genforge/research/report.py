@@ -214,7 +214,7 @@ def render_study(summary: dict[str, Any]) -> str:
     rows = [
         [
             t["number"],
-            t["state"],
+            f"pruned at step {t['last_step']}" if t["state"] == "pruned" else t["state"],
             t["value"],
             json.dumps(t["params"], sort_keys=True),
             t["run"] or t["error"] or "",

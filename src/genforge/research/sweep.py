@@ -346,7 +346,8 @@ def study_summary(name: str, root: str | Path = DEFAULT_ROOT) -> dict[str, Any]:
         {
             "number": t.number,
             "state": "interrupted" if t.user_attrs.get(INTERRUPTED) else t.state.name.lower(),
-            "value": t.value,
+            "value": t.value if t.state.name == "COMPLETE" else None,
+            "last_step": t.last_step,
             "params": t.params,
             "run": t.user_attrs.get("run"),
             "error": t.user_attrs.get("error"),
