@@ -77,13 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = console()
     rows = [[p["seed"], p["a"], p["b"], p["a_improvement"]] for p in result.pairs]
-    out.print(
-        table(
-            f"{result.metric} ({result.direction} is better), paired by seed",
-            ["seed", "A", "B", "A better by"],
-            rows,
-        )
-    )
+    out.print(f"{result.metric} ({result.direction} is better), paired by seed", soft_wrap=True)
+    out.print(table(None, ["seed", "A", "B", "A gain"], rows))
     for side, summary in (("A", result.summary_a), ("B", result.summary_b)):
         lo, hi = summary["ci_t"]
         out.print(

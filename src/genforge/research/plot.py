@@ -33,6 +33,7 @@ def posterior_png(posterior: Posterior, metric: str) -> bytes:
         ax.axvline(posterior.loc, color="#4c72b0")
     if posterior.rope > 0:
         ax.axvspan(-posterior.rope, posterior.rope, color="#999999", alpha=0.25, label="ROPE")
+        ax.legend(fontsize=8)
     ax.axvline(0.0, color="#333333", linewidth=0.8)
     ax.set_xlabel(f"improvement of A over B in {metric} (A better →)")
     ax.set_ylabel("posterior density")
