@@ -7,7 +7,7 @@ import optuna
 import pytest
 
 from genforge.cli.main import main
-from genforge.core.errors import ConfigError
+from genforge.core.errors import ConfigError, GenforgeError
 from genforge.research.space import load_space, parse_space
 from genforge.research.sweep import STUDY_FILE, resume_sweep, study_summary, sweep
 from tests.research.conftest import SETTINGS, SPACE, one_thread
@@ -94,3 +94,30 @@ def test_cli_show_and_resume_of_a_finished_study(uninterrupted, capsys):
     assert main(["sweep", "resume", "plain", "--studies", str(uninterrupted), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["finished"] == 3
     assert (uninterrupted / "plain" / STUDY_FILE).is_file()
+
+
+def test_damaged_study_files_are_one_line_each(uninterrupted, tmp_path):
+    import shutil
+
+    shutil.copytree(uninterrupted / "plain", tmp_path / "plain")
+    (tmp_path / "plain" / "study.db").write_bytes(b"not a database")
+    with pytest.raises(ConfigError, match="study.db cannot be read as an Optuna storage"):
+        study_summary("plain", tmp_path)
+    (tmp_path / "plain" / STUDY_FILE).write_text('{"kind": "genforge.study"}')
+    with pytest.raises(ConfigError, match="has no 'name': the file is damaged"):
+        resume_sweep("plain", root=tmp_path)
+    (tmp_path / "plain" / STUDY_FILE).write_text("{")
+    with pytest.raises(GenforgeError, match="not valid JSON"):
+        study_summary("plain", tmp_path)
+
+
+def test_a_start_killed_before_study_json_can_start_again(tmp_path):
+    folder = tmp_path / "again"
+    folder.mkdir()
+    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'study.db'}")
+    optuna.create_study(study_name="again", storage=storage)
+    storage.engine.dispose()
+    settings = {**SETTINGS, "trials": 1}
+    with one_thread():
+        result = sweep("vae", "digits", SPACE, name="again", root=tmp_path, **settings)
+    assert result.finished == 1

@@ -88,6 +88,7 @@ def _pruner(record: dict[str, Any]) -> Any:
 
 def _load_study(record: dict[str, Any], folder: Path) -> Any:
     optuna = _optuna()
+    path = folder / STORAGES[record["storage"]]
     try:
         return optuna.load_study(
             study_name=record["name"],
@@ -96,9 +97,31 @@ def _load_study(record: dict[str, Any], folder: Path) -> Any:
             pruner=_pruner(record),
         )
     except KeyError:
+        raise ConfigError(f"{path} holds no study '{record['name']}': the file is damaged") from None
+    except Exception as exc:  # sqlite/sqlalchemy/journal errors of a damaged file, whatever their class
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(
-            f"study storage in {folder} holds no study '{record['name']}': it is damaged"
+            f"{path} cannot be read as an Optuna storage ({first}): the file is damaged"
         ) from None
+
+
+# study.json keys every reader relies on, with their JSON types
+STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "family": str,
+    "data": str,
+    "data_options": dict,
+    "fixed": dict,
+    "space": dict,
+    "metric": str,
+    "direction": str,
+    "trials": int,
+    "max_steps": int,
+    "seed": int,
+    "sampler": str,
+    "pruner": str,
+    "storage": str,
+}
 
 
 def study_folder(name: str, root: str | Path = DEFAULT_ROOT) -> Path:
@@ -111,7 +134,17 @@ def read_study(name: str, root: str | Path = DEFAULT_ROOT) -> tuple[dict[str, An
     folder = study_folder(name, root)
     if not (folder / STUDY_FILE).is_file():
         raise ConfigError(f"no study '{name}' under {root}/ (start one with: genforge sweep run ...)")
-    return read_json_object(folder / STUDY_FILE), folder
+    record = read_json_object(folder / STUDY_FILE)
+    for key, kind in STUDY_KEYS.items():
+        if not isinstance(record.get(key), kind) or isinstance(record.get(key), bool):
+            problem = "has no" if key not in record else "has a malformed"
+            raise ConfigError(f"{folder / STUDY_FILE} {problem} '{key}': the file is damaged")
+    for key, allowed in (("sampler", SAMPLERS), ("pruner", PRUNERS), ("storage", STORAGES)):
+        if record[key] not in allowed:
+            raise ConfigError(
+                f"{folder / STUDY_FILE} names an unknown {key} '{record[key]}': the file is damaged"
+            )
+    return record, folder
 
 
 def _finished(trial: Any) -> bool:
@@ -309,6 +342,8 @@ def sweep(
         "versions": {"genforge": __version__, "optuna": optuna.__version__, "python": sys.version.split()[0]},
     }
     folder.mkdir(parents=True, exist_ok=True)
+    # storage without study.json: a start killed before its first trial; it holds nothing to keep
+    (folder / STORAGES[storage]).unlink(missing_ok=True)
     optuna.create_study(
         study_name=name,
         storage=_storage(record, folder),
