@@ -34,6 +34,8 @@ _LAZY = {
     "evaluate_policy": "genforge.rl.learner:evaluate_policy",
     "train_meta": "genforge.meta.learner:train_meta",
     "evaluate_meta": "genforge.meta.learner:evaluate_meta",
+    "compare": "genforge.research.compare:compare",
+    "repeat": "genforge.research.repeat:repeat",
 }
 
 

@@ -89,6 +89,11 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("rl", "eval"): [missing],
         ("meta", "train"): ["maml", "--task", "cosine", "--out", str(tmp / "runs")],
         ("meta", "eval"): [missing],
+        ("compare",): [missing, missing, "--metric", "val_loss"],
+        ("repeat",): [missing, "--seeds", "2"],
+        ("sweep", "run"): ["vae", "--data", "digits", "--space", missing, "--studies", str(tmp / "studies")],
+        ("sweep", "resume"): ["nope", "--studies", str(tmp / "studies")],
+        ("sweep", "show"): ["nope", "--studies", str(tmp / "studies")],
     }
 
 

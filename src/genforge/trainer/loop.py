@@ -319,7 +319,7 @@ class Trainer:
         cfg, step = self.config, self.step
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             self._log_train(clock)
-        if step % cfg.eval_every == 0:
+        if step % cfg.eval_every == 0 or step == cfg.max_steps:  # a step budget ends validated
             val = self.validate()
             self.counters.last_val = val
             self.run.log([{"step": step, "split": "val", **val}])

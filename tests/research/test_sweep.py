@@ -1,0 +1,123 @@
+"""Sweeps over Optuna: the space is validated before anything runs, an interrupted or crashed study
+resumes to the same trials as an uninterrupted one, and the CLI shows the study."""
+
+import json
+
+import optuna
+import pytest
+
+from genforge.cli.main import main
+from genforge.core.errors import ConfigError, GenforgeError
+from genforge.research.space import load_space, parse_space
+from genforge.research.sweep import STUDY_FILE, resume_sweep, study_summary, sweep
+from tests.research.conftest import SETTINGS, SPACE, one_thread
+
+
+def _trials(name, root):
+    rows = study_summary(name, root)["trials"]
+    return [(t["params"], t["value"]) for t in rows if t["state"] == "complete"]
+
+
+def test_a_study_records_every_trial_as_a_run(uninterrupted):
+    summary = study_summary("plain", uninterrupted)
+    assert [t["state"] for t in summary["trials"]] == ["complete"] * 3
+    for trial in summary["trials"]:
+        assert ("momentum" in trial["params"]) == (trial["params"]["optimizer"] == "sgd")
+        assert (uninterrupted / "plain" / "trials" / str(trial["number"])).is_dir()
+    assert summary["best"]["value"] == min(t["value"] for t in summary["trials"])
+
+
+def test_interrupt_and_crash_then_resume_give_the_same_trials(uninterrupted, tmp_path):
+    def stop_at_second(finished, target):
+        if finished == 1:
+            raise KeyboardInterrupt
+
+    with one_thread(), pytest.raises(KeyboardInterrupt):
+        sweep("vae", "digits", SPACE, name="cut", root=tmp_path, on_trial=stop_at_second, **SETTINGS)
+    # a killed process leaves a trial running: resume marks it interrupted and draws it again
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'cut' / 'study.db'}")
+    optuna.load_study(study_name="cut", storage=storage).ask()
+    (tmp_path / "cut" / "trials" / "1").mkdir(parents=True)
+    with one_thread():
+        result = resume_sweep("cut", root=tmp_path)
+    assert result.finished == 3
+    assert _trials("cut", tmp_path) == _trials("plain", uninterrupted)
+    states = [t["state"] for t in study_summary("cut", tmp_path)["trials"]]
+    assert states.count("interrupted") == 1
+    assert not (tmp_path / "cut" / "trials" / "1").exists()  # the crashed trial's folder went
+
+
+def test_an_existing_study_name_is_refused(uninterrupted):
+    with pytest.raises(ConfigError, match="already exists"):
+        sweep("vae", "digits", SPACE, name="plain", root=uninterrupted, **SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ({"type": "float", "low": 0.0, "high": 1.0, "log": True}, "log scale needs low > 0"),
+        ({"type": "int", "low": 5, "high": 5}, "empty or inverted"),
+        ({"type": "float", "low": 2.0, "high": 1.0}, "empty or inverted"),
+        ({"type": "categorical", "choices": []}, "at least 1"),
+        ({"type": "float", "low": 1, "high": 2, "when": {"later": 1}}, "not a parameter defined before"),
+    ],
+)
+def test_bad_ranges_are_one_line(param, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_space({"params": {"lr": param}})
+
+
+def test_unknown_keys_and_refused_values_are_caught_before_any_trial(tmp_path):
+    with pytest.raises(ConfigError, match="unknown config key 'lattent_dim'.*did you mean 'latent_dim'"):
+        sweep(
+            "vae", "digits", {"params": {"lattent_dim": {"type": "int", "low": 2, "high": 8}}}, root=tmp_path
+        )
+    with pytest.raises(ConfigError, match="'lr' = -1.0"):
+        sweep("vae", "digits", {"params": {"lr": {"type": "float", "low": -1, "high": 1}}}, root=tmp_path)
+    assert not any(tmp_path.iterdir())  # no study left behind
+
+
+def test_space_files_are_read_as_yaml_and_damage_is_one_line(tmp_path):
+    good = tmp_path / "space.yaml"
+    good.write_text("params:\n  lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}\n")
+    assert load_space(good).params["lr"].log is True
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("params: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_space(bad)
+
+
+def test_cli_show_and_resume_of_a_finished_study(uninterrupted, capsys):
+    assert main(["sweep", "show", "plain", "--studies", str(uninterrupted), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["study"]["name"] == "plain" and len(summary["trials"]) == 3
+    assert main(["sweep", "resume", "plain", "--studies", str(uninterrupted), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["finished"] == 3
+    assert (uninterrupted / "plain" / STUDY_FILE).is_file()
+
+
+def test_damaged_study_files_are_one_line_each(uninterrupted, tmp_path):
+    import shutil
+
+    shutil.copytree(uninterrupted / "plain", tmp_path / "plain")
+    (tmp_path / "plain" / "study.db").write_bytes(b"not a database")
+    with pytest.raises(ConfigError, match="study.db cannot be read as an Optuna storage"):
+        study_summary("plain", tmp_path)
+    (tmp_path / "plain" / STUDY_FILE).write_text('{"kind": "genforge.study"}')
+    with pytest.raises(ConfigError, match="has no 'name': the file is damaged"):
+        resume_sweep("plain", root=tmp_path)
+    (tmp_path / "plain" / STUDY_FILE).write_text("{")
+    with pytest.raises(GenforgeError, match="not valid JSON"):
+        study_summary("plain", tmp_path)
+
+
+def test_a_start_killed_before_study_json_can_start_again(tmp_path):
+    folder = tmp_path / "again"
+    folder.mkdir()
+    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'study.db'}")
+    optuna.create_study(study_name="again", storage=storage)
+    storage.engine.dispose()
+    settings = {**SETTINGS, "trials": 1}
+    with one_thread():
+        result = sweep("vae", "digits", SPACE, name="again", root=tmp_path, **settings)
+    assert result.finished == 1
