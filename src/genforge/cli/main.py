@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "meta": ("genforge.cli.meta", "meta-learning with torch.func: train (maml, reptile), eval"),
     "compare": ("genforge.cli.compare", "is set of runs A better than B? P(better) by a Bayesian test"),
-    "repeat": ("genforge.cli.repeat", "train a run's config over several seeds; mean, std and 95%% CIs"),
+    "repeat": ("genforge.cli.repeat", "train a run's config over several seeds; mean, std and confidence intervals"),
     "sweep": ("genforge.cli.sweep", "hyperparameter sweeps over Optuna: run, resume, show"),
 }
 
