@@ -471,8 +471,7 @@ def build_genforge(
     from genforge.rag.store import Store, StoreConfig
 
     config = StoreConfig(
-        chunk_tokens=CHUNK_TOKENS,
-        overlap_tokens=OVERLAP,
+        chunking={"chunk_tokens": CHUNK_TOKENS, "overlap_tokens": OVERLAP},
         embedder="minilm" if runtime == "torch" else "minilm-onnx",
     )
     if runtime == "torch":
