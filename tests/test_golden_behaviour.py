@@ -9,19 +9,26 @@ import pytest
 from tests.golden import behaviour
 
 
+# Tolerances: the goldens were frozen on another machine. On one CPU the outputs repeat bit for bit; on
+# another, vector kernels round float32 sums differently in the last bits. Seen after the move: 3.5e-7
+# relative on FD-digits (the extractor network's features), 1e-5 on figures after 50 training steps.
+# Rankings, citations, strings and counts are still compared exactly.
+SCORES, TRAINED = 1e-6, 1e-4
+
+
 def _golden(name: str):
     return json.loads((behaviour.HERE / f"behaviour_{name}.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
 def test_rag_index_search_and_ask_outputs_are_unchanged(tmp_path):
-    behaviour.assert_same(behaviour.rag_outputs(tmp_path), _golden("rag"))
+    behaviour.assert_same(behaviour.rag_outputs(tmp_path), _golden("rag"), tol=SCORES)
 
 
 def test_every_metric_command_gives_the_frozen_values(tmp_path):
-    behaviour.assert_same(behaviour.metric_outputs(tmp_path), _golden("metrics"))
+    behaviour.assert_same(behaviour.metric_outputs(tmp_path), _golden("metrics"), tol=SCORES)
 
 
 @pytest.mark.slow
 def test_demo_figures_after_50_steps_are_unchanged(tmp_path):
-    behaviour.assert_same(behaviour.demo_outputs(tmp_path), _golden("demo"))
+    behaviour.assert_same(behaviour.demo_outputs(tmp_path), _golden("demo"), tol=TRAINED)

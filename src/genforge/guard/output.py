@@ -17,10 +17,9 @@ from pydantic import Field
 
 from genforge.guard.base import Action, Finding, Rail, RailConfig, RailContext, register_rail
 from genforge.guard.pii import PII_TYPES, SECRET_TYPES, find_pii, find_secrets
-from genforge.text.support import citation_numbers, claim_spans, support_matrix
+from genforge.text.support import MIN_SUPPORT, citation_numbers, claim_spans, support_matrix
 
 ANY_SENTENCE = 1e-6  # a fraction-of-sentences threshold that any one unsupported sentence reaches
-MIN_SUPPORT = 0.6  # the RAG pipeline's default min_support: the same bar for "supported"
 
 
 class LeakageConfig(RailConfig):
