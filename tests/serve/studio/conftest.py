@@ -13,6 +13,10 @@ import pytest
 from studio_testkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DOCS, StudioServer
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "expect_status(*codes): API error statuses a browser test provokes")
+
+
 @pytest.fixture(scope="session")
 def trained_runs(tmp_path_factory) -> Path:
     """A folder with one tiny class-conditional GAN (digits) and one tiny GPT run, trained once."""
@@ -65,16 +69,28 @@ def page(browser, request):
     """A fresh page whose console errors and uncaught exceptions fail the test; a screenshot of the
     final state is saved under tmp/test-artifacts/studio/."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # a test that sends bad input on purpose marks the API answers it expects with @pytest.mark.expect_status
+    marker = request.node.get_closest_marker("expect_status")
+    allowed = set(marker.args) if marker else set()
+
+    def expected(response) -> bool:
+        return response.status in allowed and "/api/" in response.url
+
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and not expected(r) else None,
+    )
     page.set_default_timeout(30_000)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
-    assert problems == [], f"console errors: {problems}"
+    unexpected = [p for p in problems if not (allowed and p.startswith("Failed to load resource"))]
+    assert unexpected == [], f"console errors or failed requests: {unexpected}"
 
 
 @pytest.fixture

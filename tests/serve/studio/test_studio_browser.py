@@ -49,7 +49,7 @@ def test_runs_list_sorts_pages_and_opens_a_run(studio, page, trained_runs):
     assert steps == sorted(steps, reverse=True)
     page.locator("#runs tbody a").filter(has_text="gan").click()
     page.wait_for_selector("#curve[data-drawn]")
-    assert page.locator("#curve-info").inner_text().startswith("loss: 10 logged points")
+    assert page.locator("#curve-info").inner_text().startswith("loss: 12 logged points")
     assert page.locator(".card h1").inner_text().startswith("gan on digits")
 
 
@@ -60,11 +60,12 @@ def test_step_slider_moves_through_the_sample_grids_by_keyboard(studio, page, tr
     page.locator("#sample-slider").focus()
     page.keyboard.press("ArrowLeft")
     assert page.locator("#sample-step").inner_text() == "10"
-    page.wait_for_function("document.getElementById('sample-image').complete")
+    page.wait_for_function("() => document.getElementById('sample-image').complete")
     assert page.locator("#sample-image").get_attribute("src").endswith("step-000010.png")
     assert page.evaluate("document.getElementById('sample-image').naturalWidth") > 0
 
 
+@pytest.mark.expect_status(422)
 def test_sample_page_draws_with_the_typed_seed_and_class(studio, page, trained_runs):
     run_id = next(run.id for run in list_runs(trained_runs) if "gan" in run.id)
     page.goto(f"{studio.url}/runs/{run_id}/sample")
@@ -72,11 +73,16 @@ def test_sample_page_draws_with_the_typed_seed_and_class(studio, page, trained_r
     page.get_by_label("Temperature").fill("0.5")
     page.get_by_label("Class").select_option("3")
     page.get_by_role("button", name="Draw").click()
-    page.wait_for_function("document.getElementById('sample-result').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('sample-result').naturalWidth > 0")
     assert page.locator("#sample-status").inner_text() == "drawn with seed 7, temperature 0.5"
     page.get_by_label("Samples").fill("0")
     page.get_by_role("button", name="Draw").click()
-    page.wait_for_function("document.getElementById('sample-status').textContent.startsWith('n:')")
+    assert page.get_by_label("Samples").evaluate("input => input.validity.valid") is False
+    page.get_by_label("Samples").fill("4")
+    page.get_by_label("Seed").fill("99999999999")
+    page.get_by_role("button", name="Draw").click()
+    page.wait_for_function("() => document.getElementById('sample-status').textContent.startsWith('seed:')")
+    assert "less than or equal to 2147483647" in page.locator("#sample-status").inner_text()
 
 
 def test_curve_grows_while_a_run_trains(browser, live_training):
