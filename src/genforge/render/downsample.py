@@ -21,8 +21,8 @@ MIN_POINTS = 3
 def downsample_curve(
     steps: Sequence[float], values: Sequence[float], n_out: int
 ) -> tuple[list[float], list[float]]:
-    """``(steps, values)`` reduced to at most ``n_out`` points (the first and last kept); unchanged when
-    already short enough. ``steps`` must not decrease."""
+    """``(steps, values)`` reduced to at most ``n_out`` points (the first and last kept), ordered by
+    step; unchanged when already short enough."""
     if n_out < MIN_POINTS:
         raise ConfigError(f"a curve needs at least {MIN_POINTS} points to draw, got {n_out}")
     if len(steps) != len(values):
@@ -33,5 +33,8 @@ def downsample_curve(
 
     x = np.asarray(steps, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
+    if np.any(np.diff(x) < 0):  # the downsampler reads x as sorted
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
     index = MinMaxLTTBDownsampler().downsample(x, y, n_out=n_out)
     return x[index].tolist(), y[index].tolist()

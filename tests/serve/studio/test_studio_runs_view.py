@@ -139,3 +139,33 @@ def test_downsampling_keeps_the_ends_and_a_spike_within_budget():
     assert downsample_curve([1, 2], [3.0, 4.0], 10) == ([1, 2], [3.0, 4.0])
     with pytest.raises(ConfigError):
         downsample_curve([1, 2, 3], [1.0, 2.0, 3.0], 2)
+
+
+def test_a_bad_line_deep_in_a_long_log_is_named_and_its_neighbours_kept(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    lines = [f'{{"step": {s}, "split": "train", "loss": {1 / s}}}' for s in range(1, 5001)]
+    lines[3000] = '{"step": 3001, "split": "train", "loss": '  # torn in the middle of the file
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tail = MetricsTail(path)
+    records = tail.read_new()
+    assert len(records) == 4999 and records[2999]["step"] == 3000 and records[3000]["step"] == 3002
+    assert tail.bad == [{"line": 3001, "reason": "not JSON"}]
+
+
+def test_a_rewritten_log_is_read_again_from_its_start(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(
+        "".join(f'{{"step": {s}, "split": "train", "loss": 1.0}}\n' for s in range(1, 11)), "utf-8"
+    )
+    tail = MetricsTail(path)
+    assert len(tail.read_new()) == 10 and not tail.restarted
+    replacement = tmp_path / "new.jsonl"  # a resume drops records after its checkpoint, atomically
+    replacement.write_text('{"step": 1, "split": "train", "loss": 2.0}\n', "utf-8")
+    replacement.replace(path)
+    assert tail.read_new() == [{"step": 1, "split": "train", "loss": 2.0}] and tail.restarted
+
+
+def test_downsampling_orders_points_by_step():
+    steps = list(range(1000, 0, -1))
+    xs, _ = downsample_curve(steps, [float(s) for s in steps], 50)
+    assert xs == sorted(xs) and xs[0] == 1 and xs[-1] == 1000

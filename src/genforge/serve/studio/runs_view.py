@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ _SAMPLE_NAME = re.compile(r"^step-(\d+)\.(png|txt)$")
 SORT_KEYS = ("id", "family", "data", "step", "status", "headline")
 MAX_PER_PAGE = 1000
 MAX_LINE_BYTES = 1 << 20  # a metrics line longer than this is flagged, never parsed
+BLOCK_LINES = 1024
 
 
 def get_run(root: Path, run_id: str) -> Run:
@@ -105,25 +107,28 @@ class MetricsTail:
     pending: bytes = b""
     skipping: bool = False
     bad: list[dict[str, Any]] = field(default_factory=list)
+    inode: int | None = None
+    restarted: bool = False  # set when the file was replaced (a resume drops records): read it anew
 
     def read_new(self) -> list[dict[str, Any]]:
+        self.restarted = False
         if not self.path.is_file():
             return []
         with open(self.path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            if self.inode is not None and (stat.st_ino != self.inode or stat.st_size < self.offset):
+                self.offset, self.line, self.pending, self.skipping, self.restarted = 0, 0, b"", False, True
+                self.bad = []
+            self.inode = stat.st_ino
             handle.seek(self.offset)
             chunk = handle.read(64 << 20)
         self.offset += len(chunk)
         lines = (self.pending + chunk).split(b"\n")
         self.pending = lines.pop()
-        records = []
-        for raw in lines:
-            if self.skipping:  # the end of an over-long line, already reported
-                self.skipping = False
-                continue
-            self.line += 1
-            record = self._parse(raw)
-            if record is not None:
-                records.append(record)
+        if self.skipping and lines:  # the end of an over-long line, already reported
+            self.skipping = False
+            lines = lines[1:]
+        records = self._parse_all(lines)
         if len(self.pending) > MAX_LINE_BYTES and not self.skipping:
             self.line += 1
             self.bad.append({"line": self.line, "reason": "longer than 1 MiB"})
@@ -132,7 +137,25 @@ class MetricsTail:
             self.pending = b""
         return records
 
-    def _parse(self, raw: bytes) -> dict[str, Any] | None:
+    def _parse_all(self, lines: list[bytes]) -> list[dict[str, Any]]:
+        """Lines in blocks of 1,024, each parsed as one JSON array (one C-level parse: a 100k-line log
+        in a fraction of a second); a block that fails is parsed line by line, so each bad line is named."""
+        first = self.line + 1
+        self.line += len(lines)
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(lines), BLOCK_LINES):
+            block = lines[start : start + BLOCK_LINES]
+            fast = _parse_block(block)
+            if fast is not None:
+                records.extend(fast)
+                continue
+            for number, raw in enumerate(block, start=first + start):
+                record = self._parse(raw, number)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    def _parse(self, raw: bytes, number: int) -> dict[str, Any] | None:
         if not raw.strip():
             return None
         if len(raw) > MAX_LINE_BYTES:
@@ -147,32 +170,53 @@ class MetricsTail:
             else:
                 reason = None if isinstance(record, dict) else "not a JSON object"
         if reason:
-            self.bad.append({"line": self.line, "reason": reason})
+            self.bad.append({"line": number, "reason": reason})
             return None
         return record
 
 
+def _parse_block(lines: list[bytes]) -> list[dict[str, Any]] | None:
+    """The objects of ``lines`` parsed together, or None when any line is not one JSON object."""
+    kept = [raw for raw in lines if raw and not raw.isspace()]
+    if not all(raw.startswith(b"{") for raw in kept) or max(map(len, kept), default=0) > MAX_LINE_BYTES:
+        return None
+    try:
+        records = json.loads(b"[" + b",".join(kept) + b"]")
+    except ValueError:
+        return None
+    if len(records) != len(kept) or not all(type(r) is dict for r in records):
+        return None
+    return records
+
+
 def points(records: list[dict[str, Any]], metric: str) -> dict[str, tuple[list[int], list[float]]]:
-    """``split -> (steps, values)`` of ``metric`` in train/val ``records`` (non-finite values skipped)."""
+    """``split -> (steps, values)`` of ``metric`` in train/val ``records`` (non-finite, boolean and
+    non-numeric values skipped). A hot loop: 100k records on every page that opens a long run."""
     series: dict[str, tuple[list[int], list[float]]] = {}
+    numbers = (int, float)  # exact types: a bool is not a figure
     for record in records:
-        value, step, split = record.get(metric), record.get("step"), record.get("split")
-        if split not in ("train", "val") or isinstance(value, bool) or isinstance(step, bool):
+        split = record.get("split")
+        if split != "train" and split != "val":
             continue
-        if isinstance(value, int | float) and math.isfinite(value) and isinstance(step, int):
-            steps, values = series.setdefault(split, ([], []))
+        value, step = record.get(metric), record.get("step")
+        if type(value) in numbers and type(step) is int and math.isfinite(value):
+            steps, values = series.get(split) or series.setdefault(split, ([], []))
             steps.append(step)
             values.append(float(value))
     return series
 
 
-def metric_names(records: list[dict[str, Any]]) -> list[str]:
+def metric_names(records: list[dict[str, Any]], known: set[str] | None = None) -> set[str]:
+    """Names of the numeric figures logged in train/val ``records``, added to ``known``."""
+    names = set() if known is None else known
     skip = {"step", "elapsed_s", "samples_per_s", "split", "time"}
-    names = {
-        k
-        for r in records
-        if r.get("split") in ("train", "val")
-        for k, v in r.items()
-        if k not in skip and isinstance(v, int | float) and not isinstance(v, bool)
-    }
-    return sorted(names, key=lambda name: (name != "loss", name))
+    last_keys = None
+    for record in records:
+        keys = record.keys()
+        if keys == last_keys or record.get("split") not in ("train", "val"):
+            continue  # a log repeats the same figures: only a new set of keys is looked at
+        last_keys = keys
+        for key in keys - names - skip:
+            if type(record[key]) in (int, float):
+                names.add(key)
+    return names

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from genforge.core.errors import ConfigError
@@ -25,13 +26,36 @@ def check_points(points: int) -> None:
         raise ConfigError(f"points must be between 3 and {POINTS_CAP:,}, got {points}")
 
 
+@dataclass
+class Curve:
+    """One metric's train/val series, grown as the log grows, and the names of every logged figure."""
+
+    metric: str
+    series: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        for split, (steps, values) in points(records, self.metric).items():
+            known = self.series.setdefault(split, ([], []))
+            known[0].extend(steps)
+            known[1].extend(values)
+        metric_names(records, self.names)
+
+    def snapshot(self, max_points: int) -> dict[str, Any]:
+        """The series thinned to ``max_points`` each, with their full lengths."""
+        series = {}
+        for split, (steps, values) in sorted(self.series.items()):
+            xs, ys = downsample_curve(steps, values, max_points)
+            series[split] = {"steps": xs, "values": ys, "total": len(steps)}
+        names = sorted(self.names, key=lambda name: (name != "loss", name))
+        return {"metric": self.metric, "series": series, "metrics": names}
+
+
 def snapshot(records: list[dict[str, Any]], metric: str, max_points: int) -> dict[str, Any]:
-    """``metric``'s train/val series thinned to ``max_points`` each, with their full lengths."""
-    series = {}
-    for split, (steps, values) in points(records, metric).items():
-        xs, ys = downsample_curve(steps, values, max_points)
-        series[split] = {"steps": xs, "values": ys, "total": len(steps)}
-    return {"metric": metric, "series": series, "metrics": metric_names(records)}
+    """``metric``'s train/val series in ``records``, thinned to ``max_points`` each."""
+    curve = Curve(metric)
+    curve.add(records)
+    return curve.snapshot(max_points)
 
 
 def event(name: str, data: dict[str, Any]) -> bytes:
@@ -48,15 +72,17 @@ async def curve_events(
 ) -> AsyncIterator[bytes]:
     """The event stream of ``run``'s ``metric`` curve (``is_disconnected``: the request's coroutine)."""
     tail = MetricsTail(run.metrics_path)
-    records: list[dict[str, Any]] = []
+    curve = Curve(metric)
     quiet = 0.0
     first = True
     while not await is_disconnected():
         new = await asyncio.to_thread(tail.read_new)
-        records.extend(new)
+        if tail.restarted:  # the log was rewritten (a resumed run dropped records): start over
+            curve = Curve(metric)
+        await asyncio.to_thread(curve.add, new)
         status = await asyncio.to_thread(run_status, run)
-        if new or first:
-            data = await asyncio.to_thread(snapshot, records, metric, max_points)
+        if new or first or tail.restarted:
+            data = await asyncio.to_thread(curve.snapshot, max_points)
             yield event(
                 "curve", {**data, "status": status, "bad_lines": tail.bad[-20:], "bad_count": len(tail.bad)}
             )

@@ -262,7 +262,10 @@ function chat(form) {
         turn.appendChild(list);
       } else if (name === "done") {
         turn.dataset.done = data.blocked ? "blocked" : "ok";
-        if (data.timings_ms) turn.appendChild(el("p", "total " + Math.round(data.timings_ms.total || 0) + " ms", "meta"));
+        if (data.timings_ms) {
+          const total = data.timings_ms.total ?? Object.values(data.timings_ms).reduce((a, b) => a + b, 0);
+          turn.appendChild(el("p", "total " + total.toFixed(1) + " ms", "meta"));
+        }
       } else if (name === "error") {
         turn.appendChild(el("p", data.message, "error")); turn.dataset.done = "error";
       }
