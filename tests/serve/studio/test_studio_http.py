@@ -130,3 +130,22 @@ def test_neighbours_are_the_stores_nearest_chunks(client):
     data = client.get("/api/neighbours?text=feeding the sourdough starter&k=2").json()
     assert data["neighbours"][0]["source"] == "kitchen.md"
     assert client.get("/api/neighbours?text=x&k=0").status_code == 400
+
+
+def test_server_page_shows_the_mounting_servers_figures_and_is_absent_alone(client, trained_runs):
+    figures = {"requests_per_s": 12.5, "latency_p95_ms": 31.0, "queue_depth": 0}
+    mounted = TestClient(create_app(trained_runs, server_stats=lambda: figures))
+    assert mounted.get("/api/server").json() == {"server": figures}
+    assert 'href="/server"' in mounted.get("/").text
+    assert client.get("/api/server").status_code == 404 and 'href="/server"' not in client.get("/").text
+
+
+def test_links_follow_the_mount_point_under_genforge_serve(trained_runs, gan_id):
+    from fastapi import FastAPI
+
+    outer = FastAPI()
+    outer.mount("/studio", create_app(trained_runs))
+    page = TestClient(outer).get(f"/studio/runs/{gan_id}")
+    assert page.status_code == 200
+    assert 'href="/studio/static/studio.css"' in page.text and 'data-base="/studio"' in page.text
+    assert TestClient(outer).get("/studio/static/studio.js").status_code == 200

@@ -9,6 +9,7 @@ attributes, never as inline script, and a Content-Security-Policy forbids anythi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,20 @@ CSP = (
 )
 
 
-def create_app(runs_dir: str | Path, store: str | Path | None = None) -> FastAPI:
+def create_app(
+    runs_dir: str | Path,
+    store: str | Path | None = None,
+    *,
+    server_stats: Callable[[], Mapping[str, float | int | str]] | None = None,
+) -> FastAPI:
     """The studio for the runs under ``runs_dir`` (which may not exist yet: an empty state is shown)
-    and, when ``store`` names a RAG store, its Chat and Embeddings pages."""
+    and, when ``store`` names a RAG store, its Chat and Embeddings pages. ``server_stats`` (given by
+    ``genforge serve`` when it mounts the studio) feeds the Server page: figure name -> value, e.g.
+    ``{"requests_per_s": 12.5, "latency_p95_ms": 31.0, "queue_depth": 0, "batch_size_mean": 4.2}``."""
     app = FastAPI(title="genforge studio", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runs_dir = Path(runs_dir)
     app.state.store_path = Path(store) if store is not None else None
+    app.state.server_stats = server_stats
     app.state.templates = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
     )
@@ -122,7 +131,25 @@ def create_app(runs_dir: str | Path, store: str | Path | None = None) -> FastAPI
         diff = config_diff(*[run.read_config() for run in runs]) if len(runs) == 2 else []
         return render(request, "compare.html", title="Compare", ids=ids, a=a, b=b, rows=rows, diff=diff)
 
+    @app.get("/server", response_class=HTMLResponse)
+    def server_page(request: Request):
+        _server_stats(request)
+        return render(request, "server.html", title="Server")
+
+    @app.get("/api/server")
+    def server_api(request: Request):
+        return {"server": dict(_server_stats(request)())}
+
     return app
+
+
+def _server_stats(request: Request) -> Callable[[], Mapping[str, Any]]:
+    stats = request.app.state.server_stats
+    if stats is None:
+        raise RunNotFound(
+            "the studio runs on its own: the Server page is there when 'genforge serve' mounts it"
+        )
+    return stats
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[tuple[str, str, str]]:
@@ -141,6 +168,9 @@ def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     state = request.app.state
     html = state.templates.get_template(template).render(
-        base=request.scope.get("root_path", ""), has_store=state.store_path is not None, **context
+        base=request.scope.get("root_path", ""),
+        has_store=state.store_path is not None,
+        has_server=state.server_stats is not None,
+        **context,
     )
     return HTMLResponse(html, status_code=status)

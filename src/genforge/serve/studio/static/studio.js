@@ -293,6 +293,24 @@ function neighbours(form) {
   });
 }
 
+function serverPanel(table) {
+  const body = table.querySelector("tbody");
+  const refresh = async () => {
+    const response = await fetch(BASE + "/api/server");
+    if (!response.ok) return;
+    const data = await response.json();
+    body.replaceChildren(...Object.entries(data.server).map(([name, value]) => {
+      const row = el("tr");
+      row.appendChild(el("td", name));
+      row.appendChild(el("td", typeof value === "number" ? fmt(value) : value, "num"));
+      return row;
+    }));
+    table.dataset.updated = String(Date.now());
+  };
+  refresh();
+  setInterval(refresh, 2000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const find = (id) => document.getElementById(id);
   if (find("runs")) liveRuns(find("runs"));
@@ -302,4 +320,5 @@ document.addEventListener("DOMContentLoaded", () => {
   if (find("sample-form")) sampleForm(find("sample-form"));
   if (find("chat-form")) chat(find("chat-form"));
   if (find("neighbours-form")) neighbours(find("neighbours-form"));
+  if (find("server-stats")) serverPanel(find("server-stats"));
 });
