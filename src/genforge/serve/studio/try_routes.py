@@ -7,7 +7,6 @@ Every model call runs in a worker thread; answers stream as server-sent events o
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 import threading
 import time
@@ -217,5 +216,14 @@ async def neighbours_api(request: Request, text: str, k: int = 8):
         raise ConfigError(f"k must be between 1 and 50, got {k}")
     pipeline = await run_in_threadpool(_pipeline, request)
     hits = await run_in_threadpool(lambda: pipeline.store.search(text[:MAX_MESSAGE], k, mode="dense"))
-    rows = [{"rank": h.rank, "score": h.score, "source": h.source, "text": h.text[:500]} for h in hits]
-    return {"text": text[:MAX_MESSAGE], "neighbours": json.loads(json.dumps(rows))}
+    rows = [
+        {
+            "rank": h.rank,
+            "score": float(h.score),
+            "score_kind": h.score_kind,
+            "source": h.source,
+            "text": h.text[:500],
+        }
+        for h in hits
+    ]
+    return {"text": text[:MAX_MESSAGE], "neighbours": rows}

@@ -285,7 +285,7 @@ function neighbours(form) {
     const data = await response.json();
     list.replaceChildren(...data.neighbours.map((n) => {
       const item = el("li");
-      item.appendChild(el("span", "cosine " + n.score.toFixed(3) + " · " + n.source, "meta"));
+      item.appendChild(el("span", n.score_kind + " " + n.score.toFixed(3) + " · " + n.source, "meta"));
       item.appendChild(el("p", n.text));
       return item;
     }));
