@@ -66,8 +66,8 @@ def test_vae_on_an_image_folder_trains_resumes_samples_and_evaluates(tmp_path, i
     result = json.loads(ev.stdout)
     assert result["family"] == "vae" and result["num_examples"] > 0
     # the same seed gives the same figures on this CPU (24 random 20x20 RGB images: hard to compress)
-    assert result["bits_per_dim_iwae"] == pytest.approx(8.398360252380371, rel=1e-9)
-    assert result["baseline"]["bits_per_dim"] == pytest.approx(7.862599849700928, rel=1e-9)
+    assert result["bits_per_dim_iwae"] == pytest.approx(8.398360252380371, rel=1e-4)
+    assert result["baseline"]["bits_per_dim"] == pytest.approx(7.862599849700928, rel=1e-4)
 
     listing = json.loads(gf("runs", "list", "--json", cwd=tmp_path).stdout)["runs"]
     assert [r["id"] for r in listing] == [run.name] and listing[0]["step"] == 6

@@ -22,15 +22,17 @@ def test_demo_writes_a_summary_row_grid_and_run_for_every_family(tmp_path, capsy
     assert likelihood["vae"]["metric"] == "bits_per_dim_iwae"
     assert all(isinstance(r["value"], float) and r["reference"] > 2 for r in likelihood.values())
     gan = summary["families"][1]
-    # the same seed gives the same figures on this CPU (three steps: every family still near its start)
+    # the same seed gives the same figures (three steps: every family still near its start). Bit for bit
+    # on one CPU; another CPU's vector kernels round differently in the last bits (seen: 1e-5 relative on
+    # the GAN's Fréchet distance between two Xeon machines), so the figures are compared to 1e-4.
     expected = {
         "vae": 3.735407030140912,
         "gan": 186.30596136537847,
         "pixelcnn": 3.769180890365883,
         "realnvp": 3.6538791011880947,
     }
-    assert {r["family"]: r["value"] for r in summary["families"]} == pytest.approx(expected, rel=1e-9)
-    assert gan["metric"] == "fd_digits" and gan["reference"] == pytest.approx(0.817778842989128, rel=1e-9)
+    assert {r["family"]: r["value"] for r in summary["families"]} == pytest.approx(expected, rel=1e-4)
+    assert gan["metric"] == "fd_digits" and gan["reference"] == pytest.approx(0.817778842989128, rel=1e-4)
     table = (out / "summary.md").read_text().splitlines()
     assert len(table) == 2 + 4 and table[2].startswith("| vae |")
     assert "summary:" in capsys.readouterr().out

@@ -82,7 +82,7 @@ def test_gpt_run_generates_reproducibly_streams_and_evaluates(gpt_run, gf):
     code, out, err = gf("eval", gpt_run, "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert result["family"] == "gpt" and result["bits_per_char"] == pytest.approx(7.674256345162984, rel=1e-9)
+    assert result["family"] == "gpt" and result["bits_per_char"] == pytest.approx(7.674256345162984, rel=1e-4)
     assert result["perplexity"] > 1 and result["bits_per_byte"] == pytest.approx(result["bits_per_char"])
 
 
@@ -274,7 +274,7 @@ def test_seq2seq_trains_translates_and_draws_attention(workdir, gf):
     )
     result = json.loads(gf("eval", run, "--json")[1])
     assert result["exact_match_accuracy"] == 0.0  # five steps: no Roman numeral is right yet
-    assert result["nll_nats_per_token"] == pytest.approx(5.48666992300028, rel=1e-9)
+    assert result["nll_nats_per_token"] == pytest.approx(5.48666992300028, rel=1e-4)
     code, _, err = gf("generate", run, "--prompt", "x")
     assert code == 2 and "translate" in err
     # every next-step hint names a command that works for a translator

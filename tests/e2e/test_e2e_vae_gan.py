@@ -62,9 +62,9 @@ def test_vae_trains_samples_interpolates_and_reports_iwae_bits_per_dim(tmp_path,
     assert result["headline"]["metric"] == "bits_per_dim_iwae"
     assert result["headline"]["reference"] == result["baseline"]["bits_per_dim"]
     # the same seed gives the same figures on this CPU; the IWAE bound is tighter than the ELBO
-    assert result["bits_per_dim_iwae"] == pytest.approx(3.918644681572914, rel=1e-9)
-    assert result["elbo_bits_per_dim"] == pytest.approx(3.9494891837239265, rel=1e-9)
-    assert result["recon_mse"] == pytest.approx(0.17173916660249233, rel=1e-9)
+    assert result["bits_per_dim_iwae"] == pytest.approx(3.918644681572914, rel=1e-4)
+    assert result["elbo_bits_per_dim"] == pytest.approx(3.9494891837239265, rel=1e-4)
+    assert result["recon_mse"] == pytest.approx(0.17173916660249233, rel=1e-4)
 
 
 @pytest.mark.slow
@@ -97,9 +97,9 @@ def test_hinge_gan_with_spectral_norm_trains_samples_a_label_and_reports_disc_sc
     }
     assert fd["n_fake"] == 300 and fd["n_real"] == 270 and "baseline" not in result
     # the same seed gives the same figures on this CPU
-    assert fd["fd_digits"] == pytest.approx(202.4337708035762, rel=1e-9)
-    assert result["disc_real_mean"] == pytest.approx(0.5408080436754972, rel=1e-9)
-    assert result["disc_fake_mean"] == pytest.approx(-0.7106026639230549, rel=1e-9)
+    assert fd["fd_digits"] == pytest.approx(202.4337708035762, rel=1e-4)
+    assert result["disc_real_mean"] == pytest.approx(0.5408080436754972, rel=1e-4)
+    assert result["disc_fake_mean"] == pytest.approx(-0.7106026639230549, rel=1e-4)
     assert result["num_examples"] == 32
 
 

@@ -207,6 +207,10 @@ def run_index(args: argparse.Namespace) -> int:
         if value is not None
     }
     config = StoreConfig.build(overrides, where="store") if overrides else None
+    if args.store and "://" not in args.store:
+        from genforge.core.paths import check_output_dir
+
+        check_output_dir(args.store)  # before the store's folder is created
     store = Store(args.store or default_store_path(), config)
     report = store.index(args.path, suffixes=args.suffix)
     out = {"store": str(store.path), **report.to_dict()}

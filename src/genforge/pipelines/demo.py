@@ -14,6 +14,7 @@ from typing import Any
 
 from genforge.core.errors import ConfigError
 from genforge.core.io import atomic_write_json, atomic_write_text
+from genforge.core.paths import check_output_dir
 from genforge.pipelines.evaluate import evaluate_run, headline
 from genforge.pipelines.sampling import sample
 from genforge.pipelines.training import FINAL_SAMPLE_COUNT, train
@@ -40,7 +41,7 @@ def run_demo(
     """
     if steps_per_family is not None and steps_per_family < 1:
         raise ConfigError(f"steps per family must be at least 1, got {steps_per_family}")
-    out = Path(out)
+    out = check_output_dir(out)  # before the first family trains
     rows = []
     for family in families:
         steps = steps_per_family or (None if minutes_per_family is not None else DEMO_STEPS[family])

@@ -200,6 +200,8 @@ def _two_sets(paths: list[Path]) -> tuple[MetricInput, MetricInput]:
 
 
 def _run_sets(spec: MetricSpec, paths: list[Path], reading: ReadOptions, options: dict, seed: int) -> dict:
+    if reading.cache_dir is not None:
+        check_output_dir(reading.cache_dir)  # before anything is read or extracted
     real_item, fake_item = _two_sets(paths)
     if real_item.kind == "images" and real_item.array.shape[1:] != fake_item.array.shape[1:]:
         a, b = real_item.array.shape[1:], fake_item.array.shape[1:]
@@ -207,8 +209,6 @@ def _run_sets(spec: MetricSpec, paths: list[Path], reading: ReadOptions, options
             f"real images are {a[0]}x{a[1]}x{a[2]} but fake images are {b[0]}x{b[1]}x{b[2]} "
             "(channels x height x width): both sets must have one shape"
         )
-    if real_item.kind == "images" and reading.cache_dir is not None:
-        check_output_dir(reading.cache_dir)  # before the extractor runs
     real = _features_of(real_item, reading, seed, cache=True)
     fake = _features_of(fake_item, reading, seed, cache=False)
     result = spec.function(real.array, fake.array, source=real.source, **options)
