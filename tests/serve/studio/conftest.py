@@ -3,9 +3,9 @@ served by uvicorn on a free loopback port, and Debian's chromium driven by Playw
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,7 +97,7 @@ def page(browser, request):
 def live_training(tmp_path):
     """A real ``genforge train`` in a subprocess, long enough to watch; yields (runs folder, run id)."""
     runs = tmp_path / "live"
-    genforge = shutil.which("genforge", path=str(Path(os.sys.executable).parent))
+    genforge = shutil.which("genforge", path=str(Path(sys.executable).parent))
     command = [genforge, "train", "vae", "--data", "digits", "--out", str(runs), "--max-steps", "100000", "--quiet",
                "--set", "log_every=1", "--set", "eval_every=100000", "--set", "sample_every=100000",
                "--set", "checkpoint_every=100000", "--set", "batch_size=16", "--set", "base_channels=4",
