@@ -101,6 +101,7 @@ def test_curve_grows_while_a_run_trains(browser, live_training):
             page.wait_for_timeout(500)
             seen.append(int(page.locator("#curve").get_attribute("data-points")))
         assert len(set(seen)) >= 3 and seen == sorted(seen), seen
+        assert int(page.locator("#run-step").inner_text()) >= seen[-1] - 1  # the header follows the log
         page.screenshot(path=str(_artifact("curve-growing.png")))
     finally:
         page.close()

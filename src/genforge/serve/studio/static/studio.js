@@ -87,6 +87,9 @@ function watchRun(figure) {
       figure.dataset.drawn = String(drawn);
       figure.dataset.drawnAt = String(performance.now());
       info.textContent = drawn ? latest.metric + ": " + total + " logged points, " + drawn + " drawn · " + latest.status : "no '" + latest.metric + "' logged yet · " + latest.status;
+      const stepNode = document.getElementById("run-step");
+      const lastSteps = Object.values(latest.series).map((s) => (s.steps.length ? s.steps[s.steps.length - 1] : 0));
+      if (stepNode && lastSteps.length) stepNode.textContent = String(Math.max(Number(stepNode.textContent) || 0, ...lastSteps));
       const status = document.getElementById("run-status");
       status.textContent = latest.status; status.className = "status status-" + latest.status.replace(/ /g, "-");
       if (latest.bad_count) {
