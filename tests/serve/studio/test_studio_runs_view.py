@@ -169,3 +169,15 @@ def test_downsampling_orders_points_by_step():
     steps = list(range(1000, 0, -1))
     xs, _ = downsample_curve(steps, [float(s) for s in steps], 50)
     assert xs == sorted(xs) and xs[0] == 1 and xs[-1] == 1000
+
+
+def test_cached_rows_follow_every_change_of_the_files_they_read(tmp_path):
+    run = _fake_run(tmp_path, "cached", step=10, loss=2.5)
+    assert run_row(run)["headline"] == 2.5
+    run.write_eval({"bits_per_dim": 1.5})  # rewritten within the same timestamp tick: a new inode
+    assert run_row(run)["headline"] == 1.5
+    run.save_checkpoint(20, {}, {"status": "early_stopped"})
+    row = run_row(run)
+    assert row["step"] == 20 and row["status"] == "early_stopped"
+    run.config_path.write_text("{", encoding="utf-8")
+    assert run_row(run)["status"] == "damaged"

@@ -39,19 +39,52 @@ def run_status(run: Run) -> str:
     return status if isinstance(status, str) else "no checkpoint"
 
 
+_ROWS: dict[Path, tuple[tuple, dict[str, Any]]] = {}  # run folder -> (file signature, row)
+
+
+def _signature(run: Run) -> tuple:
+    """What a row depends on: config.json and eval.json (inode, size, mtime) and the checkpoint names;
+    an atomic rewrite changes the inode, so a rewrite within one timestamp tick is still seen."""
+    stats = []
+    for path in (run.config_path, run.eval_path):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            stats.append(None)
+            continue
+        stats.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    names = tuple(sorted(os.listdir(run.checkpoint_dir))) if run.checkpoint_dir.is_dir() else ()
+    return (*stats, names)
+
+
 def run_row(run: Run) -> dict[str, Any]:
-    """One row of the runs table; a damaged run keeps its row with the ``error`` that names the file."""
+    """One row of the runs table; a damaged run keeps its row with the ``error`` that names the file.
+    Rows are cached until a file they read changes (the list page is polled every few seconds); the
+    ``training`` status is checked live."""
+    signature = _signature(run)
+    cached = _ROWS.get(run.path)
+    row = dict(cached[1]) if cached and cached[0] == signature else None
+    if row is None:
+        row = _read_row(run)
+        _ROWS[run.path] = (signature, dict(row))
+    if "error" not in row and run.is_training():
+        row["status"] = "training"
+    return row
+
+
+def _read_row(run: Run) -> dict[str, Any]:
     try:
         summary = run.summary()
     except GenforgeError as exc:
         return {"id": run.id, "status": "damaged", "error": str(exc), "step": 0}
     figure = headline(summary.pop("eval", None) or {})
+    status = run.latest_checkpoint_meta().get("status")
     return {
         "id": run.id,
         "family": summary["family"],
         "data": summary["data"],
         "step": summary["step"],
-        "status": run_status(run),
+        "status": status if isinstance(status, str) else "no checkpoint",
         "headline": figure["value"],
         "headline_metric": figure["metric"] if figure["value"] is not None else None,
         "created": summary.get("created"),
