@@ -94,6 +94,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("sweep", "run"): ["vae", "--data", "digits", "--space", missing, "--studies", str(tmp / "studies")],
         ("sweep", "resume"): ["nope", "--studies", str(tmp / "studies")],
         ("sweep", "show"): ["nope", "--studies", str(tmp / "studies")],
+        ("studio",): ["--store", missing],
     }
 
 

@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("genforge.cli.compare", "is set of runs A better than B? P(better) by a Bayesian test"),
     "repeat": ("genforge.cli.repeat", "train a run's config over several seeds; mean, std and confidence intervals"),
     "sweep": ("genforge.cli.sweep", "hyperparameter sweeps over Optuna: run, resume, show"),
+    "studio": ("genforge.cli.studio", "web studio: watch runs train, compare, sample, chat (127.0.0.1)"),
 }
 
 
