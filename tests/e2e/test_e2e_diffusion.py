@@ -62,3 +62,59 @@ def test_sampling_mistakes_are_one_line_errors_and_write_nothing(gf, tmp_path):
         assert code == 2, err
         assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
         assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_running_diffusion_train_then_resume_ends_like_the_uninterrupted_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import torch
+    from tests.e2e.test_e2e_interrupts import final_checkpoint, wait_for_logged_step
+
+    sets = [*TINY, "log_every=5", "checkpoint_every=100000", "checkpoint_minutes=0.002", "final_eval=false"]
+    steps = 60
+
+    def command(out):
+        args = [
+            "train",
+            "diffusion",
+            "--data",
+            "digits",
+            "--max-steps",
+            steps,
+            "--seed",
+            2,
+            "--out",
+            out,
+            "--quiet",
+        ]
+        return [
+            sys.executable,
+            "-m",
+            "genforge.cli.main",
+            *map(str, args),
+            *[a for kv in sets for a in ("--set", kv)],
+        ]
+
+    done = subprocess.run(command(tmp_path / "a"), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    process = subprocess.Popen(
+        command(tmp_path / "b"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_for_logged_step(tmp_path / "b", process, 10)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=300)
+    run, stopped = final_checkpoint(tmp_path / "b")
+    assert stopped.step < steps
+    resumed = subprocess.run(
+        [sys.executable, "-m", "genforge.cli.main", "train", "--resume", str(run.path), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    (_, expected), (_, got) = final_checkpoint(tmp_path / "a"), final_checkpoint(tmp_path / "b")
+    assert got.step == expected.step == steps
+    assert [k for k in expected.tensors if not torch.equal(expected.tensors[k], got.tensors[k])] == []

@@ -41,9 +41,10 @@ class ActorCritic(nn.Module):
 
     def dist(self, obs: torch.Tensor):
         out = self.pi(obs)
-        if self.discrete:
-            return Categorical(logits=out)
-        return Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
+        if self.discrete:  # argument validation costs more than the network at these sizes
+            return Categorical(logits=out, validate_args=False)
+        scale = self.log_std.exp().expand_as(out)
+        return Independent(Normal(out, scale, validate_args=False), 1, validate_args=False)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.vf(obs).squeeze(-1)
@@ -51,11 +52,16 @@ class ActorCritic(nn.Module):
     @torch.no_grad()
     def act(self, obs: torch.Tensor, generator: torch.Generator | None, deterministic: bool = False):
         """Actions for ``obs`` (B, obs_dim): sampled with ``generator`` (or the mode), and their log-probs."""
+        if self.discrete:  # without a Distribution object: this runs once per environment step
+            log_probs = self.pi(obs).log_softmax(-1)
+            if deterministic:
+                action = log_probs.argmax(-1)
+            else:
+                action = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
+            return action, log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
         dist = self.dist(obs)
         if deterministic:
-            action = dist.probs.argmax(-1) if self.discrete else dist.mean
-        elif self.discrete:
-            action = torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+            action = dist.mean
         else:
             base = dist.base_dist
             action = base.loc + base.scale * torch.randn(base.loc.shape, generator=generator)
