@@ -89,3 +89,23 @@ def test_signed_rank_is_robust_to_one_outlier_where_the_t_test_is_not():
 def test_signed_rank_prior_must_be_positive():
     with pytest.raises(ConfigError, match="prior strength"):
         bayes.signed_rank([0.1, 0.2], prior=0)
+
+
+def _baycomp_probs(case, posterior):
+    """baycomp's tuple: (x better, rope, y better), or (x better, y better) without a rope."""
+    ours = (posterior.p_a_better, posterior.p_equivalent, posterior.p_b_better)
+    return ours if len(case["probs"]) == 3 else (ours[0], ours[2])
+
+
+@pytest.mark.parametrize("case", GOLDEN["baycomp"]["correlated_ttest"], ids=lambda c: f"rho{c['rho']:.2f}")
+def test_correlated_ttest_equals_baycomp(case):
+    d = np.array(case["a"]) - np.array(case["b"])
+    posterior = bayes.correlated_ttest(d, rope=case["rope"], rho=case["rho"])
+    np.testing.assert_allclose(_baycomp_probs(case, posterior), case["probs"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("case", GOLDEN["baycomp"]["signed_rank"], ids=lambda c: f"seed{c['seed']}")
+def test_signed_rank_equals_baycomp_with_the_same_monte_carlo_seed(case):
+    d = np.array(case["a"]) - np.array(case["b"])
+    posterior = bayes.signed_rank(d, rope=case["rope"], seed=case["seed"])
+    np.testing.assert_allclose(_baycomp_probs(case, posterior), case["probs"], rtol=0, atol=1e-3)
