@@ -49,7 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
     "compare": ("genforge.cli.compare", "is set of runs A better than B? P(better) by a Bayesian test"),
-    "repeat": ("genforge.cli.repeat", "train a run's config over several seeds; mean, std and 95 % CIs"),
+    "repeat": (
+        "genforge.cli.repeat",
+        "train a run's config over several seeds; mean, std and confidence intervals",
+    ),
     "sweep": ("genforge.cli.sweep", "hyperparameter sweeps over Optuna: run, resume, show"),
 }
 
