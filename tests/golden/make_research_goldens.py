@@ -10,8 +10,10 @@ References, none of them genforge code:
   ``scipy.stats.t`` with n - 1 degrees of freedom, location mean(d) and scale
   sqrt((1/n + rho/(1 - rho)) var(d)) (Nadeau & Bengio 2003); its probabilities below -rope, inside and
   above rope, and the Nadeau-Bengio corrected paired t-test's p-value, are written out from that
-  distribution. baycomp, which implements the same test, is not installable here, so these are the
-  paper's closed forms evaluated with scipy.
+  distribution, and the same test from baycomp 1.0.3 (``CorrelatedTTest.probs`` with ``runs``, whose
+  correlation is 1 / folds);
+- the Bayesian signed-rank test: baycomp's ``SignedRankTest.probs`` with ``random_state=seed``
+  (``pip install --no-deps baycomp``; only this script needs it).
 The inputs are drawn here from fixed seeds and stored beside the values.
 """
 
@@ -84,8 +86,32 @@ def ttest_cases() -> list[dict]:
     return cases
 
 
+def baycomp_cases() -> dict[str, list[dict]]:
+    import baycomp
+
+    rng = np.random.default_rng(33)
+    ttests, signed = [], []
+    for n, runs, shift, rope in [(10, 1, 0.05, 0.02), (20, 2, -0.03, 0.01), (10, 1, 0.0, 0.0)]:
+        x, y = rng.normal(0.8 + shift, 0.05, n), rng.normal(0.8, 0.05, n)
+        probs = baycomp.CorrelatedTTest.probs(x, y, rope, runs=runs)
+        folds = n / runs
+        ttests.append(
+            {"a": x.tolist(), "b": y.tolist(), "rope": rope, "rho": 1 / folds, "probs": list(probs)}
+        )
+    for n, shift, rope, seed in [
+        (8, 0.02, 0.01, 0),
+        (15, -0.01, 0.005, 4),
+        (12, 0.0, 0.0, 9),
+        (6, 0.05, 0.02, 2),
+    ]:
+        x, y = rng.normal(0.8 + shift, 0.03, n), rng.normal(0.8, 0.03, n)
+        probs = baycomp.SignedRankTest.probs(x, y, rope, random_state=seed)
+        signed.append({"a": x.tolist(), "b": y.tolist(), "rope": rope, "seed": seed, "probs": list(probs)})
+    return {"correlated_ttest": ttests, "signed_rank": signed}
+
+
 if __name__ == "__main__":
-    out = {"bootstrap": bootstrap_cases(), "correlated_ttest": ttest_cases()}
+    out = {"bootstrap": bootstrap_cases(), "correlated_ttest": ttest_cases(), "baycomp": baycomp_cases()}
     path = HERE / "research.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path}")

@@ -102,3 +102,12 @@ def test_cli_human_output_and_a_negative_rope(vae_sets, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "non-negative" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("method", ["bayesian-bootstrap", "signed-rank"])
+def test_every_method_finds_longer_training_better(vae_sets, method, tmp_path):
+    result = compare(vae_sets / "a", vae_sets / "b", "val_loss", method=method)
+    assert result.p_a_better >= 0.95 and result.settings["method"] == method
+    from genforge.research.plot import save_posterior
+
+    assert save_posterior(result.posterior, "val_loss", tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--method",
-        choices=["correlated-t", "bayesian-bootstrap"],
+        choices=["correlated-t", "bayesian-bootstrap", "signed-rank"],
         default="correlated-t",
         help="posterior of the mean difference (default correlated-t)",
     )

@@ -20,11 +20,11 @@ import numpy as np
 
 from genforge import __version__
 from genforge.core.errors import ConfigError
-from genforge.research.bayes import Posterior, bayesian_bootstrap, check_rope, correlated_ttest
+from genforge.research.bayes import Posterior, bayesian_bootstrap, check_rope, correlated_ttest, signed_rank
 from genforge.research.runsets import RunFigure, collect, metric_direction
 from genforge.research.stats import DEFAULT_CONFIDENCE, summarize
 
-METHODS = ("correlated-t", "bayesian-bootstrap")
+METHODS = ("correlated-t", "bayesian-bootstrap", "signed-rank")
 RESULT_KIND = "genforge.comparison"
 RESULT_VERSION = 1
 
@@ -156,6 +156,8 @@ def compare_values(
     differences = sign * (a_values - b_values)
     if method == "correlated-t":
         return correlated_ttest(differences, rope=rope, rho=rho)
+    if method == "signed-rank":
+        return signed_rank(differences, rope=rope, seed=seed)
     return bayesian_bootstrap(differences, rope=rope, seed=seed)
 
 

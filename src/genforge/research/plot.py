@@ -21,7 +21,13 @@ def posterior_png(posterior: Posterior, metric: str) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    if posterior.draws is not None:
+    if posterior.method == "signed-rank":  # no density of the mean: the share of draws each region wins
+        labels = ["B better", "practically equal", "A better"]
+        shares = [posterior.p_b_better, posterior.p_equivalent, posterior.p_a_better]
+        ax.bar(labels, shares, color=["#c44e52", "#999999", "#4c72b0"])
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("posterior probability")
+    elif posterior.draws is not None:
         ax.hist(posterior.draws, bins=80, density=True, color="#4c72b0", alpha=0.8)
     elif posterior.scale > 0:
         dist = stats.t(posterior.df, loc=posterior.loc, scale=posterior.scale)
@@ -31,12 +37,13 @@ def posterior_png(posterior: Posterior, metric: str) -> bytes:
         ax.fill_between(grid, dist.pdf(grid), alpha=0.25, color="#4c72b0")
     else:
         ax.axvline(posterior.loc, color="#4c72b0")
-    if posterior.rope > 0:
+    if posterior.rope > 0 and posterior.method != "signed-rank":
         ax.axvspan(-posterior.rope, posterior.rope, color="#999999", alpha=0.25, label="ROPE")
         ax.legend(fontsize=8)
-    ax.axvline(0.0, color="#333333", linewidth=0.8)
-    ax.set_xlabel(f"improvement of A over B in {metric} (A better →)")
-    ax.set_ylabel("posterior density")
+    if posterior.method != "signed-rank":
+        ax.axvline(0.0, color="#333333", linewidth=0.8)
+        ax.set_xlabel(f"improvement of A over B in {metric} (A better →)")
+        ax.set_ylabel("posterior density")
     ax.set_title(
         f"P(A better) {posterior.p_a_better:.3f} · P(equal) {posterior.p_equivalent:.3f} · "
         f"P(B better) {posterior.p_b_better:.3f}",
