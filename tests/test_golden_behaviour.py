@@ -8,12 +8,13 @@ import pytest
 
 from tests.golden import behaviour
 
-
 # Tolerances: the goldens were frozen on another machine. On one CPU the outputs repeat bit for bit; on
 # another, vector kernels round float32 sums differently in the last bits. Seen after the move: 3.5e-7
-# relative on FD-digits (the extractor network's features), 1e-5 on figures after 50 training steps.
+# relative on FD-digits (the extractor network's features), 1e-5 on likelihood figures after 50 training
+# steps, and 2.5e-3 on the GAN's FD after 50 steps (adversarial training amplifies the last bits; main's
+# code and the restructured code gave the same 88.95479832340706 on this machine, the golden 88.729).
 # Rankings, citations, strings and counts are still compared exactly.
-SCORES, TRAINED = 1e-6, 1e-4
+SCORES, TRAINED, ADVERSARIAL = 1e-6, 1e-4, 1e-2
 
 
 def _golden(name: str):
@@ -31,4 +32,11 @@ def test_every_metric_command_gives_the_frozen_values(tmp_path):
 
 @pytest.mark.slow
 def test_demo_figures_after_50_steps_are_unchanged(tmp_path):
-    behaviour.assert_same(behaviour.demo_outputs(tmp_path), _golden("demo"), tol=TRAINED)
+    actual, expected = behaviour.demo_outputs(tmp_path), _golden("demo")
+    gan = [
+        (a, e) for a, e in zip(actual["families"], expected["families"], strict=True) if e["family"] == "gan"
+    ]
+    for a, e in gan:
+        assert a["value"] == pytest.approx(e["value"], rel=ADVERSARIAL)
+        a["value"] = e["value"]
+    behaviour.assert_same(actual, expected, tol=TRAINED)
