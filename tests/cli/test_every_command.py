@@ -77,6 +77,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("serve",): [missing, "--port", "0", "--embeddings", "none"],
+        ("keys", "add"): ["no spaces allowed", "--api-keys", str(tmp / "keys.json")],
     }
 
 

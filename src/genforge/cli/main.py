@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "serve": ("genforge.cli.serve", "serve runs, embeddings and RAG over OpenAI-compatible and OIP v2 HTTP"),
+    "keys": ("genforge.cli.keys", "API keys for genforge serve: add (printed once, stored hashed)"),
 }
 
 
