@@ -9,10 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from genforge.serve.config import ServeConfig
 from genforge.serve.errors import ApiError
 from genforge.serve.state import ServerState
+from genforge.serve.streaming import _stream
 
 CHAT = {"model": "gpt-lee", "messages": [{"role": "user", "content": "The"}], "max_tokens": 8, "seed": 0}
 
@@ -94,15 +96,16 @@ def test_an_oversized_body_is_413_before_it_is_read(server):
         assert r.status_code == 413
 
 
-def test_too_many_streams_for_one_key_is_429(server):
-    body = {**CHAT, "max_tokens": 64, "stream": True}
-    with server.client() as http, http.stream("POST", "/v1/chat/completions", json=body) as one:
-        next(one.iter_lines())
-        with http.stream("POST", "/v1/chat/completions", json=body) as two:
-            next(two.iter_lines())
-            third = http.post("/v1/chat/completions", json=body)
-            assert third.status_code == 429 and "streams" in third.json()["error"]["message"]
-            assert third.headers["retry-after"]
+def test_a_key_over_its_stream_limit_is_refused_with_429():
+    state = ServerState(ServeConfig(max_streams=1), {})
+    assert state.streams.take("alice")
+    request = Request({"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [], "state": {"who": "alice"}})  # fmt: skip
+    with pytest.raises(ApiError) as caught:
+        _stream(state, request, None, {}, None, False)
+    assert caught.value.status == 429 and "1 streams open" in caught.value.message
+    assert caught.value.headers["Retry-After"]
+    state.streams.give("alice")
+    assert state.streams.open == {}
 
 
 def test_a_client_gone_mid_stream_cancels_it_and_frees_its_slot(server):

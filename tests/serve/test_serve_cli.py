@@ -52,7 +52,7 @@ def test_keys_add_prints_the_key_once_and_stores_its_hash(tmp_path):
     assert key not in path.read_text() and json.loads(path.read_text())["keys"][0]["name"] == "ci"
 
 
-def test_sigterm_lets_an_in_flight_stream_finish_then_exits_0(serve_runs, tmp_path):
+def test_sigterm_lets_an_open_stream_finish_then_the_server_exits(serve_runs, tmp_path):
     srv = start_server([str(serve_runs["gpt"]), "--embeddings", "none"], tmp_path / "log")
     body = {
         "model": "gpt-lee",
@@ -66,4 +66,6 @@ def test_sigterm_lets_an_in_flight_stream_finish_then_exits_0(serve_runs, tmp_pa
         srv.process.send_signal(signal.SIGTERM)
         rest = [line for line in lines if line]
     assert rest[-1] == "data: [DONE]"
-    assert srv.process.wait(60) == 0
+    # uvicorn re-raises the signal it caught once shutdown is complete: the exit reports SIGTERM
+    assert srv.process.wait(60) in (0, -signal.SIGTERM)
+    assert "Traceback" not in (tmp_path / "log").read_text()

@@ -20,10 +20,6 @@ from genforge.serve.metrics import LATENCY, OPEN_STREAMS, REQUESTS
 OPEN_PREFIXES = ("/health/", "/v2/health/", "/metrics")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class RateLimiter:
     """A token bucket per key: ``rate`` requests per second, bursts up to ``max(1, rate)``."""
 
@@ -121,6 +117,9 @@ class LimitsMiddleware:
     async def _handle(self, scope, receive, send, path: str):
         open_route = path.startswith(OPEN_PREFIXES) or path in ("/v2", "/v2/", "/")
         scope.setdefault("state", {})
+        if scope["method"] == "POST":  # both APIs take JSON only: `curl -d` labels it a form, read it as JSON
+            headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
+            scope["headers"] = [*headers, (b"content-type", b"application/json")]
         if not open_route:
             who, problem = self._who(scope)
             if problem:
@@ -137,25 +136,30 @@ class LimitsMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await _send_error(send, path, 413, limit_text)
         received = 0
-        started = False
+        started = rejected = False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge
+                if received > self.max_body and not rejected:
+                    rejected = True  # answer now; the app sees the client leave and stops reading
+                    if not started:
+                        await _send_error(send, path, 413, limit_text)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message):
             nonlocal started
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _send_error(send, path, 413, limit_text)
+        except Exception:
+            if not rejected:
+                raise

@@ -66,17 +66,16 @@ def serve(config: ServeConfig, *, announce: Callable[[str], None] | None = None)
             return
         del models  # each worker loads its own
         os.environ[CONFIG_ENV] = config.model_copy(update={"port": port}).model_dump_json()
-        server_config = uvicorn.Config(
+        sock.close()  # uvicorn's supervisor binds the port itself and shares it with the workers
+        uvicorn.run(
             "genforge.serve.app:app_from_environment",
             factory=True,
+            host=host,
+            port=port,
             workers=config.workers,
-            fd=sock.fileno(),
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
-        from uvicorn.supervisors import Multiprocess
-
-        Multiprocess(server_config, target=uvicorn.Server(server_config).run, sockets=[sock]).run()
     finally:
         sock.close()
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
