@@ -4,5 +4,5 @@ A shell like ``cli/``: OpenAI-compatible ``/v1`` for language models, embeddings
 Inference Protocol v2 for image models; health, keys, limits and Prometheus metrics. Every answer comes
 from the same one-call Python API the CLI uses (:func:`genforge.pipelines.generation.generate`,
 :mod:`genforge.pipelines.inference`, :class:`genforge.embed.sentence.SentenceEmbedding`,
-:class:`genforge.rag.pipeline.RagPipeline`); this package holds no algorithm.
+:func:`genforge.rag.api.ask`); this package holds no algorithm.
 """

@@ -35,6 +35,7 @@ def _warm(served: ServedModel) -> None:
     """One small call per model, so the first request pays no lazy initialisation."""
     from genforge.pipelines.generation import generate
     from genforge.pipelines.inference import image_operation
+    from genforge.rag.api import search
 
     if served.api == "text":
         generate(served.obj, "a", max_tokens=2, seed=0)
@@ -43,7 +44,7 @@ def _warm(served: ServedModel) -> None:
     elif served.api == "embedding":
         served.obj.embed_texts(["warm-up"])
     elif served.api == "rag":
-        served.obj.search("warm-up", k=1)
+        search("warm-up", served.obj["store"], k=1)
 
 
 async def _warm_all(state: ServerState) -> None:

@@ -30,7 +30,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 class ServedModel:
     name: str
     api: str  # "text" | "image" | "embedding" | "rag"
-    obj: Any  # LoadedRun, SentenceEmbedding or RagPipeline
+    obj: Any  # LoadedRun, SentenceEmbedding, or the store and guard of rag
     family: str
     source: str
     created: int = 0
@@ -90,11 +90,11 @@ def _load_embeddings(name: str) -> ServedModel:
 
 
 def _load_rag(store_path: str) -> ServedModel:
-    from genforge.rag.corpus import open_store
-    from genforge.rag.pipeline import RagPipeline
+    """The store and guard opened once; each request is one :func:`genforge.rag.api.ask` call on them."""
+    from genforge.rag.api import resolve_rails, resolve_store
 
-    store = open_store(store_path)
-    return ServedModel("rag", "rag", RagPipeline(store), "rag", str(store_path))
+    store = resolve_store(store_path)
+    return ServedModel("rag", "rag", {"store": store, "rails": resolve_rails(None)}, "rag", str(store_path))
 
 
 def load_catalog(config: ServeConfig) -> dict[str, ServedModel]:

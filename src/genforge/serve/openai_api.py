@@ -4,7 +4,7 @@ The request bodies accept every field of OpenAI's API (unknown ones are ignored,
 does for fields it has retired) and check the ones that change the answer. Chat messages become one
 prompt: the models served here are plain language models, so the message contents are joined by
 newlines and the model continues the text. ``rag`` answers the last user message with
-:meth:`RagPipeline.ask` and adds ``citations`` and ``guardrails`` to the reply.
+:func:`genforge.ask` and adds ``citations`` and ``guardrails`` to the reply.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import torch
 
 from genforge.pipelines.generation import generate
 from genforge.pipelines.inference import BATCHABLE_OPERATIONS, image_operation
+from genforge.rag.api import ask
 from genforge.serve.batcher import Job, MicroBatcher, QueueFull
 from genforge.serve.catalog import ServedModel
 from genforge.serve.config import ServeConfig, parse_rate
@@ -84,7 +85,8 @@ def run_image(jobs: list[Job]) -> list[Any]:
 
 
 def run_rag(jobs: list[Job]) -> list[Any]:
-    return _each(jobs, lambda j: j.payload["pipeline"].ask(j.payload["question"]))
+    """One :func:`genforge.rag.api.ask` call per question, on the store and guard opened at start-up."""
+    return _each(jobs, lambda j: ask(j.payload["question"], **j.payload["rag"]))
 
 
 RUNNERS = {"text": run_text, "embedding": run_embeddings, "image": run_image, "rag": run_rag}

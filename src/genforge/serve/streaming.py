@@ -116,8 +116,8 @@ def _count_verdicts(guard: dict[str, Any]) -> None:
 
 
 async def rag_reply(state: ServerState, request: Request, served, question: str, body) -> Any:
-    """Answer with :meth:`RagPipeline.ask`; blocked input is a 400 naming the rail."""
-    answer = await state.result(state.submit(served.name, {"pipeline": served.obj, "question": question}))
+    """Answer with :func:`genforge.ask`; blocked input is a 400 naming the rail."""
+    answer = await state.result(state.submit(served.name, {"rag": served.obj, "question": question}))
     _count_verdicts(answer.guard)
     if answer.blocked and "input" in answer.guard:
         fired = answer.guard["input"].get("rails", [])
