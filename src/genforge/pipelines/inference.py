@@ -37,7 +37,7 @@ def latent_shape(model: GenerativeModel) -> tuple[int, ...] | None:
     if not model.has("decode"):
         return None
     dim = getattr(model, "latent_dim", None) or getattr(getattr(model, "config", None), "latent_dim", None)
-    return (int(dim),) if dim else tuple(model.info.shape)
+    return (int(dim),) if dim else (model.info.num_dims,)  # flows: one latent per data dimension
 
 
 def check_levels(model: GenerativeModel, x: torch.Tensor) -> torch.Tensor:
