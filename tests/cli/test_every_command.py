@@ -79,6 +79,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
         ("serve",): [missing, "--port", "0", "--embeddings", "none"],
         ("keys", "add"): ["no spaces allowed", "--api-keys", str(tmp / "keys.json")],
+        ("studio",): ["--store", missing],
     }
 
 

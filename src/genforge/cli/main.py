@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
     "serve": ("genforge.cli.serve", "serve runs, embeddings and RAG over OpenAI-compatible and OIP v2 HTTP"),
     "keys": ("genforge.cli.keys", "API keys for genforge serve: add (printed once, stored hashed)"),
+    "studio": ("genforge.cli.studio", "web studio: watch runs train, compare, sample, chat (127.0.0.1)"),
 }
 
 

@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default = fields[flag].default
         parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{fields[flag].description} (default {default})")  # fmt: skip
     parser.add_argument("--rate", default="20/s", help=f"{fields['rate'].description} (default 20/s)")
+    parser.add_argument("--studio", default="runs", metavar="DIR", help=f"{fields['studio'].description} (default runs/)")  # fmt: skip
     parser.add_argument("--skip-broken", action="store_true", help=fields["skip_broken"].description)
     add_json(parser)
     parser.set_defaults(handler=run_serve)
@@ -38,7 +39,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from genforge.serve.server import serve
 
     names = ("runs", "rag", "embeddings", "host", "port", "workers", "api_keys", "max_batch", "max_wait_ms",
-             "max_queue", "max_body_mb", "rate", "max_tokens", "max_items", "timeout_s", "max_streams", "skip_broken")  # fmt: skip
+             "max_queue", "max_body_mb", "rate", "max_tokens", "max_items", "timeout_s", "max_streams", "studio", "skip_broken")  # fmt: skip
     try:
         config = ServeConfig(**{n: getattr(args, n) for n in names})
     except ValidationError as exc:

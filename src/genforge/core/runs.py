@@ -234,6 +234,19 @@ class Run:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def is_training(self) -> bool:
+        """Whether a process holds this run's training lock right now (a live run)."""
+        lock = self.checkpoint_dir / ".lock"
+        if not lock.exists():
+            return False
+        with open(lock, "a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+
     def _meta_path(self, step: int) -> Path:
         return self.checkpoint_dir / f"step-{step}.json"
 

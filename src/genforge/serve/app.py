@@ -24,7 +24,7 @@ from genforge.serve.config import ServeConfig
 from genforge.serve.errors import install_handlers
 from genforge.serve.keys import KeyStore
 from genforge.serve.limits import LimitsMiddleware
-from genforge.serve.metrics import render_metrics
+from genforge.serve.metrics import render_metrics, server_summary
 from genforge.serve.state import ServerState
 
 logger = logging.getLogger("genforge.serve")
@@ -80,6 +80,11 @@ def create_app(config: ServeConfig, models: dict[str, ServedModel]) -> FastAPI:
     )
     app.include_router(openai_api.router)
     app.include_router(oip.router)
+    if config.studio and config.studio != "none":
+        from genforge.serve.studio.app import create_app as create_studio
+
+        stats = lambda: server_summary(sum(b.depth for b in state.batchers.values()))  # noqa: E731
+        app.mount("/studio", create_studio(config.studio, config.rag, server_stats=stats))
 
     def ready_response():
         if state.ready:

@@ -34,6 +34,7 @@ class ServeConfig(BaseModel):
     max_items: int = Field(256, ge=1, le=100_000, description="most inputs (texts, images) per request")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="request timeout (408 beyond)")
     max_streams: int = Field(4, ge=1, le=1000, description="concurrent streams per key")
+    studio: str | None = Field("runs", description="runs folder of the web studio at /studio ('none': off)")
     skip_broken: bool = Field(False, description="warn about and skip unreadable runs instead of exiting")
 
     @field_validator("rate")

@@ -117,7 +117,7 @@ class LimitsMiddleware:
     async def _handle(self, scope, receive, send, path: str):
         open_route = path.startswith(OPEN_PREFIXES) or path in ("/v2", "/v2/", "/")
         scope.setdefault("state", {})
-        if scope["method"] == "POST":  # both APIs take JSON only: `curl -d` labels it a form, read it as JSON
+        if scope["method"] == "POST" and path.startswith(("/v1/", "/v2/")):  # JSON only: `curl -d` says form
             headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
             scope["headers"] = [*headers, (b"content-type", b"application/json")]
         if not open_route:

@@ -61,3 +61,27 @@ def render_metrics() -> tuple[bytes, str]:
     from prometheus_client import REGISTRY
 
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def _sum_count(metric) -> tuple[float, float]:
+    total = count = 0.0
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_sum"):
+                total += sample.value
+            elif sample.name.endswith("_count"):
+                count += sample.value
+    return total, count
+
+
+def server_summary(queue_depth: int) -> dict[str, float | int]:
+    """This process's figures for the studio's Server page: requests, mean latency and batch size."""
+    requests = sum(s.value for f in REQUESTS.collect() for s in f.samples if s.name.endswith("_total"))
+    latency, answered = _sum_count(LATENCY)
+    batched, calls = _sum_count(BATCH_SIZE)
+    return {
+        "requests": int(requests),
+        "latency_mean_ms": round(1000 * latency / answered, 2) if answered else 0.0,
+        "queue_depth": queue_depth,
+        "batch_size_mean": round(batched / calls, 2) if calls else 0.0,
+    }
