@@ -14,6 +14,18 @@ from genforge.serve.batcher import Job, MicroBatcher, QueueFull
 from genforge.serve.state import Cancelled, run_image, run_text
 
 
+def run_async(coroutine):
+    """``asyncio.run`` on a thread of its own: other tests (Playwright's sync API) may leave an event loop
+    running in the main thread, where ``asyncio.run`` refuses to start."""
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(result=asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    if "result" not in out:
+        raise AssertionError("the coroutine raised (see the thread's traceback above)")
+    return out["result"]
+
+
 def test_queued_requests_with_one_key_share_a_call_and_others_run_in_turn():
     calls = []
 
@@ -29,7 +41,7 @@ def test_queued_requests_with_one_key_share_a_call_and_others_run_in_turn():
         await batcher.stop()
         return results
 
-    assert asyncio.run(main()) == [0, 10, 20, 30, 40]
+    assert run_async(main()) == [0, 10, 20, 30, 40]
     assert calls == [[0, 1, 3], [2], [4]]
 
 
@@ -42,7 +54,7 @@ def test_a_lone_request_runs_without_waiting_for_a_batch_to_fill():
         await asyncio.wait_for(batcher.submit(1).future, timeout=60)  # would need 10 s if it waited
         await batcher.stop()
 
-    asyncio.run(main())
+    run_async(main())
     assert seen == [1]
 
 
@@ -56,7 +68,7 @@ def test_a_full_queue_refuses_instead_of_growing():
             batcher.submit(3)
         await batcher.stop()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 @pytest.fixture(scope="module")
