@@ -215,7 +215,7 @@ async def neighbours_api(request: Request, text: str, k: int = 8):
     if not 1 <= k <= 50:
         raise ConfigError(f"k must be between 1 and 50, got {k}")
     pipeline = await run_in_threadpool(_pipeline, request)
-    hits = await run_in_threadpool(lambda: pipeline.store.search(text[:MAX_MESSAGE], k, mode="dense"))
+    hits = await run_in_threadpool(lambda: pipeline.store.search(text[:MAX_MESSAGE], k, retriever="dense"))
     rows = [
         {
             "rank": h.rank,
