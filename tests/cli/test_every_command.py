@@ -77,6 +77,9 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("guard", "policy"): ["--bogus"],
         ("guard", "eval"): [missing],
         ("demo",): ["--steps", "0", "--out", str(tmp / "demo")],
+        ("deploy", "docker"): ["--set", "name=Not_A_Name", "--out", str(tmp / "deploy")],
+        ("deploy", "k8s"): ["--replicas", "0", "--out", str(tmp / "k8s")],
+        ("deploy", "check"): [missing],
     }
 
 

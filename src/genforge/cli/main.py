@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "deploy": (
+        "genforge.cli.deploy",
+        "Dockerfile and Kubernetes manifests for 'serve', and their offline check",
+    ),
 }
 
 

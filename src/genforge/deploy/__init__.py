@@ -1,0 +1,12 @@
+"""Ship genforge's server: a Dockerfile and Kubernetes manifests generated for ``genforge serve``, and
+an offline check of such files (hadolint, yamllint, the Kubernetes schemas and genforge's own policy).
+
+There is no container engine on the machines genforge is built on; nothing here builds an image.
+"""
+
+from genforge.deploy.check import CheckReport, check_deploy
+from genforge.deploy.config import DeployConfig
+from genforge.deploy.docker import write_docker
+from genforge.deploy.k8s import write_k8s
+
+__all__ = ["CheckReport", "DeployConfig", "check_deploy", "write_docker", "write_k8s"]
