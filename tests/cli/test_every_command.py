@@ -80,6 +80,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("deploy", "docker"): ["--set", "name=Not_A_Name", "--out", str(tmp / "deploy")],
         ("deploy", "k8s"): ["--replicas", "0", "--out", str(tmp / "k8s")],
         ("deploy", "check"): [missing],
+        ("db", "start"): ["--dir", "/proc/genforge-db"],
+        ("db", "stop"): ["--dir", missing],
     }
 
 

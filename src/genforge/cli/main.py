@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "genforge.cli.deploy",
         "Dockerfile and Kubernetes manifests for 'serve', and their offline check",
     ),
+    "db": ("genforge.cli.db", "a local PostgreSQL + pgvector for the postgresql:// RAG store: start, stop"),
 }
 
 

@@ -51,6 +51,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
     )
+    parser.add_argument(
+        "--distributed",
+        choices=["ddp"],
+        help="train in several local processes: ddp (torch DDP, gloo on 127.0.0.1), see docs/deploy.md",
+    )
+    parser.add_argument(
+        "--nproc", type=int, default=1, help="processes for --distributed (at most the cores)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -93,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
                 progress=view.update,
+                distributed=args.distributed,
+                nproc=args.nproc,
             )
         else:
             if not args.family:
@@ -110,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
                 progress=view.update,
+                distributed=args.distributed,
+                nproc=args.nproc,
             )
     code = 0 if result.status != "interrupted" else 143 if result.stop_signal == "SIGTERM" else 130
     if args.json:
@@ -123,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 "evaluation": result.evaluation,
                 "notes": result.notes,
                 "stop_signal": result.stop_signal,
+                "distributed": result.distributed,
             }
         )
         return code

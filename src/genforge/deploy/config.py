@@ -30,7 +30,10 @@ class DeployConfig(Config):
     base_image: str = Field(
         DEFAULT_BASE_IMAGE, description="runtime and builder base image, pinned by digest"
     )
-    extras: str = Field("serve", description="pip extras installed into the image, e.g. serve,rag")
+    extras: str = Field(
+        "serve,text",
+        description="pip extras installed into the image (text: the MiniLM embeddings serve loads)",
+    )
     uid: int = Field(10001, ge=1, le=2**31 - 1, description="numeric non-root user and group id")
     port: int = Field(8000, ge=1, le=65535, description="port the server listens on in the container")
     runs: list[str] = Field(
