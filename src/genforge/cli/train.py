@@ -53,8 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--distributed",
-        choices=["ddp"],
-        help="train in several local processes: ddp (torch DDP, gloo on 127.0.0.1), see docs/deploy.md",
+        choices=["ddp", "ray"],
+        help="train in several local processes: ddp (torch DDP, gloo on 127.0.0.1) or ray (Ray Train, "
+        "needs genforge[ray]); see docs/deploy.md",
     )
     parser.add_argument(
         "--nproc", type=int, default=1, help="processes for --distributed (at most the cores)"

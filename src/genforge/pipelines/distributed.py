@@ -13,6 +13,7 @@ run keeps its last good checkpoint, which ``--resume`` continues.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import tempfile
@@ -23,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from genforge.core import errors
-from genforge.core.errors import ConfigError, GenforgeError
-from genforge.core.runs import Run, resolve_run
-from genforge.pipelines.resuming import resumed_trainer
-from genforge.trainer.config import TrainConfig
-from genforge.trainer.distributed import Distributed, weights_digest
+from genforge.core.errors import ConfigError, GenforgeError, MissingDependency
+from genforge.core.runs import Run
+from genforge.pipelines.distributed_ray import run_ray
+from genforge.pipelines.resuming import train_rank
 from genforge.trainer.loop import TrainResult
 
-BACKENDS = ("ddp",)
+BACKENDS = ("ddp", "ray")
 COLLECTIVE_TIMEOUT = timedelta(minutes=10)  # a rank that stops answering fails the job after this
 
 
@@ -39,7 +39,8 @@ def available_cores() -> int:
 
 
 def check_distributed(distributed: str | None, nproc: int) -> None:
-    """One line for a backend or process count that cannot run here (before any work starts)."""
+    """One line for a backend, a missing extra or a process count that cannot run here (before any
+    work starts)."""
     if distributed is None:
         if nproc != 1:
             raise ConfigError("--nproc needs --distributed ddp")
@@ -49,6 +50,8 @@ def check_distributed(distributed: str | None, nproc: int) -> None:
 
         hint = did_you_mean(distributed, BACKENDS) or f" (choose from {', '.join(BACKENDS)})"
         raise ConfigError(f"unknown distributed backend '{distributed}'{hint}")
+    if distributed == "ray" and importlib.util.find_spec("ray") is None:
+        raise MissingDependency("--distributed ray needs Ray Train: pip install 'genforge[ray]'")
     cores = available_cores()
     if nproc < 1 or nproc > cores:
         raise ConfigError(
@@ -57,7 +60,7 @@ def check_distributed(distributed: str | None, nproc: int) -> None:
 
 
 def _worker(run_path: str, max_steps: int | None, max_minutes: float | None, threads: int) -> dict[str, Any]:
-    """One rank: join the gloo group, continue the run's latest checkpoint, train, report."""
+    """One rank under the elastic launcher: join the gloo group, train the run as this rank, report."""
     import torch
     import torch.distributed as dist
 
@@ -66,25 +69,7 @@ def _worker(run_path: str, max_steps: int | None, max_minutes: float | None, thr
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     dist.init_process_group("gloo", timeout=COLLECTIVE_TIMEOUT)
     try:
-        run = resolve_run(run_path)
-        config = run.read_config()
-        train_cfg = TrainConfig.build(config["train"], where="train").with_budget(max_steps, max_minutes)
-        checkpoint = run.load_checkpoint(require={"optimizers": dict})
-        ddp = Distributed.current()
-        trainer = resumed_trainer(run, config, train_cfg, checkpoint, distributed=ddp)
-        result = trainer.fit()
-        return {
-            "rank": ddp.rank,
-            "status": result.status,
-            "step": result.step,
-            "elapsed_s": result.elapsed_s,
-            "metrics": result.metrics,
-            "notes": result.notes,
-            "stop_signal": result.stop_signal,
-            "weights_sha256": weights_digest(trainer.model),
-        }
-    except GenforgeError as exc:
-        return {"error": type(exc).__name__, "message": str(exc)}
+        return train_rank(run_path, max_steps, max_minutes)
     finally:
         dist.destroy_process_group()
 
@@ -105,7 +90,7 @@ def _last_line(path: Path) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _failure_message(run: Run, exc: Exception, nproc: int) -> str:
+def _failure_message(run: Run, exc: Exception, nproc: int, backend: str) -> str:
     """One line: which rank failed first and how (a signal before an error it caused in the others)."""
     failures = getattr(exc, "failures", {}) or {}
     if failures:
@@ -122,7 +107,7 @@ def _failure_message(run: Run, exc: Exception, nproc: int) -> str:
     kept = f"the last good checkpoint (step {steps[-1]})" if steps else "no checkpoint"
     return (
         f"distributed training stopped: {what}; {kept} is kept in {run.path}. "
-        f"Continue with: genforge train --resume {run.path} --distributed ddp --nproc {nproc}"
+        f"Continue with: genforge train --resume {run.path} --distributed {backend} --nproc {nproc}"
     )
 
 
@@ -136,15 +121,18 @@ def launch(
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import elastic_launch
 
-    with tempfile.TemporaryDirectory(prefix="genforge-ddp-") as logs, _launcher_logging_off():
-        config = _launch_config(nproc, logs)
-        threads = max(1, available_cores() // nproc)
-        try:
-            outcomes = elastic_launch(config, _worker)(str(run.path), max_steps, max_minutes, threads)
-        except ChildFailedError as exc:
-            raise GenforgeError(_failure_message(run, exc, nproc)) from None
+    threads = max(1, available_cores() // nproc)
+    if backend == "ray":
+        outcomes = run_ray(run, nproc, max_steps, max_minutes, threads)
+    else:
+        with tempfile.TemporaryDirectory(prefix="genforge-ddp-") as logs, _launcher_logging_off():
+            config = _launch_config(nproc, logs)
+            try:
+                outcomes = elastic_launch(config, _worker)(str(run.path), max_steps, max_minutes, threads)
+            except ChildFailedError as exc:
+                raise GenforgeError(_failure_message(run, exc, nproc, backend)) from None
     _raise_worker_error(outcomes)
-    digests = {out["weights_sha256"] for out in outcomes.values()}
+    digests = {digest for out in outcomes.values() for digest in out["rank_digests"]}
     if len(digests) != 1:
         raise RuntimeError(f"the {nproc} ranks ended with different weights: {sorted(digests)}")
     first = outcomes[0]
@@ -159,7 +147,7 @@ def launch(
         distributed={
             "backend": backend,
             "nproc": nproc,
-            "communication": "gloo on 127.0.0.1",
+            "communication": "gloo" + (" on 127.0.0.1" if backend == "ddp" else ", Ray Train TorchTrainer"),
             "weights_sha256": digests.pop(),
             "ranks_agree": True,
         },

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from genforge.core.errors import ConfigError
-from genforge.core.runs import Checkpoint, Run
+from genforge.core.errors import ConfigError, GenforgeError
+from genforge.core.runs import Checkpoint, Run, resolve_run
 from genforge.pipelines.card import write_model_card
 from genforge.pipelines.evaluate import evaluate_run
 from genforge.pipelines.loading import build_run_model, data_info, rebuild_dataset
 from genforge.pipelines.sampling import sample_writer
 from genforge.trainer.config import TrainConfig
-from genforge.trainer.distributed import Distributed
+from genforge.trainer.distributed import Distributed, weights_digest
 from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
 
 # a family without a likelihood is judged at the end of training by the Fréchet distance of this many
@@ -81,3 +81,33 @@ def finish(result: TrainResult, train_cfg: TrainConfig, seed: int, notes: list[s
         result.evaluation = evaluate_run(result.run, seed=seed, num_samples=FINAL_SAMPLE_COUNT)
     write_model_card(result.run)
     return result
+
+
+def train_rank(run_path: str, max_steps: int | None, max_minutes: float | None) -> dict[str, Any]:
+    """Continue the run as one rank of an initialised ``torch.distributed`` group; what rank 0 reports
+    (status, step, figures, the weights digest of every rank) or ``{"error", "message"}`` for a
+    GenforgeError. The same on every launcher (torch's elastic agent, Ray Train)."""
+    import torch.distributed as dist
+
+    try:
+        run = resolve_run(run_path)
+        config = run.read_config()
+        train_cfg = TrainConfig.build(config["train"], where="train").with_budget(max_steps, max_minutes)
+        checkpoint = run.load_checkpoint(require={"optimizers": dict})
+        ddp = Distributed.current()
+        trainer = resumed_trainer(run, config, train_cfg, checkpoint, distributed=ddp)
+        result = trainer.fit()
+    except GenforgeError as exc:
+        return {"error": type(exc).__name__, "message": str(exc)}
+    digests: list[str | None] = [None] * ddp.world_size
+    dist.all_gather_object(digests, weights_digest(trainer.model))
+    return {
+        "rank": ddp.rank,
+        "status": result.status,
+        "step": result.step,
+        "elapsed_s": result.elapsed_s,
+        "metrics": result.metrics,
+        "notes": result.notes,
+        "stop_signal": result.stop_signal,
+        "rank_digests": digests,
+    }
