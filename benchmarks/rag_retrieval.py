@@ -96,7 +96,7 @@ def run_genforge(root: Path, qa: list[dict], dev: list[dict], store, timer) -> d
         "embedded": report.chunks_embedded,
     }
     retrievers = {
-        mode: (lambda question, m=mode: [h.source for h in store.search(question, 30, mode=m)])
+        mode: (lambda question, m=mode: [h.source for h in store.search(question, 30, retriever=m)])
         for mode in ("bm25", "dense", "hybrid")
     }
     test_rows, out["dev"] = quality(retrievers, qa, dev)
@@ -498,7 +498,7 @@ def build_genforge(
 
 def compare(systems: dict[str, dict], li: dict, qa: list[dict], embeddings: list) -> None:
     """Interleaved query latency of everything built so far, then the side-by-side table."""
-    calls = {n: (lambda q, s=res["store"]: s.search(q, 5, mode="hybrid")) for n, res in systems.items()}
+    calls = {n: (lambda q, s=res["store"]: s.search(q, 5, retriever="hybrid")) for n, res in systems.items()}
     calls["llamaindex"] = li["fusion5"].retrieve
     times = interleaved_latency(calls, qa, embeddings)
     for name, res in [*systems.items(), ("llamaindex", li)]:

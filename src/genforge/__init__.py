@@ -21,6 +21,9 @@ _LAZY = {
     "list_datasets": "genforge.data:list_datasets",
     "list_runs": "genforge.core.runs:list_runs",
     "GenforgeError": "genforge.core.errors:GenforgeError",
+    "ask": "genforge.rag.api:ask",
+    "search": "genforge.rag.api:search",
+    "RetrievalConfig": "genforge.rag.config:RetrievalConfig",
 }
 
 

@@ -61,7 +61,7 @@ def test_negative_bm25_weight_is_a_one_line_error(store, capsys):
     capsys.readouterr()
     assert main(["rag", "search", "x", "--store", str(store), "--bm25-weight", "-1"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: bm25_weight must be zero or more") and err.count("\n") == 1
+    assert err.startswith("error: bad value for retrieval key 'bm25_weight'") and err.count("\n") == 1
 
 
 def test_search_table_output_and_bm25_mode(store, capsys):

@@ -10,6 +10,7 @@ from rag_testdata import make_corpus
 
 from genforge.core.errors import DataError
 from genforge.embed.sentence import SentenceEmbedding
+from genforge.rag.config import RetrievalConfig
 from genforge.rag.evaluate import (
     context_precision,
     evaluate,
@@ -84,7 +85,7 @@ def test_evaluation_on_a_small_corpus_reports_every_metric_without_nan(tmp_path)
         {"question": "What is the capital of Peru?", "sources": ["nowhere.md"]},
     ]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    report = evaluate(qa, RagPipeline(store, k=3))
+    report = evaluate(qa, RagPipeline(store, retrieval=RetrievalConfig(k=3)))
     assert report["questions"] == 4
     retrieval = report["retrieval"]
     assert retrieval["recall@5"]["n"] == 4 and retrieval["recall@5"]["mean"] == pytest.approx(0.75)

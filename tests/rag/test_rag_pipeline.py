@@ -14,6 +14,7 @@ from rag_testdata import make_corpus
 from genforge.core.errors import GenforgeError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.guard import Guard
+from genforge.rag.config import RetrievalConfig
 from genforge.rag.generate import NOT_FOUND, ChatClient, LLMError, chat_completions_url, renumber_citations
 from genforge.rag.pipeline import RagPipeline
 from genforge.rag.store import Store
@@ -38,7 +39,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline(store) -> RagPipeline:
-    return RagPipeline(store, k=4)
+    return RagPipeline(store, retrieval=RetrievalConfig(k=4))
 
 
 def test_extractive_answer_quotes_the_source_and_cites_it(pipeline):
@@ -88,7 +89,7 @@ def test_pii_in_the_question_is_redacted_before_retrieval(pipeline):
 
 
 def test_pipeline_without_guard_keeps_every_retrieved_chunk(store):
-    answer = RagPipeline(store, guard=False, k=4).ask("Where do orders ship from?")
+    answer = RagPipeline(store, guard=False, retrieval=RetrievalConfig(k=4)).ask("Where do orders ship from?")
     assert answer.guard == {}
     assert not any(r["dropped_by_guard"] for r in answer.retrieved)
 
@@ -158,7 +159,9 @@ def chat_server():
 def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_server):
     _ChatHandler.requests.clear()
     llm = ChatClient(chat_server, "tiny-test-model", api_key="k", seed=3)
-    answer = RagPipeline(store, llm=llm, k=4).ask("How many pallets did the Rotterdam warehouse ship?")
+    answer = RagPipeline(store, llm=llm, retrieval=RetrievalConfig(k=4)).ask(
+        "How many pallets did the Rotterdam warehouse ship?"
+    )
     request = _ChatHandler.requests[-1]
     assert request["body"]["model"] == "tiny-test-model" and request["body"]["seed"] == 3
     assert request["auth"] == "Bearer k"
@@ -171,7 +174,7 @@ def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_se
 
 def test_llm_that_knows_nothing_gives_the_not_found_answer(store, chat_server):
     llm = ChatClient(chat_server + "/v1", "m")
-    answer = RagPipeline(store, llm=llm, k=2).ask("Zzzz qqqq?")
+    answer = RagPipeline(store, llm=llm, retrieval=RetrievalConfig(k=2)).ask("Zzzz qqqq?")
     assert not answer.found and answer.answer == NOT_FOUND
 
 
@@ -204,7 +207,7 @@ def test_llm_judge_ratings_are_scaled_into_the_evaluation(store, chat_server):
             "answer": "1200",
         }
     ]
-    report = evaluate(qa, RagPipeline(store, k=3), judge_llm=llm)
+    report = evaluate(qa, RagPipeline(store, retrieval=RetrievalConfig(k=3)), judge_llm=llm)
     assert report["answer"]["judge_faithfulness"] == {"mean": 0.75, "n": 1}
     assert report["answer"]["judge_correctness"] == {"mean": 0.75, "n": 1}
 

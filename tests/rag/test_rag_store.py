@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rag_testdata import make_corpus
 
-from genforge.core.errors import ConfigError
+from genforge.core.errors import ConfigError, DataError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.rag.bm25 import BM25Index
 from genforge.rag.store import Store, StoreConfig, StoreLocked
@@ -34,12 +34,13 @@ def built(tmp_path_factory, embedding):
 
 
 def _consistent(store: Store) -> None:
-    """Every document has exactly its chunks, and every chunk has a vector row inside its segment."""
+    """Every document has exactly its chunks, and every chunk's text has a vector row inside its segment."""
     db = sqlite3.connect(store.path / "store.sqlite")
     for doc_id, num_chunks in db.execute("SELECT doc_id, num_chunks FROM documents"):
         assert db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id=?", (doc_id,)).fetchone()[0] == num_chunks
     sizes = {seg: rows for seg, rows in db.execute("SELECT segment, rows FROM segments")}
-    for segment, row in db.execute("SELECT segment, row FROM chunks"):
+    query = "SELECT r.segment, r.row FROM chunks c LEFT JOIN segment_rows r ON r.key = c.text_hash"
+    for segment, row in db.execute(query):
         assert segment in sizes and 0 <= row < sizes[segment]
     for file, rows in db.execute("SELECT file, rows FROM segments"):
         assert (store.path / "vectors" / file).stat().st_size == rows * 384 * 4
@@ -73,7 +74,7 @@ def test_each_mode_finds_the_obvious_page(built):
     _, store, _ = built
     for mode in ("hybrid", "dense", "bm25"):
         assert (
-            store.search("How many pallets did the Rotterdam warehouse ship?", k=1, mode=mode)[0].source
+            store.search("How many pallets did the Rotterdam warehouse ship?", k=1, retriever=mode)[0].source
             == "report.pdf"
         )
 
@@ -91,8 +92,8 @@ def test_dense_search_equals_brute_force_cosine(built, embedding):
 
 
 def _rankings(store: Store, query: str, depth: int) -> tuple[list[str], list[str]]:
-    dense = [h.chunk_id for h in store.search(query, k=depth, mode="dense", candidates=depth)]
-    bm25 = [h.chunk_id for h in store.search(query, k=depth, mode="bm25", candidates=depth)]
+    dense = [h.chunk_id for h in store.search(query, k=depth, retriever="dense", candidates=depth)]
+    bm25 = [h.chunk_id for h in store.search(query, k=depth, retriever="bm25", candidates=depth)]
     return dense, bm25
 
 
@@ -117,8 +118,8 @@ def test_document_fusion_ranks_documents_where_their_first_chunk_ranks(built):
     _, store, _ = built
     query = "how often should I water the plants and keep the starter fed"
     dense, bm25 = _rankings(store, query, 10)
-    source = {h.chunk_id: h.source for h in store.search(query, k=20, mode="dense", candidates=20)}
-    source |= {h.chunk_id: h.source for h in store.search(query, k=20, mode="bm25", candidates=20)}
+    source = {h.chunk_id: h.source for h in store.search(query, k=20, retriever="dense", candidates=20)}
+    source |= {h.chunk_id: h.source for h in store.search(query, k=20, retriever="bm25", candidates=20)}
     doc_score: dict[str, float] = {}
     for ranking, weight in ((dense, 1.0), (bm25, 0.5)):
         pages = list(dict.fromkeys(source[c] for c in ranking))
@@ -249,7 +250,7 @@ def test_compaction_bounds_segments_and_keeps_search_exact(tmp_path, embedding):
         == db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
     )
     _consistent(store)
-    assert store.search("sunlight tomatoes", k=1, mode="dense")[0].source == "guide/garden.html"
+    assert store.search("sunlight tomatoes", k=1, retriever="dense")[0].source == "guide/garden.html"
 
 
 def test_a_second_process_holding_the_write_lock_makes_index_wait_then_fail(tmp_path, embedding):
@@ -307,13 +308,13 @@ def test_qdrant_local_backend_returns_the_same_dense_ranking(tmp_path, built, em
     qstore = Store(tmp_path / "q", StoreConfig(backend="qdrant"), embedding=embedding)
     qstore.index(root)
     for query in ("watering tomato plants", "temperature of samples", "bake bread"):
-        expected = [h.chunk_id for h in segments_store.search(query, k=3, mode="dense")]
-        got = qstore.search(query, k=3, mode="dense")
+        expected = [h.chunk_id for h in segments_store.search(query, k=3, retriever="dense")]
+        got = qstore.search(query, k=3, retriever="dense")
         assert [h.chunk_id for h in got] == expected
-    assert qstore.search("watering tomato plants", k=2, mode="hybrid")[0].source == "guide/garden.html"
+    assert qstore.search("watering tomato plants", k=2, retriever="hybrid")[0].source == "guide/garden.html"
     (root / "notes.txt").unlink()
     qstore.index(root)
-    assert all(h.source != "notes.txt" for h in qstore.search("sourdough", k=10, mode="dense"))
+    assert all(h.source != "notes.txt" for h in qstore.search("sourdough", k=10, retriever="dense"))
     qstore.close()
 
 
@@ -327,18 +328,18 @@ def test_store_records_its_embedder_and_refuses_another_one_on_reopen(tmp_path, 
         Store(tmp_path / "s", StoreConfig(embedder="minilm-onnx")).stats()
 
 
-def test_a_store_written_before_the_embedder_setting_existed_opens_as_minilm(tmp_path, embedding):
+def test_a_store_of_another_layout_version_is_one_line_naming_both_and_left_untouched(tmp_path, embedding):
     root = make_corpus(tmp_path / "c")
     Store(tmp_path / "s", embedding=embedding).index(root)
     db = sqlite3.connect(tmp_path / "s" / "store.sqlite")
-    settings = json.loads(db.execute("SELECT value FROM meta WHERE key='settings'").fetchone()[0])
-    del settings["embedder"]
-    db.execute("UPDATE meta SET value=? WHERE key='settings'", (json.dumps(settings),))
+    db.execute("DELETE FROM meta WHERE key='layout_version'")  # what a store written before layouts had
     db.commit()
     db.close()
-    reopened = Store(tmp_path / "s", embedding=embedding)
-    assert reopened.stats()["settings"]["embedder"] == "minilm"
-    assert reopened.search("watering tomato plants", k=1)[0].source == "guide/garden.html"
+    before = (tmp_path / "s" / "store.sqlite").read_bytes()
+    for action in (lambda s: s.stats(), lambda s: s.search("tomatoes"), lambda s: s.index(root)):
+        with pytest.raises(DataError, match=r"layout version 1, this genforge reads version 2: delete it"):
+            action(Store(tmp_path / "s", embedding=embedding))
+    assert (tmp_path / "s" / "store.sqlite").read_bytes() == before
 
 
 @pytest.mark.slow
@@ -352,5 +353,5 @@ def test_onnx_embedder_store_reopens_with_onnx_and_ranks_like_the_torch_store(tm
     assert isinstance(reopened.embedding, OnnxSentenceEmbedding)
     assert reopened.stats()["embedding"]["kind"] == "sentence-onnx"
     for query in ("watering tomato plants", "temperature of samples", "bake bread"):
-        expected = [h.chunk_id for h in torch_store.search(query, k=3, mode="dense")]
-        assert [h.chunk_id for h in reopened.search(query, k=3, mode="dense")] == expected
+        expected = [h.chunk_id for h in torch_store.search(query, k=3, retriever="dense")]
+        assert [h.chunk_id for h in reopened.search(query, k=3, retriever="dense")] == expected

@@ -1,4 +1,8 @@
-"""``genforge rag index|search|ask|eval|stats``: retrieval-augmented answers over a folder of documents."""
+"""``genforge rag index|search|ask|eval|stats``: retrieval-augmented answers over a folder of documents.
+
+A thin shell over :mod:`genforge.rag.api` (``search``, ``ask``) and :class:`genforge.rag.store.Store`;
+retrieval flags become one :class:`~genforge.rag.config.RetrievalConfig`.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +10,49 @@ import argparse
 import os
 
 from genforge.cli.common import add_json, add_seed, console, err_console, print_json, table
+from genforge.cli.progress import CountProgress
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     index = sub.add_parser("index", help="index .txt .md .rst .html .pdf files under PATH (incremental)")
-    index.add_argument("path", help="a folder (recursively) or one file")
+    index.add_argument("path", nargs="?", default=None, help="a folder (recursively) or one file")
+    index.add_argument(
+        "--default", action="store_true", help="build/update the default store from genforge's docs"
+    )
     _add_store(index)
     index.add_argument(
         "--suffix", action="append", default=None, metavar="EXT", help="only these types (repeat)"
     )
     index.add_argument("--chunk-tokens", type=int, default=None, help="word pieces per chunk (default 200)")
+    index.add_argument("--overlap-tokens", type=int, default=None,
+                       help="overlap where a chunk boundary splits a paragraph (32)")  # fmt: skip
+    index.add_argument("--overlap-all", action="store_true", default=None,
+                       help="repeat trailing sentences at every chunk boundary, not only inside split paragraphs")  # fmt: skip
+    index.add_argument("--merge-sections", action="store_true", default=None,
+                       help="pack small sibling sections into one chunk (fewer chunks, coarser citations)")  # fmt: skip
     index.add_argument(
-        "--overlap-tokens",
-        type=int,
-        default=None,
-        help="overlap where a chunk boundary splits a paragraph (32)",
-    )
+        "--embedder", choices=["minilm", "minilm-onnx"], default=None,
+        help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime (same weights; faster "
+        "for short texts such as queries, slower for long chunks; needs genforge[onnx]); recorded in the store",
+    )  # fmt: skip
     index.add_argument(
-        "--overlap-all",
-        action="store_true",
-        default=None,
-        help="repeat trailing sentences at every chunk boundary, not only inside split paragraphs",
-    )
-    index.add_argument(
-        "--merge-sections",
-        action="store_true",
-        default=None,
-        help="pack small sibling sections into one chunk (fewer chunks, coarser citations)",
-    )
-    index.add_argument(
-        "--embedder",
-        choices=["minilm", "minilm-onnx"],
-        default=None,
-        help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime (same "
-        "weights; faster for short texts such as queries, slower for long chunks; needs genforge[onnx]); "
-        "recorded in the store for queries",
-    )
-    index.add_argument(
-        "--backend", choices=["segments", "qdrant"], default=None, help="vector backend of a new store"
+        "--backend", default=None, help="vector index of a new store: segments (default) or qdrant"
     )
     index.add_argument(
         "--qdrant-url", default=None, help="Qdrant server URL (default: local mode in the store)"
     )
+    index.add_argument("--no-dedupe", action="store_true", help="index near-duplicate documents too")
+    index.add_argument(
+        "--max-file-mb", type=float, default=None, help="skip larger files with a warning (20)"
+    )
+    index.add_argument(
+        "--follow-symlinks", action="store_true", help="index file symlinks leading out of PATH"
+    )
+    index.add_argument("--lock-timeout", type=float, default=None,
+                       help="seconds to wait while another process indexes the store (600)")  # fmt: skip
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
     add_seed(index)
     add_json(index)
     index.set_defaults(handler=run_index)
@@ -92,32 +95,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        default=None,
-        metavar="DIR",
-        help="store directory (default: the user-cache store, built from genforge's docs on first use)",
-    )
+    parser.add_argument("--store", default=None, metavar="DIR",
+                        help="store directory (default: the user-cache store, built from genforge's docs once)")  # fmt: skip
 
 
 def _add_retrieval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=int, default=5, help="chunks to return / use (default 5)")
-    parser.add_argument(
-        "--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)"
-    )
+    parser.add_argument("--k", type=int, default=None, help="chunks to return / use (default 5)")
+    parser.add_argument("--mode", "--retriever", dest="retriever", default=None,
+                        help="retriever: hybrid (default), dense or bm25")  # fmt: skip
     parser.add_argument(
         "--fusion",
-        choices=["document", "chunk"],
-        default="document",
-        help="hybrid: fuse documents and chunks (default) or chunks only",
+        default=None,
+        help="hybrid: fuse documents and chunks (document, default) or chunks only (chunk)",
     )
     parser.add_argument(
-        "--bm25-weight", type=float, default=0.5, help="hybrid: BM25's RRF weight, dense has 1 (default 0.5)"
+        "--bm25-weight", type=float, default=None, help="hybrid: BM25's RRF weight, dense has 1 (default 0.5)"
     )
     parser.add_argument(
-        "--mmr", action="store_true", help="diversify results with maximal marginal relevance"
+        "--mmr", action="store_true", default=None, help="diversify results with maximal marginal relevance"
     )
-    parser.add_argument("--mmr-lambda", type=float, default=0.7, help="MMR relevance weight (default 0.7)")
+    parser.add_argument("--mmr-lambda", type=float, default=None, help="MMR relevance weight (default 0.7)")
+
+
+def _retrieval(args: argparse.Namespace):
+    """The retrieval flags as one RetrievalConfig (unset flags keep its defaults)."""
+    from genforge.rag.config import RetrievalConfig
+
+    names = ("k", "retriever", "fusion", "bm25_weight", "mmr", "mmr_lambda")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return RetrievalConfig.build(given, where="retrieval")
 
 
 def _add_llm(parser: argparse.ArgumentParser) -> None:
@@ -138,9 +144,11 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
-    from genforge.rag.corpus import open_store
+    from genforge.rag.api import resolve_store
 
-    return open_store(args.store)
+    note = err_console().print
+    with CountProgress("building the default store", "files", quiet=args.json) as bar:
+        return resolve_store(args.store, on_build=note, progress=bar.update)
 
 
 def _llm(args: argparse.Namespace):
@@ -152,13 +160,8 @@ def _llm(args: argparse.Namespace):
 
     if not args.model:
         raise _error("--llm needs --model NAME (the model to ask on that server)")
-    return ChatClient(
-        args.llm,
-        args.model,
-        api_key=os.environ.get("GENFORGE_LLM_API_KEY"),
-        seed=args.seed,
-        timeout=args.timeout,
-    )
+    api_key = os.environ.get("GENFORGE_LLM_API_KEY")
+    return ChatClient(args.llm, args.model, api_key=api_key, seed=args.seed, timeout=args.timeout)
 
 
 def _error(message: str):
@@ -167,48 +170,40 @@ def _error(message: str):
     return ConfigError(message)
 
 
-def _pipeline(args: argparse.Namespace, store):
-    from genforge.guard import Guard
-    from genforge.rag.pipeline import RagPipeline
-
-    guard = False if args.no_guard else Guard.load(args.policy)
-    return RagPipeline(store, guard=guard, llm=_llm(args), k=args.k, **_retrieval(args))
+def _rails(args: argparse.Namespace):
+    return False if args.no_guard else (args.policy or None)
 
 
-def _retrieval(args: argparse.Namespace) -> dict:
-    """The retrieval options of ``_add_retrieval``, as keyword arguments of both ``Store.search`` and
-    ``RagPipeline``."""
-    return {
-        "mode": args.mode,
-        "fusion": args.fusion,
-        "bm25_weight": args.bm25_weight,
-        "use_mmr": args.mmr,
-        "mmr_lambda": args.mmr_lambda,
+def _store_config(args: argparse.Namespace):
+    from genforge.rag.config import StoreConfig
+
+    chunking = {
+        k: getattr(args, k) for k in ("chunk_tokens", "overlap_tokens", "overlap_all", "merge_sections")
     }
+    values = {
+        "chunking": {k: v for k, v in chunking.items() if v is not None} or None,
+        "embedder": args.embedder, "backend": args.backend, "qdrant_url": args.qdrant_url,
+        "dedupe": False if args.no_dedupe else None, "max_file_mb": args.max_file_mb,
+        "follow_symlinks": args.follow_symlinks or None, "lock_timeout": args.lock_timeout,
+    }  # fmt: skip
+    overrides = {k: v for k, v in values.items() if v is not None}
+    return StoreConfig.build(overrides, where="store") if overrides else None
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from genforge.core.paths import check_output_dir
     from genforge.core.seed import seed_everything
-    from genforge.rag.corpus import default_store_path
-    from genforge.rag.store import Store, StoreConfig
+    from genforge.rag.corpus import DOC_SUFFIXES, default_store_path, genforge_docs_root
+    from genforge.rag.store import Store
 
     seed_everything(args.seed)
-    overrides = {
-        key: value
-        for key, value in {
-            "chunk_tokens": args.chunk_tokens,
-            "overlap_tokens": args.overlap_tokens,
-            "overlap_all": args.overlap_all,
-            "merge_sections": args.merge_sections,
-            "embedder": args.embedder,
-            "backend": args.backend,
-            "qdrant_url": args.qdrant_url,
-        }.items()
-        if value is not None
-    }
-    config = StoreConfig.build(overrides, where="store") if overrides else None
-    store = Store(args.store or default_store_path(), config)
-    report = store.index(args.path, suffixes=args.suffix)
+    if (args.path is None) == (not args.default):
+        raise _error("give a PATH to index, or --default to build the default store from genforge's docs")
+    path, suffixes = (genforge_docs_root(), DOC_SUFFIXES) if args.default else (args.path, args.suffix)
+    store_path = check_output_dir(args.store or default_store_path())
+    store = Store(store_path, _store_config(args), notify=lambda m: err_console().print(f"note: {m}"))
+    with CountProgress("indexing", "files", quiet=args.quiet or args.json) as bar:
+        report = store.index(path, suffixes=suffixes, progress=bar.update)
     out = {"store": str(store.path), **report.to_dict()}
     if args.json:
         print_json(out)
@@ -220,48 +215,37 @@ def run_index(args: argparse.Namespace) -> int:
         ["added / updated / removed", f"{len(report.added)} / {len(report.updated)} / {len(report.removed)}"],
         ["unchanged", report.unchanged],
         ["skipped", len(report.skipped)],
-        [
-            "chunks written (embedded / reused)",
-            f"{report.chunks_added} ({report.chunks_embedded} / {report.chunks_reused})",
-        ],
+        ["near-duplicates skipped", len(report.duplicates)],
+        ["chunks written (embedded / reused)", f"{report.chunks_added} ({report.chunks_embedded} / {report.chunks_reused})"],
         ["store totals: documents / chunks", f"{report.total_documents} / {report.total_chunks}"],
         ["seconds", round(report.seconds, 2)],
-    ]
+    ]  # fmt: skip
+    if report.vectors_repaired:
+        rows.insert(-1, ["damaged vectors embedded again", report.vectors_repaired])
     console().print(table(f"indexed {report.root} into {store.path}", ["", "value"], rows))
     return 0
 
 
 def run_search(args: argparse.Namespace) -> int:
     from genforge.core.seed import seed_everything
+    from genforge.rag.api import search
 
     seed_everything(args.seed)
+    retrieval = _retrieval(args)
     store = _store(args)
-    hits = store.search(args.query, args.k, **_retrieval(args))
+    hits = search(args.query, store, retrieval)
     if args.json:
-        print_json(
-            {
-                "query": args.query,
-                "mode": args.mode,
-                "fusion": args.fusion,
-                "mmr": args.mmr,
-                "store": str(store.path),
-                "results": [h.to_dict() for h in hits],
-            }
-        )
+        print_json({"query": args.query, "mode": retrieval.retriever, "fusion": retrieval.fusion,
+                    "mmr": retrieval.mmr, "store": str(store.path), "results": [h.to_dict() for h in hits]})  # fmt: skip
         return 0
     rows = [
         [h.rank, round(h.score, 4), h.source, " > ".join(h.headings[-2:]), _snippet(h.text)] for h in hits
     ]
+    title = f"{retrieval.retriever} search: {args.query}"
     console().print(
-        table(
-            f"{args.mode} search: {args.query}", ["#", _score_column(hits), "source", "section", "text"], rows
-        )
+        table(title, ["#", hits[0].score_kind if hits else "score", "source", "section", "text"], rows)
     )
     return 0
-
-
-def _score_column(hits) -> str:
-    return hits[0].score_kind if hits else "score"
 
 
 def _snippet(text: str, width: int = 140) -> str:
@@ -271,10 +255,11 @@ def _snippet(text: str, width: int = 140) -> str:
 
 def run_ask(args: argparse.Namespace) -> int:
     from genforge.core.seed import seed_everything
+    from genforge.rag.api import ask
 
     seed_everything(args.seed)
-    store = _store(args)
-    answer = _pipeline(args, store).ask(args.question)
+    retrieval, llm = _retrieval(args), _llm(args)
+    answer = ask(args.question, _store(args), rails=_rails(args), llm=llm, retrieval=retrieval)
     if args.json:
         print_json(answer.to_dict())
         return 0
@@ -286,13 +271,11 @@ def run_ask(args: argparse.Namespace) -> int:
             section = f" — {' > '.join(c.headings)}" if c.headings else ""
             out.print(f"[{c.number}] {c.source}{section} (chars {c.start}-{c.end}, {c.chunk_id})")
     out.print()
-    status = "grounded" if answer.grounded else ("not found" if not answer.found else "not fully grounded")
     out.print(
-        f"generator: {answer.generator}   status: {status}   {answer.timings_ms.get('total', 0):.0f} ms"
+        f"generator: {answer.generator}   status: {answer.status}   {answer.timings_ms.get('total', 0):.0f} ms"
     )
     for stage, report in answer.guard.items():
-        reports = report if isinstance(report, list) else [report]
-        for r in reports:
+        for r in report if isinstance(report, list) else [report]:
             fired = ", ".join(f"{v['rail']} {v['score']:.2f}" for v in r["rails"]) or "no rail fired"
             where = f" chunk {r['chunk_id']}" if "chunk_id" in r else ""
             out.print(f"guard {stage}{where}: {r['action']} ({fired})")
@@ -301,18 +284,21 @@ def run_ask(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from genforge.core.seed import seed_everything
+    from genforge.rag.api import resolve_rails
     from genforge.rag.evaluate import evaluate
+    from genforge.rag.pipeline import RagPipeline
 
     seed_everything(args.seed)
     if args.judge and not args.llm:
         raise _error("--judge needs --llm URL --model NAME")
+    retrieval = _retrieval(args)
     if args.corpus:
         from genforge.rag.corpus import default_store_path
         from genforge.rag.store import Store
 
         Store(args.store or default_store_path()).index(args.corpus)
     store = _store(args)
-    pipeline = _pipeline(args, store)
+    pipeline = RagPipeline(store, guard=resolve_rails(_rails(args)), llm=_llm(args), retrieval=retrieval)
     report = evaluate(
         args.qa, pipeline, answers=not args.no_answers, judge_llm=pipeline.llm if args.judge else None
     )

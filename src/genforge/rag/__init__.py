@@ -2,10 +2,12 @@
 
 Python API::
 
-    from genforge.rag import Store, RagPipeline, open_store
-    store = Store("my-store"); store.index("docs/")            # incremental
-    hits = store.search("how do I resume training?", k=5)      # hybrid BM25 + dense, RRF
-    answer = RagPipeline(store).ask("how do I resume training?")  # extractive, cited, guarded
+    import genforge
+    from genforge.rag import Store, RetrievalConfig
+    Store("my-store").index("docs/")                                     # incremental
+    hits = genforge.search("how do I resume training?", store="my-store")  # hybrid BM25 + dense, RRF
+    answer = genforge.ask("how do I resume training?", store="my-store",   # extractive, cited, guarded
+                          retrieval=RetrievalConfig(k=3))
 
 Submodules are imported lazily so ``import genforge.rag`` stays light.
 """
@@ -16,15 +18,22 @@ import importlib
 from typing import Any
 
 _LAZY = {
+    "ask": "genforge.rag.api",
+    "search": "genforge.rag.api",
+    "RetrievalConfig": "genforge.rag.config",
     "Store": "genforge.rag.store",
-    "StoreConfig": "genforge.rag.store",
-    "SearchHit": "genforge.rag.store",
-    "IndexReport": "genforge.rag.store",
+    "StoreConfig": "genforge.rag.config",
+    "SearchHit": "genforge.rag.records",
+    "IndexReport": "genforge.rag.records",
+    "VectorIndex": "genforge.rag.vector_index",
+    "VECTOR_INDEXES": "genforge.rag.vector_index",
+    "RETRIEVERS": "genforge.rag.retrievers",
     "RagPipeline": "genforge.rag.pipeline",
     "Answer": "genforge.rag.pipeline",
     "ChatClient": "genforge.rag.generate",
     "open_store": "genforge.rag.corpus",
     "default_store_path": "genforge.rag.corpus",
+    "build_default_store": "genforge.rag.corpus",
     "evaluate": "genforge.rag.evaluate",
 }
 

@@ -42,8 +42,9 @@ def load_qa(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a QA JSONL file; every line needs ``question`` and a non-empty ``sources`` list."""
     items = []
     for number, item in io.read_jsonl_strict(path, what="QA file"):
-        if not item.get("question") or not isinstance(item.get("sources"), list):
-            raise DataError(f"{path}:{number} needs 'question' and a 'sources' list")
+        question = item.get("question")
+        if not isinstance(question, str) or not question.strip() or not isinstance(item.get("sources"), list):
+            raise DataError(f"{path}:{number} needs 'question' (text) and a 'sources' list, got {question!r}")
         items.append(item)
     if not items:
         raise DataError(f"{path} has no questions")
@@ -145,12 +146,14 @@ def evaluate(
     started = time.perf_counter()
     for item in items:
         question, relevant = item["question"], item["sources"]
-        hits = pipeline.search(question, max(depth, pipeline.k), max(pipeline.candidates, depth))
+        hits = pipeline.search(
+            question, max(depth, pipeline.retrieval.k), max(pipeline.retrieval.candidates, depth)
+        )
         row: dict[str, Any] = {"id": item.get("id"), "question": question}
         if relevant:
             row.update(retrieval_metrics(ranked_sources([h.source for h in hits]), relevant))
             row["context_precision"] = context_precision(
-                [is_relevant(h.source, relevant) for h in hits[: pipeline.k]]
+                [is_relevant(h.source, relevant) for h in hits[: pipeline.retrieval.k]]
             )
         if answers:
             result = pipeline.ask(question)

@@ -107,7 +107,8 @@ def _decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # NUL bytes past the binary sniff are not text: dropped so they are never stored or returned
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _with_title(doc: Document) -> Document:
@@ -332,7 +333,9 @@ def _load_html(source: str, html: str) -> Document:
     if not html.strip():
         return Document(source, "html", "", [], Path(source).stem)
     try:
-        tree = lxml_html.document_fromstring(html.encode("utf-8"))
+        # huge_tree lifts libxml2's nesting limit of 256, past which it silently drops the rest of the page
+        parser = lxml_html.HTMLParser(huge_tree=True)
+        tree = lxml_html.document_fromstring(html.encode("utf-8"), parser=parser)
     except Exception as exc:  # lxml raises ParserError/XMLSyntaxError/ValueError on hopeless input
         raise UnreadableFile(f"{source}: not parseable HTML ({exc})") from None
     title_el = tree.find(".//title")
@@ -340,7 +343,10 @@ def _load_html(source: str, html: str) -> Document:
     root = _first(tree, ".//main", ".//*[@role='main']", ".//article", ".//body")
     root = tree if root is None else root
     out = _HtmlText()
-    _walk_html(root, out)
+    try:
+        _walk_html(root, out)
+    except RecursionError:
+        raise UnreadableFile(f"{source}: HTML nested too deeply to read") from None
     out.flush()
     doc = Document(source, "html", "".join(out.parts), out.blocks)
     first_heading = next((b for b in doc.blocks if b.kind == "heading"), None)

@@ -1,10 +1,12 @@
 """Ask a question: guard the input, retrieve, guard the chunks, generate with citations, guard the answer.
 
-:class:`RagPipeline` is the one object a CLI command or an HTTP handler calls; it holds no per-request
-state, so one pipeline can serve concurrent requests. Citations are data: each ``[n]`` in the answer maps
-to a chunk id with its source and character offsets, and each answer sentence carries its support score
-against the passages it cites. When nothing relevant is retrieved, the answer says so instead of inventing
-one.
+:class:`RagPipeline` is what :func:`genforge.rag.api.ask`, the CLI and the HTTP server call; it holds no
+per-request state, so one pipeline can serve concurrent requests. :meth:`RagPipeline.ask` runs five
+numbered stages, each a method. Citations are data: each ``[n]`` in the answer maps to a chunk id with its
+source and character offsets, and each answer sentence carries its support score
+(:mod:`genforge.text.support`) against the passages it cites; the answer is *grounded* when every sentence
+reaches :data:`genforge.text.support.MIN_SUPPORT`, the threshold the guard's groundedness rail uses too.
+When nothing relevant is retrieved, the answer says so instead of inventing one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from genforge.guard import Guard, RailContext
+from genforge.rag.config import RetrievalConfig
 from genforge.rag.generate import (
     LLM_NOT_FOUND,
     NOT_FOUND,
@@ -22,8 +25,9 @@ from genforge.rag.generate import (
     extractive_answer,
     renumber_citations,
 )
-from genforge.rag.store import Fusion, SearchHit, SearchMode, Store
-from genforge.text.support import citation_numbers, claim_spans, support_matrix
+from genforge.rag.records import SearchHit
+from genforge.rag.store import Store
+from genforge.text.support import MIN_SUPPORT, citation_numbers, claim_spans, support_matrix
 
 BLOCKED = "The request was blocked by the guardrails"
 WITHHELD = "The answer was withheld by the guardrails"
@@ -68,6 +72,26 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def status(self) -> str:
+        """``grounded``, ``not found``, ``blocked`` or ``not fully grounded``."""
+        if self.blocked:
+            return "blocked"
+        if not self.found:
+            return "not found"
+        return "grounded" if self.grounded else "not fully grounded"
+
+
+@dataclass
+class _Request:
+    """One question's state while it moves through the stages."""
+
+    question: str
+    query: str
+    guard: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
 
 class RagPipeline:
     """Retrieval-augmented answering over a :class:`Store`, protected by a :class:`Guard`.
@@ -76,191 +100,120 @@ class RagPipeline:
         store: the store to retrieve from.
         guard: a guard policy; ``None`` loads the default policy; ``False`` disables guardrails.
         llm: an OpenAI-compatible :class:`ChatClient`; ``None`` uses the offline extractive answerer.
-        k: chunks retrieved per question.
-        mode, fusion, bm25_weight, use_mmr, mmr_lambda, candidates: retrieval settings (see
-            :meth:`Store.search`).
+        retrieval: how chunks are retrieved (retriever, k, fusion, MMR …).
         max_sentences, min_score: extractive answerer settings.
         min_support: support a sentence needs from its cited passages to count as grounded.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        guard: Guard | None | bool = None,
-        llm: ChatClient | None = None,
-        k: int = 5,
-        mode: SearchMode = "hybrid",
-        fusion: Fusion = "document",
-        bm25_weight: float = 0.5,
-        use_mmr: bool = False,
-        mmr_lambda: float = 0.7,
-        candidates: int = 50,
-        max_sentences: int = 3,
-        min_score: float = 0.45,
-        min_support: float = 0.6,
-    ) -> None:
+    def __init__(self, store: Store, *, guard: Guard | None | bool = None, llm: ChatClient | None = None,
+                 retrieval: RetrievalConfig | None = None, max_sentences: int = 3, min_score: float = 0.45,
+                 min_support: float = MIN_SUPPORT) -> None:  # fmt: skip
         self.store = store
         self.guard = Guard.load() if guard is None or guard is True else (guard or None)
         self.llm = llm
-        self.k = k
-        self.mode = mode
-        self.fusion = fusion
-        self.bm25_weight = bm25_weight
-        self.use_mmr = use_mmr
-        self.mmr_lambda = mmr_lambda
-        self.candidates = candidates
+        self.retrieval = retrieval or RetrievalConfig()
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.min_support = min_support
 
     def search(self, query: str, k: int | None = None, candidates: int | None = None) -> list[SearchHit]:
         """The store's hits for ``query`` with this pipeline's retrieval settings."""
-        return self.store.search(
-            query,
-            self.k if k is None else k,
-            mode=self.mode,
-            candidates=self.candidates if candidates is None else candidates,
-            fusion=self.fusion,
-            bm25_weight=self.bm25_weight,
-            use_mmr=self.use_mmr,
-            mmr_lambda=self.mmr_lambda,
-        )
+        changes = {name: v for name, v in (("k", k), ("candidates", candidates)) if v is not None}
+        return self.store.search(query, retrieval=self.retrieval, **changes)
 
     @property
     def generator(self) -> str:
         return f"llm:{self.llm.model}" if self.llm else "extractive"
 
     def ask(self, question: str) -> Answer:
-        timings: dict[str, float] = {}
-        guard_report: dict[str, Any] = {}
-        started = time.perf_counter()
-        query = question
-        if self.guard:
-            checked = self.guard.check_input(question)
-            guard_report["input"] = checked.to_dict()
-            if checked.blocked:
-                reasons = "; ".join(v.message or v.rail for v in checked.fired)
-                timings["guard"] = _ms(started)
-                return Answer(
-                    question,
-                    f"{BLOCKED}: {reasons}.",
-                    False,
-                    False,
-                    True,
-                    self.generator,
-                    guard=guard_report,
-                    timings_ms=timings,
-                )
-            query = checked.redacted_text
-        timings["guard_input"] = _ms(started)
-
-        t = time.perf_counter()
-        hits = self.search(query)
-        timings["retrieve"] = _ms(t)
-        t = time.perf_counter()
-        kept, dropped = self._guard_context(hits)
-        if dropped:
-            guard_report["context"] = dropped
-        timings["guard_context"] = _ms(t)
-
-        t = time.perf_counter()
-        text, order = self._generate(query, kept)
-        timings["generate"] = _ms(t)
-        found = bool(order)
+        """Stages: 1 guard the input, 2 retrieve, 3 guard the chunks, 4 generate, 5 check and guard the answer."""
+        request = _Request(question, question)
+        if not self._1_guard_input(request):
+            return self._answer(request, answer=f"{BLOCKED}: {request.guard['reasons']}.", blocked=True)
+        hits = self._2_retrieve(request)
+        kept, dropped = self._3_guard_context(request, hits)
+        text, order = self._4_generate(request, kept)
         retrieved = [
             {"rank": h.rank, "chunk_id": h.chunk_id, "source": h.source, "score": h.score, "score_kind": h.score_kind,
-             "dropped_by_guard": h.chunk_id in {d["chunk_id"] for d in dropped}}
+             "dropped_by_guard": h.chunk_id in dropped}
             for h in hits
         ]  # fmt: skip
-        if not found:
-            timings["total"] = _ms(started)
-            return Answer(
-                question,
-                text,
-                False,
-                False,
-                False,
-                self.generator,
-                retrieved=retrieved,
-                guard=guard_report,
-                timings_ms=timings,
-            )
+        if not order:
+            return self._answer(request, answer=text, retrieved=retrieved)
+        return self._5_check_answer(request, text, kept, order, retrieved)
 
+    def _answer(self, request: _Request, **fields: Any) -> Answer:
+        request.guard.pop("reasons", None)
+        request.timings["total"] = _ms(request.started)
+        defaults = {"found": False, "grounded": False, "blocked": False}
+        return Answer(question=request.question, generator=self.generator, guard=request.guard,
+                      timings_ms=request.timings, **{**defaults, **fields})  # fmt: skip
+
+    def _1_guard_input(self, request: _Request) -> bool:
+        """False when the input rails block the question; else the (possibly redacted) query is set."""
         t = time.perf_counter()
-        passages = [kept[i].text for i in order] + [h.text for i, h in enumerate(kept) if i not in order]
-        citations = [
-            Citation(n, kept[i].chunk_id, kept[i].source, kept[i].title, kept[i].headings, kept[i].start, kept[i].end, kept[i].text)
-            for n, i in enumerate(order, start=1)
-        ]  # fmt: skip
-        sentences = self._check_sentences(text, passages, len(order))
-        blocked = False
         if self.guard:
-            context = RailContext(
-                passages=passages,
-                citations={n: n - 1 for n in range(1, len(order) + 1)},
-                embedding=self.store.embedding,
-            )
-            checked = self.guard.check_output(text, context)
-            guard_report["output"] = checked.to_dict()
+            checked = self.guard.check_input(request.question)
+            request.guard["input"] = checked.to_dict()
             if checked.blocked:
-                reasons = "; ".join(v.message or v.rail for v in checked.fired)
-                text, found, blocked = f"{WITHHELD}: {reasons}.", False, True
-            elif checked.action == "redact":
-                text = checked.redacted_text
-        timings["check_answer"] = _ms(t)
-        grounded = found and bool(sentences) and all(s.supported for s in sentences)
-        timings["total"] = _ms(started)
-        return Answer(
-            question,
-            text,
-            found,
-            grounded,
-            blocked,
-            self.generator,
-            citations,
-            sentences,
-            retrieved,
-            guard_report,
-            timings,
-        )
+                request.guard["reasons"] = "; ".join(v.message or v.rail for v in checked.fired)
+                request.timings["guard"] = _ms(t)
+                return False
+            request.query = checked.redacted_text
+        request.timings["guard_input"] = _ms(t)
+        return True
 
-    def _guard_context(self, hits: list[SearchHit]) -> tuple[list[SearchHit], list[dict[str, Any]]]:
-        if not self.guard or not self.guard.rails["context"]:
-            return hits, []
-        kept, dropped = [], []
-        for hit in hits:
-            checked = self.guard.check(hit.text, "context")
-            if checked.blocked:
-                dropped.append({"chunk_id": hit.chunk_id, "source": hit.source, **checked.to_dict()})
-            else:
-                kept.append(hit)
-        return kept, dropped
+    def _2_retrieve(self, request: _Request) -> list[SearchHit]:
+        t = time.perf_counter()
+        hits = self.search(request.query)
+        request.timings["retrieve"] = _ms(t)
+        return hits
 
-    def _generate(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
+    def _3_guard_context(self, request: _Request, hits: list[SearchHit]) -> tuple[list[SearchHit], set[str]]:
+        """The hits the context rails let through, and the chunk ids they dropped."""
+        t = time.perf_counter()
+        kept, dropped = hits, []
+        if self.guard and self.guard.rails["context"]:
+            kept = []
+            for hit in hits:
+                checked = self.guard.check(hit.text, "context")
+                if checked.blocked:
+                    dropped.append({"chunk_id": hit.chunk_id, "source": hit.source, **checked.to_dict()})
+                else:
+                    kept.append(hit)
+        if dropped:
+            request.guard["context"] = dropped
+        request.timings["guard_context"] = _ms(t)
+        return kept, {d["chunk_id"] for d in dropped}
+
+    def _4_generate(self, request: _Request, hits: list[SearchHit]) -> tuple[str, list[int]]:
         """``(answer text with [n] markers, passage index of each citation number)``; no citations = not found."""
+        t = time.perf_counter()
+        text, order = (
+            self._extractive(request.query, hits) if self.llm is None else self._llm(request.query, hits)
+        )
+        request.timings["generate"] = _ms(t)
+        return text, order
+
+    def _extractive(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
         if not hits:
             return NOT_FOUND, []
-        if self.llm is None:
-            extracts = extractive_answer(
-                question,
-                [_body(h) for h in hits],
-                self.store.embedding,
-                max_sentences=self.max_sentences,
-                min_score=self.min_score,
-            )
-            if not extracts:
-                return NOT_FOUND, []
-            order: list[int] = []
-            parts = []
-            for e in extracts:
-                if e.passage not in order:
-                    order.append(e.passage)
-                parts.append(_cite(e.text, order.index(e.passage) + 1))
-            return " ".join(parts), order
-        labels = [
-            (f"{h.source}" + (f" — {' > '.join(h.headings)}" if h.headings else ""), h.text) for h in hits
-        ]
+        extracts = extractive_answer(question, [_body(h) for h in hits], self.store.embedding,
+                                     max_sentences=self.max_sentences, min_score=self.min_score)  # fmt: skip
+        if not extracts:
+            return NOT_FOUND, []
+        order: list[int] = []
+        parts = []
+        for e in extracts:
+            if e.passage not in order:
+                order.append(e.passage)
+            parts.append(_cite(e.text, order.index(e.passage) + 1))
+        return " ".join(parts), order
+
+    def _llm(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
+        if not hits:
+            return NOT_FOUND, []
+        labels = [(h.source + (f" — {' > '.join(h.headings)}" if h.headings else ""), h.text) for h in hits]
         reply = self.llm.chat(build_messages(question, labels))
         if not reply or reply.strip().startswith(LLM_NOT_FOUND.rstrip(".")):
             return NOT_FOUND, []
@@ -268,6 +221,33 @@ class RagPipeline:
         if not order:  # an answer that cites no passage has nothing to ground it
             return NOT_FOUND, []
         return text, order
+
+    def _5_check_answer(self, request: _Request, text: str, kept: list[SearchHit], order: list[int],
+                        retrieved: list[dict[str, Any]]) -> Answer:  # fmt: skip
+        """Support of each sentence against its cited passages, then the output rails."""
+        t = time.perf_counter()
+        passages = [kept[i].text for i in order] + [h.text for i, h in enumerate(kept) if i not in order]
+        citations = [
+            Citation(number=n, chunk_id=kept[i].chunk_id, source=kept[i].source, title=kept[i].title,
+                     headings=kept[i].headings, start=kept[i].start, end=kept[i].end, text=kept[i].text)
+            for n, i in enumerate(order, start=1)
+        ]  # fmt: skip
+        sentences = self._check_sentences(text, passages, len(order))
+        found, blocked = True, False
+        if self.guard:
+            context = RailContext(passages=passages, citations={n: n - 1 for n in range(1, len(order) + 1)},
+                                  embedding=self.store.embedding)  # fmt: skip
+            checked = self.guard.check_output(text, context)
+            request.guard["output"] = checked.to_dict()
+            if checked.blocked:
+                reasons = "; ".join(v.message or v.rail for v in checked.fired)
+                text, found, blocked = f"{WITHHELD}: {reasons}.", False, True
+            elif checked.action == "redact":
+                text = checked.redacted_text
+        request.timings["check_answer"] = _ms(t)
+        grounded = found and bool(sentences) and all(s.supported for s in sentences)
+        return self._answer(request, answer=text, found=found, grounded=grounded, blocked=blocked,
+                            citations=citations, sentences=sentences, retrieved=retrieved)  # fmt: skip
 
     def _check_sentences(self, text: str, passages: list[str], num_cited: int) -> list[AnswerSentence]:
         spans = claim_spans(text)
@@ -279,9 +259,8 @@ class RagPipeline:
         for row, sentence in enumerate(sentences):
             numbers = [n for n in citation_numbers(sentence) if 1 <= n <= num_cited]
             best = max((float(support[row, n - 1]) for n in numbers), default=0.0)
-            out.append(
-                AnswerSentence(sentence, citation_numbers(sentence), round(best, 4), best >= self.min_support)
-            )
+            out.append(AnswerSentence(text=sentence, citations=citation_numbers(sentence), support=round(best, 4),
+                                      supported=best >= self.min_support))  # fmt: skip
         return out
 
 

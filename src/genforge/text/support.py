@@ -16,6 +16,9 @@ import numpy as np
 
 from genforge.text.sentences import sentence_spans, split_sentences
 
+# support a sentence needs from the passages it cites to count as grounded: the RAG answer's status and
+# the guard's groundedness rail both use it, so they cannot disagree
+MIN_SUPPORT = 0.6
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:['.][A-Za-z0-9_]+)*")
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 STOPWORDS = frozenset(

@@ -1,0 +1,292 @@
+"""The store's catalog: one SQLite file (``store.sqlite``) holding roots, documents, chunks and settings.
+
+The catalog is the source of truth of a store: which files were indexed (content hash, size, mtime), the
+chunks cut from them (text, heading path, character offsets, the content hash that keys the chunk's
+vector in the :mod:`vector index <genforge.rag.vector_index>`), the settings the store was built with and
+a generation counter that moves with every commit so readers know when to reload. Rows are read by name
+(``sqlite3.Row``), never by position.
+
+A new catalog is written to a temporary file and renamed into place once its schema and settings are
+committed, so an interrupted creation never leaves a ``store.sqlite`` without a schema; a file that is not
+a genforge catalog is refused with one line instead of a ``sqlite3`` traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from genforge.core.errors import DataError
+
+LAYOUT_VERSION = 2
+FILE = "store.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (root_id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id INTEGER PRIMARY KEY, root_id INTEGER NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
+    chunking TEXT NOT NULL, num_chunks INTEGER NOT NULL, minhash BLOB, UNIQUE (root_id, source));
+CREATE TABLE IF NOT EXISTS chunks (
+    cid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+    headings TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    num_tokens INTEGER NOT NULL, text_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (text_hash);
+"""
+_RECORD = """SELECT c.cid, c.chunk_id, d.source, r.path AS root, d.title, c.headings, c.start, c.end, c.text
+             FROM chunks c JOIN documents d ON c.doc_id = d.doc_id JOIN roots r ON d.root_id = r.root_id"""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _chunked(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def has_schema(path: Path) -> bool:
+    """``path`` is an SQLite file with a catalog's ``meta`` table (an empty or schema-less file is not)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise DataError(
+            f"{path} is not a genforge RAG store ({exc}); delete it or use another --store"
+        ) from None
+
+
+class Catalog:
+    """An open ``store.sqlite``. Create one with :meth:`create`, open an existing one with :meth:`open`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def create(cls, directory: Path, meta: dict[str, Any]) -> Catalog:
+        """Write a new catalog with ``meta`` rows atomically (temp file, then rename) and open it."""
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f"{FILE}.tmp-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.executescript(SCHEMA)
+            rows = {"layout_version": LAYOUT_VERSION, "generation": 0, "bm25_generation": -1, **meta}
+            with _transaction(db):
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()]
+                )
+        finally:
+            db.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, directory / FILE)
+        return cls.open(directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> Catalog:
+        path = directory / FILE
+        try:
+            db = _connect(path)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            row = db.execute("SELECT value FROM meta WHERE key='layout_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"{path} is not a genforge RAG store ({exc}); delete it or use another --store"
+            ) from None
+        version = None if row is None else json.loads(row["value"])
+        if version != LAYOUT_VERSION:
+            db.close()
+            raise DataError(
+                f"{directory} has store layout version {version or 1}, this genforge reads version "
+                f"{LAYOUT_VERSION}: delete it and run 'genforge rag index' again (or use another --store)"
+            )
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+        with _transaction(self.db, begin):
+            yield
+
+    # settings ----------------------------------------------------------------------------------------
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def generation(self) -> int:
+        return int(self.meta("generation"))
+
+    def bump_generation(self) -> None:
+        self.set_meta("generation", self.generation() + 1)
+
+    # documents ---------------------------------------------------------------------------------------
+    def root_id(self, root: str) -> int:
+        row = self.db.execute("SELECT root_id FROM roots WHERE path=?", (root,)).fetchone()
+        if row:
+            return row["root_id"]
+        with self.transaction():
+            return self.db.execute("INSERT INTO roots (path) VALUES (?)", (root,)).lastrowid
+
+    def documents(self, root_id: int) -> dict[str, sqlite3.Row]:
+        """Every document of a root by source path."""
+        query = "SELECT doc_id, source, size, mtime_ns, content_hash, chunking FROM documents WHERE root_id=?"
+        return {row["source"]: row for row in self.db.execute(query, (root_id,))}
+
+    def signatures(self) -> dict[str, bytes]:
+        """``source -> MinHash signature bytes`` of every document that has one."""
+        query = "SELECT source, minhash FROM documents WHERE minhash IS NOT NULL"
+        return {r["source"]: r["minhash"] for r in self.db.execute(query)}
+
+    def sources_elsewhere(self, root_id: int) -> set[str]:
+        return {
+            r["source"]
+            for r in self.db.execute("SELECT source FROM documents WHERE root_id != ?", (root_id,))
+        }
+
+    def touch(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """Record new ``(size, mtime_ns, doc_id)`` of documents whose content did not change."""
+        with self.transaction():
+            self.db.executemany("UPDATE documents SET size=?, mtime_ns=? WHERE doc_id=?", list(rows))
+
+    def _drop(self, root_id: int, source: str) -> set[str]:
+        row = self.db.execute(
+            "SELECT doc_id FROM documents WHERE root_id=? AND source=?", (root_id, source)
+        ).fetchone()
+        if row is None:
+            return set()
+        hashes = {r["text_hash"] for r in self.db.execute("SELECT text_hash FROM chunks WHERE doc_id=?", row)}
+        self.db.execute("DELETE FROM chunks WHERE doc_id=?", row)
+        self.db.execute("DELETE FROM documents WHERE doc_id=?", row)
+        return hashes
+
+    def replace_documents(
+        self, root_id: int, documents: Sequence[dict[str, Any]], chunks: Sequence[dict[str, Any]]
+    ) -> set[str]:
+        """In one transaction: drop the old versions of ``documents``, insert them with their ``chunks``
+        (each chunk names its document by ``source``), move the generation. Returns the dropped chunks'
+        content hashes."""
+        old: set[str] = set()
+        with self.transaction():
+            for doc in documents:
+                old |= self._drop(root_id, doc["source"])
+            doc_ids = {}
+            for doc in documents:
+                doc_ids[doc["source"]] = self.db.execute(
+                    """INSERT INTO documents (root_id, source, content_hash, size, mtime_ns, kind, title, chunking,
+                       num_chunks, minhash) VALUES (:root_id, :source, :content_hash, :size, :mtime_ns, :kind,
+                       :title, :chunking, :num_chunks, :minhash)""",
+                    {"root_id": root_id, **doc},
+                ).lastrowid
+            self.db.executemany(
+                """INSERT INTO chunks (chunk_id, doc_id, ordinal, headings, start, end, text, num_tokens, text_hash)
+                   VALUES (:chunk_id, :doc_id, :ordinal, :headings, :start, :end, :text, :num_tokens, :text_hash)""",
+                [{**c, "doc_id": doc_ids[c["source"]]} for c in chunks],
+            )
+            self.bump_generation()
+        return old
+
+    def remove_documents(self, root_id: int, sources: Sequence[str]) -> set[str]:
+        """Drop documents (and their chunks); returns their chunks' content hashes."""
+        old: set[str] = set()
+        with self.transaction():
+            for source in sources:
+                old |= self._drop(root_id, source)
+            self.bump_generation()
+        return old
+
+    # chunks ------------------------------------------------------------------------------------------
+    def live_keys(self, keys: Iterable[str] | None = None) -> set[str]:
+        """Content hashes used by some chunk (all of them, or those among ``keys``)."""
+        if keys is None:
+            return {r["text_hash"] for r in self.db.execute("SELECT DISTINCT text_hash FROM chunks")}
+        found: set[str] = set()
+        for part in _chunked(list(keys)):
+            query = f"SELECT text_hash FROM chunks WHERE text_hash IN ({_marks(part)})"
+            found.update(r["text_hash"] for r in self.db.execute(query, list(part)))
+        return found
+
+    def chunk_keys(self) -> list[tuple[int, str]]:
+        """``(cid, content hash)`` of every chunk in chunk order."""
+        return [
+            (r["cid"], r["text_hash"])
+            for r in self.db.execute("SELECT cid, text_hash FROM chunks ORDER BY cid")
+        ]
+
+    def chunk_texts(self) -> list[tuple[int, list[str], str]]:
+        """``(cid, heading path, text)`` of every chunk in chunk order (what BM25 indexes)."""
+        rows = self.db.execute("SELECT cid, headings, text FROM chunks ORDER BY cid")
+        return [(r["cid"], json.loads(r["headings"]), r["text"]) for r in rows]
+
+    def keys_of(self, cids: Sequence[int]) -> dict[int, str]:
+        query = f"SELECT cid, text_hash FROM chunks WHERE cid IN ({_marks(cids)})"
+        return {r["cid"]: r["text_hash"] for r in self.db.execute(query, [int(c) for c in cids])}
+
+    def records(self, cids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Chunk rows with provenance (``chunk_id, source, root, title, headings, start, end, text``)."""
+        if not len(cids):
+            return {}
+        rows = self.db.execute(f"{_RECORD} WHERE c.cid IN ({_marks(cids)})", [int(c) for c in cids])
+        out = {}
+        for r in rows:
+            record = {name: r[name] for name in r.keys()}  # noqa: SIM118 - sqlite3.Row iterates values
+            cid = record.pop("cid")
+            out[cid] = {**record, "headings": json.loads(r["headings"])}
+        return out
+
+    def documents_of(self, cids: Sequence[int]) -> dict[int, int]:
+        """The document row id of each given chunk row id."""
+        if not len(cids):
+            return {}
+        query = f"SELECT cid, doc_id FROM chunks WHERE cid IN ({_marks(cids)})"
+        return {r["cid"]: r["doc_id"] for r in self.db.execute(query, [int(c) for c in cids])}
+
+    def counts(self) -> dict[str, int]:
+        one = self.db.execute
+        return {
+            "documents": one("SELECT COUNT(*) FROM documents").fetchone()[0],
+            "chunks": one("SELECT COUNT(*) FROM chunks").fetchone()[0],
+        }
+
+    def roots(self) -> list[str]:
+        return [r["path"] for r in self.db.execute("SELECT path FROM roots ORDER BY root_id")]
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    db.execute(begin)
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
