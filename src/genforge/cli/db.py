@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from genforge.cli.common import add_json, console, err_console, print_json
 
@@ -31,8 +32,9 @@ def run_start(args: argparse.Namespace) -> int:
         print_json({"url": url, "dir": args.dir, "running": True})
         return 0
     console().print(url, soft_wrap=True)
+    sys.stdout.flush()  # the URL comes first, also when both streams go to one file
     err_console().print(
-        f"next: genforge rag index docs --store '{url}'  (stop with: genforge db stop --dir {args.dir})",
+        f"next: genforge rag index PATH --store URL, with the URL above (stop: genforge db stop --dir {args.dir})",
         soft_wrap=True,
     )
     return 0
