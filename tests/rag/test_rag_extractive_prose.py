@@ -52,3 +52,11 @@ def test_a_table_row_is_quoted_on_its_own_not_as_the_whole_table():
     )
     chosen = extractive_answer("What is the default learning rate?", [table], SentenceEmbedding())
     assert [c.text for c in chosen] == ["| `lr` | the learning rate of the optimizer, 3e-4 by default |"]
+
+
+def test_answers_never_carry_markdown_headings_or_rst_underlines():
+    bakery = "## Opening hours\nThe bakery opens at seven every morning and closes at six.\n"
+    rst = "Opening hours\n=============\n\nThe bakery opens at seven every morning and closes at six.\n"
+    for passage in (bakery, rst):
+        extracts = extractive_answer("When does the bakery open?", [passage], SentenceEmbedding())
+        assert [e.text for e in extracts] == ["The bakery opens at seven every morning and closes at six."]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from rag_testdata import make_corpus
 
+from genforge.cli.main import main
 from genforge.core.errors import GenforgeError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.guard import Guard
@@ -116,6 +119,8 @@ class _ChatHandler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             self.send_error(404)
             return
+        if self._failure(body["model"]):
+            return
         user = body["messages"][-1]["content"]
         if "scale of 1 to 5" in user:  # judge prompts get a fixed rating
             self._reply(body, "4")
@@ -131,6 +136,29 @@ class _ChatHandler(BaseHTTPRequestHandler):
                 content = f"{match.rstrip('.')} [{number}]."
                 break
         self._reply(body, content)
+
+    def _failure(self, model: str) -> bool:
+        """Models named after a failure make the server fail that way (the client's error paths)."""
+        if model == "http-500":
+            self.send_error(500, "model crashed")
+        elif model == "slow":
+            time.sleep(2)
+            self._send(b'{"choices": []}')
+        elif model == "not-json":
+            self._send(b"<html>proxy error page</html>")
+        elif model == "no-choices":
+            self._send(json.dumps({"error": {"message": "model not loaded"}}).encode())
+        else:
+            return False
+        return True
+
+    def _send(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
 
     def _reply(self, body: dict, content: str) -> None:
         reply = {"id": "x", "object": "chat.completion", "model": body["model"],
@@ -154,6 +182,41 @@ def chat_server():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("model", "timeout", "message"),
+    [
+        ("http-500", 30.0, "answered HTTP 500"),
+        ("slow", 0.5, "gave no usable answer"),
+        ("not-json", 30.0, "gave no usable answer"),
+        ("no-choices", 30.0, "did not return a chat completion"),
+    ],
+)
+def test_llm_server_errors_timeouts_and_bad_replies_are_one_line_llm_errors(
+    chat_server, model, timeout, message
+):
+    client = ChatClient(chat_server, model, timeout=timeout)
+    with pytest.raises(LLMError, match=message) as info:
+        client.chat([{"role": "user", "content": "hi"}])
+    assert "\n" not in str(info.value)
+
+
+def test_an_llm_error_in_rag_ask_is_one_error_line_and_exit_2(store, chat_server, capsys):
+    argv = [
+        "rag",
+        "ask",
+        "How many pallets?",
+        "--store",
+        str(store.path),
+        "--llm",
+        chat_server,
+        "--model",
+        "no-choices",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: LLM server") and err.count("\n") == 1
 
 
 def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_server):

@@ -99,7 +99,7 @@ class ChatClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:200]
+            detail = " ".join(exc.read().decode("utf-8", "replace").split())[:200]  # one line
             raise LLMError(f"LLM server {self.endpoint} answered HTTP {exc.code}: {detail}") from None
         except urllib.error.URLError as exc:
             raise LLMError(
@@ -175,6 +175,40 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
     return [part for i, part in enumerate(parts) if (i % 2 == 1) == starts_in_code]
 
 
+_ATX_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t].*)?$")
+_ADORNMENT = re.compile(r"^[ \t]*([=\-`:'\"~^_*+#<>.])\1{2,}[ \t]*$")
+
+
+def _without_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Parts of ``text[start:end]`` between heading lines: Markdown ``#`` headings, reST/setext underlines
+    and overlines, and the title line an underline belongs to. A heading is a label, not an answer, and
+    pasting it into a sentence ("## Opening hours The bakery ...") reads as nonsense."""
+    lines, cursor = [], start
+    while cursor < end:
+        stop = text.find("\n", cursor, end)
+        stop = end if stop < 0 else stop
+        lines.append((cursor, stop))
+        cursor = stop + 1
+    drop = set()
+    for i, (a, b) in enumerate(lines):
+        line = text[a:b]
+        if _ATX_HEADING.match(line):
+            drop.add(i)
+        elif _ADORNMENT.match(line):
+            drop.add(i)
+            if i > 0 and text[lines[i - 1][0] : lines[i - 1][1]].strip():
+                drop.add(i - 1)
+    parts, cursor = [], start
+    for i in sorted(drop):
+        a, b = lines[i]
+        if text[cursor:a].strip():
+            parts.append((cursor, a))
+        cursor = max(cursor, b)
+    if text[cursor:end].strip():
+        parts.append((cursor, end))
+    return parts
+
+
 _TABLE_LINE = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")
 
@@ -226,7 +260,8 @@ def extractive_answer(
     for p, text in enumerate(passages):
         spans = [
             row
-            for a, b in prose_spans(text)
+            for prose in prose_spans(text)
+            for a, b in _without_headings(text, *prose)
             for span in sentence_spans(text, a, b)
             for row in _table_rows(text, *span)
         ]

@@ -116,7 +116,7 @@ class Indexer:
             report.files_seen += 1
             reason = self._refuse(path, root, base, report)
             if reason:
-                self._skip(report, source.encode("utf-8", "backslashreplace").decode(), reason)
+                self._skip(report, os.fsencode(source).decode("utf-8", "backslashreplace"), reason)
                 continue
             if source in elsewhere:
                 raise DataError(
@@ -167,7 +167,7 @@ class Indexer:
         counter = self._counter = self._counter or WordPieceCounter()
         finder = self._duplicates(pending, report.removed)
         batch: list[tuple[Document, list[Chunk], _Pending, bytes | None]] = []
-        batch_chunks = 0
+        batch_chunks = reported = 0
         for done, item in enumerate(pending, start=1):
             try:
                 doc = load_document(item.path, item.source, item.data)
@@ -195,9 +195,10 @@ class Indexer:
                 batch, batch_chunks = [], 0
                 if progress:
                     progress(done, len(pending))
+                    reported = done
         if batch:
             self._commit(root_id, batch, report)
-        if progress and pending:
+        if progress and pending and reported != len(pending):
             progress(len(pending), len(pending))
         if report.removed:
             self._forget(self.catalog.remove_documents(root_id, report.removed))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genforge.core.errors import DataError
 from genforge.rag.vector_index import VECTOR_INDEXES, IndexContext, VectorIndex
 from genforge.rag.vectors import open_segment, top_k, write_segment
 
@@ -107,6 +108,10 @@ class SegmentIndex(VectorIndex):
                 if segment in members:
                     seg_rows, seg_keys = zip(*members[segment], strict=True)
                     matrix = open_segment(self.folder / file, self.dim)
+                    if max(seg_rows) >= len(matrix):
+                        raise DataError(
+                            f"{self.folder / file} is damaged (truncated); run 'genforge rag index' again to repair it"
+                        )
                     out.append(_Segment(matrix, np.asarray(seg_rows, np.int64), np.asarray(seg_keys)))
             return out
 

@@ -18,21 +18,19 @@ does not exist is an error, not an empty store.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from genforge.core.errors import ConfigError, DataError, GenforgeError
+from genforge.core.errors import ConfigError, DataError
 from genforge.rag import catalog as catalog_file
 from genforge.rag.bm25 import BM25Index
 from genforge.rag.catalog import Catalog
@@ -40,6 +38,7 @@ from genforge.rag.chunking import embed_text
 from genforge.rag.config import EMBEDDER_KINDS, PERSISTED_KEYS, RetrievalConfig, StoreConfig
 from genforge.rag.indexer import Indexer
 from genforge.rag.loaders import SUFFIXES, iter_files
+from genforge.rag.locks import StoreLocked, file_lock
 from genforge.rag.pgvector_index import catalog_folder, is_postgres_url
 from genforge.rag.records import IndexReport, SearchHit
 from genforge.rag.retrievers import get_retriever
@@ -49,10 +48,6 @@ from genforge.rag.vector_index import IndexContext, VectorIndex, open_vector_ind
 log = logging.getLogger(__name__)
 
 __all__ = ["IndexReport", "SearchHit", "Store", "StoreConfig", "StoreLocked"]
-
-
-class StoreLocked(GenforgeError):
-    """Another process holds the store's write lock for longer than the timeout."""
 
 
 @dataclass
@@ -203,34 +198,8 @@ class Store:
         self.close()
 
     # locks -------------------------------------------------------------------------------------------
-    @contextmanager
-    def _flock(self, name: str, exclusive: bool, timeout: float) -> Iterator[None]:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT, 0o644)
-        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-        deadline = time.monotonic() + timeout
-        told = False
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, mode)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreLocked(
-                            f"{self.path} is being indexed by another process; wait for it or raise --lock-timeout"
-                        ) from None
-                    if not told and self.notify is not None:
-                        self.notify(f"{self.path} is locked by another process; waiting up to {timeout:g} s")
-                        told = True
-                    time.sleep(0.05)
-            if exclusive and name == "write.lock":
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _flock(self, name: str, exclusive: bool, timeout: float):
+        return file_lock(self.path, name, exclusive, timeout, self.notify)
 
     def _read_lock(self, exclusive: bool):
         return self._flock("read.lock", exclusive, self.config.lock_timeout)

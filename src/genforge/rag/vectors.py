@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genforge.core.errors import GenforgeError
+from genforge.core.errors import DataError
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -56,8 +56,8 @@ def open_segment(path: Path, dim: int) -> np.ndarray:
     """Memory-map a segment written by :func:`write_segment` as ``(rows, dim)`` float32."""
     size = path.stat().st_size
     if size % (4 * dim):
-        raise GenforgeError(
-            f"{path} is not a {dim}-dim float32 vector segment; rebuild the store with rag index"
+        raise DataError(
+            f"{path} is damaged (not {dim}-dim float32 rows); run 'genforge rag index' again to repair it"
         )
     if size == 0:
         return np.empty((0, dim), dtype=np.float32)
