@@ -97,6 +97,11 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("serve",): [missing, "--port", "0", "--embeddings", "none"],
         ("keys", "add"): ["no spaces allowed", "--api-keys", str(tmp / "keys.json")],
         ("studio",): ["--store", missing],
+        ("deploy", "docker"): ["--set", "name=Not_A_Name", "--out", str(tmp / "deploy")],
+        ("deploy", "k8s"): ["--replicas", "0", "--out", str(tmp / "k8s")],
+        ("deploy", "check"): [missing],
+        ("db", "start"): ["--dir", "/proc/genforge-db"],
+        ("db", "stop"): ["--dir", missing],
     }
 
 

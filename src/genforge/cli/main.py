@@ -57,6 +57,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("genforge.cli.serve", "serve runs, embeddings and RAG over OpenAI-compatible and OIP v2 HTTP"),
     "keys": ("genforge.cli.keys", "API keys for genforge serve: add (printed once, stored hashed)"),
     "studio": ("genforge.cli.studio", "web studio: watch runs train, compare, sample, chat (127.0.0.1)"),
+    "deploy": (
+        "genforge.cli.deploy",
+        "Dockerfile and Kubernetes manifests for 'serve', and their offline check",
+    ),
+    "db": ("genforge.cli.db", "a local PostgreSQL + pgvector for the postgresql:// RAG store: start, stop"),
 }
 
 

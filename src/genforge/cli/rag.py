@@ -96,7 +96,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None, metavar="DIR",
-                        help="store directory (default: the user-cache store, built from genforge's docs once)")  # fmt: skip
+                        help="store directory or postgresql:// URL (default: the user-cache store, built from genforge's docs once)")  # fmt: skip
 
 
 def _add_retrieval(parser: argparse.ArgumentParser) -> None:
@@ -194,13 +194,16 @@ def run_index(args: argparse.Namespace) -> int:
     from genforge.core.paths import check_output_dir
     from genforge.core.seed import seed_everything
     from genforge.rag.corpus import DOC_SUFFIXES, default_store_path, genforge_docs_root
+    from genforge.rag.pgvector_index import is_postgres_url
     from genforge.rag.store import Store
 
     seed_everything(args.seed)
     if (args.path is None) == (not args.default):
         raise _error("give a PATH to index, or --default to build the default store from genforge's docs")
     path, suffixes = (genforge_docs_root(), DOC_SUFFIXES) if args.default else (args.path, args.suffix)
-    store_path = check_output_dir(args.store or default_store_path())
+    store_path = (
+        args.store if is_postgres_url(args.store) else check_output_dir(args.store or default_store_path())
+    )
     store = Store(store_path, _store_config(args), notify=lambda m: err_console().print(f"note: {m}"))
     with CountProgress("indexing", "files", quiet=args.quiet or args.json) as bar:
         report = store.index(path, suffixes=suffixes, progress=bar.update)

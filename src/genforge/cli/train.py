@@ -63,6 +63,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--noise-multiplier", type=float, help="noise std over the clipping norm (instead of --epsilon)"
     )
     dp.add_argument("--max-grad-norm", type=float, help="per-sample clipping norm C (default 1.0)")
+    parser.add_argument(
+        "--distributed",
+        choices=["ddp", "ray"],
+        help="train in several local processes: ddp (torch DDP, gloo on 127.0.0.1) or ray (Ray Train, "
+        "needs genforge[ray]); see docs/deploy.md",
+    )
+    parser.add_argument(
+        "--nproc", type=int, default=1, help="processes for --distributed (at most the cores)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -128,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
                 progress=view.update,
+                distributed=args.distributed,
+                nproc=args.nproc,
             )
         else:
             if not args.family:
@@ -145,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
                 progress=view.update,
+                distributed=args.distributed,
+                nproc=args.nproc,
             )
     code = 0 if result.status != "interrupted" else 143 if result.stop_signal == "SIGTERM" else 130
     if args.json:
@@ -158,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
                 "evaluation": result.evaluation,
                 "notes": result.notes,
                 "stop_signal": result.stop_signal,
+                "distributed": result.distributed,
             }
         )
         return code

@@ -3,7 +3,8 @@
 This is the Python API behind ``genforge train``; the CLI only parses flags and renders progress. Both
 calls resolve the budget the same way (:meth:`TrainConfig.with_budget`), hold the run's training lock,
 and end a finished run with an evaluation on the test split (``eval.json``; FD of 1,000 samples for
-families without a likelihood, which is FD-digits on digits) and a model card. Neither touches the
+families without a likelihood, which is FD-digits on digits) and a model card. With
+``distributed="ddp"`` the same run trains in ``nproc`` local processes (:mod:`.distributed`). Neither touches the
 caller's global RNG: the model is initialised and trained on the run's own seeded stream.
 """
 
@@ -25,16 +26,15 @@ from genforge.core.seed import torch_rng_stream
 from genforge.core.suggest import did_you_mean
 from genforge.data import load_dataset
 from genforge.models.base import MODELS, build_model
-from genforge.pipelines.card import PRIVACY_FILE, write_model_card
-from genforge.pipelines.evaluate import evaluate_run
-from genforge.pipelines.loading import as_run, build_run_model, data_info, rebuild_dataset
+from genforge.pipelines.card import PRIVACY_FILE
+from genforge.pipelines.distributed import check_distributed, launch
+from genforge.pipelines.loading import as_run
+from genforge.pipelines.resuming import FINAL_SAMPLE_COUNT as FINAL_SAMPLE_COUNT
+from genforge.pipelines.resuming import finish, prepare_resume, resumed_trainer
 from genforge.pipelines.sampling import sample_writer
 from genforge.trainer.config import TrainConfig
+from genforge.trainer.distributed import Distributed
 from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
-
-# a family without a likelihood is judged at the end of training by the Fréchet distance of this many
-# samples to the test split (in the digits classifier's features on digits: FD-digits)
-FINAL_SAMPLE_COUNT = 1000
 
 
 def resolve_configs(
@@ -67,13 +67,19 @@ def train(
     max_steps: int | None = None,
     max_minutes: float | None = None,
     progress: ProgressFn | None = None,
+    distributed: str | None = None,
+    nproc: int = 1,
 ) -> TrainResult:
     """Train ``family`` (vae, gan, pixelcnn, realnvp, …) on ``data`` (a dataset spec) into a new run.
 
     ``overrides`` are model or trainer config keys (``{"loss": "hinge", "lr": 2e-4}``); budgets default
     to the trainer's (5 minutes) when neither ``max_steps`` nor ``max_minutes`` is given.
+    ``distributed="ddp"`` trains in ``nproc`` local processes on the same global batch.
     """
+    check_distributed(distributed, nproc)
     model_cfg, train_cfg = resolve_configs(family, overrides, max_steps, max_minutes)
+    if distributed and train_cfg.dp:
+        raise ConfigError("DP training runs in one process: drop --distributed (or --dp)")
     run = new_run(out, f"{family}-{data.split(':')[0]}")
     try:
         dataset = load_dataset(data, data_options, artifacts=run.path)
@@ -103,12 +109,17 @@ def train(
             progress=progress,
             write_samples=sample_writer(run, dataset, train_cfg.num_samples, seed),
         )
+        if distributed:  # refused before any worker starts; the workers continue this step-0 checkpoint
+            Distributed(rank=0, world_size=nproc).check(model, trainer.batch_size)
+            trainer.save_checkpoint("running", 0.0)
     except BaseException:
         shutil.rmtree(run.path, ignore_errors=True)
         raise
     with run.training_lock():
+        if distributed:
+            return finish(launch(run, distributed, nproc, max_steps, max_minutes), train_cfg, seed, [])
         try:
-            return _fit_and_finish(trainer, [])
+            return _fit_and_finish(trainer, train_cfg, seed, [])
         except ConfigError:  # refused in the first step (a layer DP cannot handle): leave nothing behind
             if trainer.step == 0:
                 shutil.rmtree(run.path, ignore_errors=True)
@@ -122,12 +133,16 @@ def resume(
     max_steps: int | None = None,
     max_minutes: float | None = None,
     progress: ProgressFn | None = None,
+    distributed: str | None = None,
+    nproc: int = 1,
 ) -> TrainResult:
     """Continue a run from its latest good checkpoint, exactly where it stopped.
 
     The budget is the run's own unless ``max_steps``/``max_minutes`` are given (then they replace it);
-    ``max_minutes`` bounds this session. ``family``, when given, must be the run's.
+    ``max_minutes`` bounds this session. ``family``, when given, must be the run's. A run trained in
+    one process may go on in several (``distributed="ddp"``) and back.
     """
+    check_distributed(distributed, nproc)
     run = as_run(run)
     config = run.read_config()
     if family is not None and family != config["family"]:
@@ -139,46 +154,24 @@ def resume(
         max_steps, max_minutes
     )
     with run.training_lock():
-        run.remove_stale_temp_files()
-        checkpoint = run.load_checkpoint(require={"optimizers": dict})
-        notes = list(checkpoint.notes)
-        _check_resumable(run, checkpoint.step, checkpoint.meta, train_cfg)
-        set_aside = run.set_aside_checkpoints_after(checkpoint.step)
-        if set_aside:
-            notes.append(f"renamed the unreadable checkpoint(s) {set_aside} to *.damaged")
-        dataset = rebuild_dataset(run, config)
-        model = build_run_model(run, config, data_info(run, config))
-        trainer = Trainer(
-            model,
-            dataset,
-            train_cfg,
-            run,
-            seed=config["seed"],
-            progress=progress,
-            write_samples=sample_writer(run, dataset, train_cfg.num_samples, config["seed"]),
-        )
-        trainer.load_checkpoint(checkpoint)
+        checkpoint, notes = prepare_resume(run, train_cfg)
+        trainer = None
+        if (
+            not distributed
+        ):  # built before the new budget is recorded: a run that cannot resume keeps its config
+            trainer = resumed_trainer(run, config, train_cfg, checkpoint, progress=progress)
         if max_steps is not None or max_minutes is not None:
             run.write_config({**config, "train": train_cfg.model_dump(mode="json")})
-        return _fit_and_finish(trainer, notes)
+        if trainer is None:  # every worker reads the checkpoint for itself
+            return finish(
+                launch(run, distributed, nproc, max_steps, max_minutes), train_cfg, config["seed"], notes
+            )
+        return _fit_and_finish(trainer, train_cfg, config["seed"], notes)
 
 
-def _check_resumable(run: Run, step: int, meta: dict[str, Any], train_cfg: TrainConfig) -> None:
-    if meta.get("status") == "early_stopped":
-        raise ConfigError(
-            f"run {run.id} stopped early at step {step} and holds its best weights: "
-            "train a new run (with a larger --set early_stop_patience=N) to train longer"
-        )
-    if train_cfg.max_steps is not None and step >= train_cfg.max_steps:
-        raise ConfigError(
-            f"run {run.id} already reached its step budget ({step} steps); pass --max-steps N with N > {step}"
-        )
-
-
-def _fit_and_finish(trainer: Trainer, notes: list[str]) -> TrainResult:
-    """Train; then, for a run that finished (not interrupted), evaluate it and rewrite its model card."""
+def _fit_and_finish(trainer: Trainer, train_cfg: TrainConfig, seed: int, notes: list[str]) -> TrainResult:
+    """Train in this process; record the privacy spent (DP runs), then :func:`finish` the run."""
     result = trainer.fit()
-    result.notes[:0] = notes
     if trainer.privacy is not None:  # the (epsilon, delta) spent, beside the run's other records
         trainer.privacy.close()
         ledger = trainer.privacy.ledger(result.step)
@@ -186,8 +179,4 @@ def _fit_and_finish(trainer: Trainer, notes: list[str]) -> TrainResult:
         result.metrics["epsilon"] = ledger["epsilon"]
         if result.status == "privacy_budget":
             result.notes.append(f"stopped at the privacy budget: epsilon {ledger['epsilon']:.3f} spent")
-    if result.status != "interrupted" and trainer.config.final_eval:
-        # a family without a likelihood gets FD of its samples (evaluate_run's default for it)
-        result.evaluation = evaluate_run(trainer.run, seed=trainer.seed, num_samples=FINAL_SAMPLE_COUNT)
-    write_model_card(trainer.run)
-    return result
+    return finish(result, train_cfg, seed, notes)

@@ -81,9 +81,15 @@ class StoreConfig(Config):
         "minilm",
         description="all-MiniLM-L6-v2 on PyTorch (minilm) or on ONNX Runtime (minilm-onnx, needs genforge[onnx])",
     )
-    backend: str = Field("segments", description="registered vector index: segments (files) or qdrant")
+    backend: str = Field(
+        "segments", description="registered vector index: segments (files), qdrant or pgvector"
+    )
     qdrant_url: str | None = Field(None, description="Qdrant server URL; default: local mode in STORE/qdrant")
     qdrant_collection: str = Field("genforge", description="Qdrant collection name")
+    postgres_url: str | None = Field(
+        None, description="PostgreSQL URL of the pgvector index (a postgresql:// --store)"
+    )
+    postgres_table: str = Field("genforge_chunks", description="pgvector: table of the store's vectors")
     dedupe: bool = Field(True, description="skip documents whose text (near-)duplicates an indexed one")
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are skipped with a warning")
     follow_symlinks: bool = Field(False, description="index file symlinks that point outside the root")

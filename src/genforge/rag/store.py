@@ -39,6 +39,7 @@ from genforge.rag.config import EMBEDDER_KINDS, PERSISTED_KEYS, RetrievalConfig,
 from genforge.rag.indexer import Indexer
 from genforge.rag.loaders import SUFFIXES, iter_files
 from genforge.rag.locks import StoreLocked, file_lock
+from genforge.rag.pgvector_index import catalog_folder, is_postgres_url
 from genforge.rag.records import IndexReport, SearchHit
 from genforge.rag.retrievers import get_retriever
 from genforge.rag.retrievers.mmr import mmr_rerank
@@ -60,7 +61,8 @@ class Store:
     """A persistent RAG store in directory ``path`` (created by the first :meth:`index`).
 
     Args:
-        path: the store directory.
+        path: the store directory, or a ``postgresql://`` URL (vectors in PostgreSQL + pgvector, the
+            catalog in a local folder, see :mod:`genforge.rag.pgvector_index`).
         config: settings for a new store; for an existing store the recorded chunking, embedder and
             backend win unless given explicitly here (changed chunking re-chunks every document).
         embedding: any :class:`genforge.embed.base.Embedding` with text vectors; default all-MiniLM-L6-v2,
@@ -70,6 +72,10 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, config: StoreConfig | None = None, embedding=None,
                  notify: Callable[[str], None] | None = None) -> None:  # fmt: skip
+        if is_postgres_url(path):  # vectors in PostgreSQL, the catalog in a local folder named after it
+            given = config.model_dump(include=config.model_fields_set) if config is not None else {}
+            config = StoreConfig.build({**given, "backend": "pgvector", "postgres_url": path}, where="store")
+            path = catalog_folder(path, config.postgres_table)
         self.path = Path(path).expanduser()
         self._explicit = set(config.model_fields_set) if config is not None else set()
         self._explicit_chunking = set(config.chunking.model_fields_set) if config is not None else set()

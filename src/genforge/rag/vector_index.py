@@ -7,7 +7,8 @@ store's embedding cache). Implementations register themselves in :data:`VECTOR_I
 used by ``StoreConfig.backend``; a new backend is one file plus one line in the registry's module list:
 
 - ``segments`` (:mod:`genforge.rag.segment_index`): memory-mapped float32 files beside the catalog;
-- ``qdrant`` (:mod:`genforge.rag.qdrant_index`): a Qdrant collection (local folder or server URL).
+- ``qdrant`` (:mod:`genforge.rag.qdrant_index`): a Qdrant collection (local folder or server URL);
+- ``pgvector`` (:mod:`genforge.rag.pgvector_index`): a PostgreSQL table with pgvector (``postgresql://``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from genforge.rag.catalog import Catalog
     from genforge.rag.config import StoreConfig
 
-VECTOR_INDEXES = Registry("vector index", modules=["genforge.rag.segment_index", "genforge.rag.qdrant_index"])
+VECTOR_INDEXES = Registry(
+    "vector index",
+    modules=["genforge.rag.segment_index", "genforge.rag.qdrant_index", "genforge.rag.pgvector_index"],
+)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from genforge.core.seed import make_generator, torch_rng_stream
 from genforge.data import Dataset
 from genforge.models.base import GenerativeModel
 from genforge.trainer.config import DEFAULT_MAX_MINUTES, TrainConfig
+from genforge.trainer.distributed import Distributed
 from genforge.trainer.optim import EMA, clip_gradients, lr_factor, make_optimizer, set_lr
 from genforge.trainer.signals import StopSignals
 from genforge.trainer.state import Clock, Counters, clone_state, pack, unpack
@@ -49,6 +50,7 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)  # what a user should know (fallbacks, restored weights)
     stop_signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal stopped the run
     evaluation: dict[str, Any] | None = None  # the end-of-training evaluation (eval.json), when run
+    distributed: dict[str, Any] | None = None  # backend, processes and the ranks' common weights digest
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -73,8 +75,11 @@ class Trainer:
         rng_state: torch.Tensor | None = None,
         progress: ProgressFn | None = None,
         write_samples: SampleFn | None = None,
+        distributed: Distributed | None = None,
     ) -> None:
+        """``distributed``: this process's rank in a data-parallel group (see trainer/distributed.py)."""
         self.model, self.dataset, self.config, self.run = model, dataset, config, run
+        self.distributed = distributed
         self.seed = seed
         self.progress = progress
         self.write_samples = write_samples
@@ -108,6 +113,12 @@ class Trainer:
                 raise ConfigError("DP training is wired for single-optimizer families (not GANs yet)")
             settings = resolve_settings(config, n, self.batch_size)
             self.privacy = PrivateTraining(model, self.optimizers["main"], settings, self.batch_size)
+        self.forward = model.loss
+        if distributed is not None:
+            if self.privacy is not None:
+                raise ConfigError("DP training runs in one process: drop --distributed")
+            distributed.check(model, self.batch_size)
+            self.forward = distributed.wrap(model)
 
     # batching ------------------------------------------------------------------------------------
     def batch_at(self, step: int) -> dict[str, torch.Tensor]:
@@ -122,6 +133,8 @@ class Trainer:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             perm = torch.randperm(len(split["x"]), generator=gen)
             ids = perm[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.distributed is not None:
+            ids = self.distributed.shard(ids)
         batch = {k: v[ids] for k, v in split.items()}
         if self.dataset.augment is not None:
             aug_gen = torch.Generator().manual_seed(self.seed * 7_919 + step)
@@ -141,10 +154,14 @@ class Trainer:
         else:
             opt = self.optimizers["main"] if self.privacy is None else self.privacy.optimizer
             opt.zero_grad(set_to_none=True)
-            out = self.model.loss(batch)
+            out = self.forward(batch)
             loss = out["loss"]
-            if not torch.isfinite(loss):
-                return {"loss": float(loss.detach())}
+            finite = bool(torch.isfinite(loss))
+            if self.distributed is not None:  # every rank skips the backward pass, or none does
+                finite = self.distributed.all_true(finite)
+            if not finite:
+                value = float(loss.detach())
+                return {"loss": value if not math.isfinite(value) else float("nan")}
             loss.backward()
             if self.privacy is not None:  # per-sample clipping and noise instead of global clipping
                 grad_norm = 0.0
@@ -177,7 +194,7 @@ class Trainer:
     def _samples(self) -> None:
         """Write samples with the EMA weights (when there is an EMA); the live weights come back even when
         the writing is interrupted."""
-        if self.write_samples is None:
+        if self.write_samples is None or not self._writes:
             return
         self._samples_step = self.step
         self.model.eval()
@@ -193,7 +210,18 @@ class Trainer:
                 self.model.load_state_dict(live)
 
     # checkpoints ---------------------------------------------------------------------------------
+    @property
+    def _writes(self) -> bool:
+        """Whether this process writes the run (every process but ranks other than 0)."""
+        return self.distributed is None or self.distributed.is_writer
+
+    def _log(self, records: list[dict[str, Any]]) -> None:
+        if self._writes:
+            self.run.log(records)
+
     def save_checkpoint(self, status: str, elapsed: float, **extra: Any) -> None:
+        if not self._writes:
+            return
         rng = torch.get_rng_state() if self._live_rng else self.rng_state
         tensors, meta = pack(self.model, self.optimizers, self.ema, self.best_weights, rng)
         meta.update(
@@ -231,7 +259,8 @@ class Trainer:
         notes: list[str] = []
         snapshot = (self.counters.copy(), self.best_weights)
         save, status = True, "completed"
-        self.run.drop_metrics_after(self.step - 1 if self.post_pending else self.step)
+        if self._writes:
+            self.run.drop_metrics_after(self.step - 1 if self.post_pending else self.step)
         with torch_rng_stream(state=self.rng_state), StopSignals() as stop:
             self._live_rng = True
             try:
@@ -288,7 +317,11 @@ class Trainer:
         )
 
     def _stop_reason(self, stop: StopSignals, clock: Clock) -> str:
-        """Why the loop stops before the next step ("" to go on)."""
+        """Why the loop stops before the next step ("" to go on); the same on every rank."""
+        reason = self._own_stop_reason(stop, clock)
+        return reason if self.distributed is None else self.distributed.agree_stop(reason)
+
+    def _own_stop_reason(self, stop: StopSignals, clock: Clock) -> str:
         if stop.received:
             return "interrupted"
         if self.config.max_steps is not None and self.step >= self.config.max_steps:
@@ -301,7 +334,11 @@ class Trainer:
         return ""
 
     def _one_step(self) -> None:
+        if self.distributed is not None:
+            self.distributed.seed_step(self.seed, self.step)
         terms = self._train_step(self.batch_at(self.step))
+        if self.distributed is not None:
+            terms = self.distributed.mean_terms(terms)
         bad = next((k for k, v in terms.items() if isinstance(v, float) and not math.isfinite(v)), None)
         if bad is not None:
             raise TrainingDiverged(self._divergence_message(bad, terms[bad]))
@@ -322,7 +359,7 @@ class Trainer:
         if step % cfg.eval_every == 0 or step == cfg.max_steps:  # a step budget ends validated
             val = self.validate()
             self.counters.last_val = val
-            self.run.log([{"step": step, "split": "val", **val}])
+            self._log([{"step": step, "split": "val", **val}])
             if self._early_stop(val):
                 return True
         if step % cfg.sample_every == 0:
@@ -343,7 +380,7 @@ class Trainer:
         rate = c.window_count * self.batch_size / max(clock.since_window(), 1e-9)
         c.last_train, c.window, c.window_count = record, {}, 0
         clock.window_started()
-        self.run.log(
+        self._log(
             [
                 {
                     "step": self.step,
@@ -387,7 +424,7 @@ class Trainer:
         self.model.load_state_dict(self.best_weights["model"])
         if self.ema is not None and "ema" in self.best_weights:
             self.ema.load_state_dict(self.best_weights["ema"], self.ema.updates)
-        self.run.log(
+        self._log(
             [
                 {
                     "step": self.step,
