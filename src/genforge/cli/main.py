@@ -48,6 +48,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guardrails: check text (injection, jailbreak, PII, secrets, topics), eval",
     ),
     "demo": ("genforge.cli.demo", "the main job: train, evaluate and sample every family on digits"),
+    "fairness": ("genforge.cli.fairness", "fairness audits and mitigation of classifiers on tabular data"),
+    "privacy": ("genforge.cli.privacy", "privacy audits of runs: membership inference"),
+    "pii": ("genforge.cli.pii", "personal data in tables: scan columns, write a redacted copy"),
+    "card": (
+        "genforge.cli.card",
+        "a run's model card: data, use, metrics, DP guarantee, MIA (Markdown + HTML)",
+    ),
+    "rl": (
+        "genforge.cli.rl",
+        "reinforcement learning on gymnasium environments: train (ppo, a2c, reinforce), eval",
+    ),
+    "meta": ("genforge.cli.meta", "meta-learning with torch.func: train (maml, reptile), eval"),
     "compare": ("genforge.cli.compare", "is set of runs A better than B? P(better) by a Bayesian test"),
     "repeat": (
         "genforge.cli.repeat",
