@@ -18,7 +18,7 @@ import pytest
 
 from genforge.cli.main import COMMANDS, _parser, leaf_parsers, main
 
-OUTPUT_OPTIONS = ("--out", "--attention-map", "--cache-dir")
+OUTPUT_OPTIONS = ("--out", "--attention-map", "--cache-dir", "--api-keys")
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -37,6 +37,8 @@ def _commands_with_outputs() -> set[tuple[tuple[str, ...], str]]:
             command = tuple(leaf.prog.split()[1:])
             for action in leaf._actions:
                 for option in action.option_strings:
+                    if option == "--api-keys" and command != ("keys", "add"):
+                        continue  # serve reads the key file
                     if option in OUTPUT_OPTIONS or (command == ("rag", "index") and option == "--store"):
                         found.add((command, option))
     return found
@@ -83,7 +85,8 @@ def inputs(tmp_path_factory):
 
 
 def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str], tuple[list, str]]:
-    """``(command, option) -> (arguments with OUT where the path goes, "file" or "dir")``."""
+    """``(command, option) -> (arguments with OUT where the path goes, "file", "file, folder made" or
+    "dir")``."""
     vae, seq2seq = runs["vae"], runs["seq2seq"]
     a, b = str(root / "a.npz"), str(root / "b.npz")
     return {
@@ -122,6 +125,10 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         (("meta", "train"), "--out"): (["meta", "train", "maml", "--iterations", "1", "--out", "OUT"], "dir"),
         (("pii", "redact"), "--out"): (["pii", "redact", str(root / "people.csv"), "--out", "OUT"], "file"),
         (("repeat",), "--out"): (["repeat", vae, "--seeds", "2", "--out", "OUT"], "dir"),
+        (("deploy", "docker"), "--out"): (["deploy", "docker", "--out", "OUT"], "dir"),
+        (("deploy", "k8s"), "--out"): (["deploy", "k8s", "--out", "OUT"], "dir"),
+        # the key file's folder is created (its default is ~/.config/genforge), so no "missing folder" case
+        (("keys", "add"), "--api-keys"): (["keys", "add", "ci", "--api-keys", "OUT"], "file, folder made"),
         (("rl", "train"), "--out"): (["rl", "train", "ppo", "--steps", "64", "--out", "OUT"], "dir"),
     }
 
@@ -131,9 +138,10 @@ def _bad_paths(tmp: Path, kind: str) -> dict[str, Path]:
     a_file.write_text("not a folder\n")
     (tmp / "a-folder").mkdir()
     bad = {"under a file": a_file / "x.png", "inside /proc": Path("/proc/genforge-nope/x.png")}
-    if kind == "file":
+    if kind.startswith("file"):
         bad["a folder"] = tmp / "a-folder"
-        bad["missing folder"] = tmp / "no" / "such" / "x.png"
+        if kind == "file":
+            bad["missing folder"] = tmp / "no" / "such" / "x.png"
     else:
         bad["a file"] = a_file
     return bad

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from genforge.core.errors import ConfigError
 from genforge.core.io import atomic_write_text
-from genforge.core.paths import check_output_file
+from genforge.core.paths import check_output_dir, check_output_file
 
 KEY_PREFIX = "gf-"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -109,6 +109,7 @@ def add_key(name: str, path: str | os.PathLike | None = None) -> tuple[str, Path
     if name in store.names():
         raise ConfigError(f"{path} already has a key named {name!r}: choose another name")
     if not path.exists():
+        check_output_dir(path.parent)  # a file in the way or an unwritable place: one line, nothing made
         path.parent.mkdir(parents=True, exist_ok=True)
         check_output_file(path)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
