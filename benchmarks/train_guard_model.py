@@ -33,8 +33,8 @@ from genforge.guard.detector import (  # noqa: E402
     windows,
 )
 
-TARGET_FPR = 0.005
-C_GRID = (4.0, 16.0, 64.0)
+TARGET_FPR = 0.004
+C_GRID = (16.0, 64.0)  # 4.0 and 1.0 were lower on every earlier run
 ATTACK_SOURCES = (
     "easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "bastioncorpus", "hermes-jailbench",
     "jailbreak-corpus-mini", "genforge-sets",
@@ -133,12 +133,19 @@ def leave_one_source_out(records, features, cues, c) -> list[dict]:
 
 
 def split_rows(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices of the train split, the dev split (calibration) and the docs test split."""
-    by = {
-        name: np.asarray([i for i, r in enumerate(records) if r["split"] == name])
-        for name in ("train", "dev", "test")
-    }
-    return by["train"], by["dev"], by["test"]
+    """Row indices of the train split, and of the documentation sentences with attack words (the hard benign
+    case) of the dev pages (calibration) and of the test pages (false-positive rate)."""
+
+    def rows(split: str, hard_only: bool) -> np.ndarray:
+        return np.asarray(
+            [
+                i
+                for i, r in enumerate(records)
+                if r["split"] == split and (not hard_only or r["kind"] == "attack-words")
+            ]
+        )
+
+    return rows("train", False), rows("dev", True), rows("test", True)
 
 
 def main() -> None:
