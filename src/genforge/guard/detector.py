@@ -232,7 +232,8 @@ def train_detector(
         raise DataError(
             f"training needs both attacks (label 1) and benign texts (label 0); got only {sorted(classes)}"
         )
-    head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000)
+    # liblinear shuffles with numpy's global generator unless given a seed: fix it, never seed the global one
+    head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=0)
     head.fit(featurize(texts) if features is None else features, np.asarray(labels))
     return DetectorModel(
         head.coef_.ravel().astype(np.float32), float(head.intercept_[0]), 0.5, dict(meta or {})
