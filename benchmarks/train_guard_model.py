@@ -8,7 +8,8 @@ The regularization strength is chosen by leave-one-source-out cross-validation o
 random split of one pool): each attack source in turn is left out of training, the threshold is set on benign
 dev sentences (Python documentation pages of the dev split) at the target false-positive rate, and the recall on
 the left-out source is measured. The final model is fitted on every training record and calibrated the same
-way. ``--check`` retrains and compares with the committed weights (same inputs give the same bytes).
+way. ``--check`` retrains and compares with the committed weights (same inputs give the same bytes);
+``--c 64`` skips the search and fits with C = 64, the value the search chose for the shipped model.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from genforge.guard.detector import (  # noqa: E402
     windows,
 )
 
-TARGET_FPR = 0.005
-C_GRID = (4.0, 16.0, 64.0)
+TARGET_FPR = 0.004
+C_GRID = (16.0, 64.0)  # 4.0 and 1.0 were lower on every earlier run
 ATTACK_SOURCES = (
     "easyjailbreak", "spikee", "agent-injection-bench", "promptinject", "bastioncorpus", "hermes-jailbench",
     "jailbreak-corpus-mini", "genforge-sets",
@@ -133,17 +134,25 @@ def leave_one_source_out(records, features, cues, c) -> list[dict]:
 
 
 def split_rows(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices of the train split, the dev split (calibration) and the docs test split."""
-    by = {
-        name: np.asarray([i for i, r in enumerate(records) if r["split"] == name])
-        for name in ("train", "dev", "test")
-    }
-    return by["train"], by["dev"], by["test"]
+    """Row indices of the train split, and of the documentation sentences with attack words (the hard benign
+    case) of the dev pages (calibration) and of the test pages (false-positive rate)."""
+
+    def rows(split: str, hard_only: bool) -> np.ndarray:
+        return np.asarray(
+            [
+                i
+                for i, r in enumerate(records)
+                if r["split"] == split and (not hard_only or r["kind"] == "attack-words")
+            ]
+        )
+
+    return rows("train", False), rows("dev", True), rows("test", True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
+    parser.add_argument("--c", type=float, default=None, help="skip the LOSO search and fit with this C")
     args = parser.parse_args()
 
     records = augment(load_all())
@@ -153,7 +162,7 @@ def main() -> None:
     attacks = sum(records[i]["label"] for i in train)
     print(f"{len(train)} training records ({attacks} attacks), {len(dev)} dev, {len(test)} test")
     scores = {}
-    for c in C_GRID:
+    for c in C_GRID if args.c is None else ():
         rows = leave_one_source_out(records, features, cues, c)
         scores[c] = float(np.mean([r["recall_model"] for r in rows]))
         policy = float(np.mean([r["recall_policy"] for r in rows]))
@@ -162,8 +171,13 @@ def main() -> None:
             print(
                 f"   {r['source']:<24}{r['attacks']:>5}  model {r['recall_model']:.3f}  policy {r['recall_policy']:.3f}  docs FPR {r['fpr_docs_policy']:.4f}"
             )
-    best = max(C_GRID, key=lambda c: (scores[c], -c))
-    meta = {"c": best, "target_fpr": TARGET_FPR, "loso_mean_recall": scores[best], "data": manifest(records)}
+    best = max(C_GRID, key=lambda c: (scores[c], -c)) if args.c is None else args.c
+    meta = {
+        "c": best,
+        "target_fpr": TARGET_FPR,
+        "loso_mean_recall": scores.get(best),
+        "data": manifest(records),
+    }
     model = fit(records, features, train, dev, best, meta)
     fpr = (features.scores(model, test) >= model.threshold).mean()
     print(f"chosen C={best}; threshold {model.threshold:.4f}; docs test FPR {fpr:.4f}")

@@ -95,3 +95,14 @@ def test_overlapping_findings_keep_the_higher_score():
     text = "number 4111111111111111"
     findings = [Finding("phone", 7, 23, 0.6), Finding("credit_card", 7, 23, 0.97)]
     assert redact(text, findings)[0] == "number [CREDIT_CARD_1]"
+
+
+def test_email_written_out_with_at_and_dot_in_brackets_is_found():
+    found = find_pii("write to john.doe [at] acme-corp [dot] com or jane(at)corp(dot)io today")
+    assert [(f.type, f.score) for f in found] == [("email", 0.9), ("email", 0.9)]
+    assert find_pii("meet me at the cafe, dot the i's") == []
+
+
+def test_lowercase_iban_is_found_and_checked():
+    assert [f.type for f in find_pii("iban de89370400440532013000 please")] == ["iban"]
+    assert find_pii("iban de89370400440532013001 please") == []

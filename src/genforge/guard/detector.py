@@ -55,20 +55,26 @@ def _vectorizers():
     return chars, words
 
 
+_CUE_INDEX = {name: i for i, name in enumerate(CUE_NAMES)}
+
+
+def _parts(texts: list[str]):
+    """The three feature blocks: char n-grams, word n-grams (sparse), cue indicators (dense)."""
+    chars, words = _vectorizers()
+    seen = [normalize(t).text.lower() for t in texts]
+    cues = np.zeros((len(texts), len(CUE_NAMES)), dtype=np.float64)
+    for row, text in enumerate(texts):
+        for name in all_cue_hits(text):
+            cues[row, _CUE_INDEX[name]] = 1.0
+    return chars.transform(seen), words.transform(seen), cues
+
+
 def featurize(texts: list[str]):
     """``(len(texts), DIMENSIONS)`` sparse CSR matrix: char n-grams, word n-grams, cue indicators."""
     from scipy import sparse
 
-    chars, words = _vectorizers()
-    seen = [normalize(t).text.lower() for t in texts]
-    cues = np.zeros((len(texts), len(CUE_NAMES)), dtype=np.float64)
-    index = {name: i for i, name in enumerate(CUE_NAMES)}
-    for row, text in enumerate(texts):
-        for name in all_cue_hits(text):
-            cues[row, index[name]] = 1.0
-    return sparse.hstack(
-        [chars.transform(seen), words.transform(seen), sparse.csr_matrix(cues)], format="csr"
-    )
+    char_block, word_block, cues = _parts(texts)
+    return sparse.hstack([char_block, word_block, sparse.csr_matrix(cues)], format="csr")
 
 
 def windows(text: str) -> list[tuple[int, int]]:
@@ -88,11 +94,19 @@ class DetectorModel:
     threshold: float
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._weights64 = np.asarray(self.weights, dtype=np.float64)
+
     def probabilities(self, texts: list[str], features=None) -> np.ndarray:
         """Attack probability of each whole text (no windows); ``features`` from :func:`featurize` if known."""
-        features = featurize(texts) if features is None else features
-        decision = np.asarray(features @ self.weights.astype(np.float64)).ravel() + self.bias
-        return 1.0 / (1.0 + np.exp(-decision))
+        w = self._weights64
+        if features is not None:
+            decision = np.asarray(features @ w).ravel()
+        else:  # block by block: no sparse stacking on the per-check path
+            char_block, word_block, cues = _parts(texts)
+            ends = (CHAR_FEATURES, CHAR_FEATURES + WORD_FEATURES)
+            decision = char_block @ w[: ends[0]] + word_block @ w[ends[0] : ends[1]] + cues @ w[ends[1] :]
+        return 1.0 / (1.0 + np.exp(-(np.asarray(decision).ravel() + self.bias)))
 
     def score(self, text: str) -> tuple[float, tuple[int, int]]:
         """Probability of the worst window of ``text`` and that window's span."""
@@ -218,7 +232,8 @@ def train_detector(
         raise DataError(
             f"training needs both attacks (label 1) and benign texts (label 0); got only {sorted(classes)}"
         )
-    head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000)
+    # liblinear shuffles with numpy's global generator unless given a seed: fix it, never seed the global one
+    head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=0)
     head.fit(featurize(texts) if features is None else features, np.asarray(labels))
     return DetectorModel(
         head.coef_.ravel().astype(np.float32), float(head.intercept_[0]), 0.5, dict(meta or {})
