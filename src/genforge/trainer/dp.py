@@ -113,6 +113,14 @@ def steps_within(settings: PrivacySettings, epsilon: float) -> int:
     return low
 
 
+def private_training(model, optimizers: dict, config, num_examples: int, batch_size: int) -> PrivateTraining:
+    """DP-SGD for a trainer: the family must step one optimizer through ``loss`` (GANs are refused)."""
+    if hasattr(model, "train_step") or len(optimizers) != 1:
+        raise ConfigError("DP training is wired for single-optimizer families (not GANs yet)")
+    settings = resolve_settings(config, num_examples, batch_size)
+    return PrivateTraining(model, optimizers["main"], settings, batch_size)
+
+
 class PrivateTraining:
     """Per-sample gradients, clipping and noise for one model and optimizer, and the privacy ledger."""
 
@@ -205,6 +213,12 @@ class PrivateTraining:
         self._spent.clear()
         if self.settings.target_epsilon is not None:
             self.settings.max_steps = steps_within(self.settings, self.settings.target_epsilon)
+
+    def poisson_ids(self, seed: int, step: int, num_examples: int) -> torch.Tensor:
+        """The examples of ``step``'s batch: each joins with probability ``q``, drawn from ``(seed, step)``."""
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + 999_983 * (step + 1))
+        joins = torch.rand(num_examples, generator=gen) < self.settings.sample_rate
+        return joins.nonzero().reshape(-1)
 
     def budget_left(self, steps_done: int) -> bool:
         return self.settings.max_steps is None or steps_done < self.settings.max_steps

@@ -107,12 +107,9 @@ class Trainer:
         self.steps_per_epoch = max(n // self.batch_size, 1)
         self.privacy = None  # DP-SGD (trainer/dp.py): Poisson batches, per-sample clipping and noise
         if config.dp:
-            from genforge.trainer.dp import PrivateTraining, resolve_settings
+            from genforge.trainer.dp import private_training
 
-            if hasattr(model, "train_step") or len(self.optimizers) != 1:
-                raise ConfigError("DP training is wired for single-optimizer families (not GANs yet)")
-            settings = resolve_settings(config, n, self.batch_size)
-            self.privacy = PrivateTraining(model, self.optimizers["main"], settings, self.batch_size)
+            self.privacy = private_training(model, self.optimizers, config, n, self.batch_size)
         self.forward = model.loss
         if distributed is not None:
             if self.privacy is not None:
@@ -126,9 +123,7 @@ class Trainer:
         epoch, index = divmod(step, self.steps_per_epoch)
         split = self.dataset.split("train")
         if self.privacy is not None:  # Poisson sampling: each example joins with probability q
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 999_983 * (step + 1))
-            q = self.privacy.settings.sample_rate
-            ids = (torch.rand(len(split["x"]), generator=gen) < q).nonzero().reshape(-1)
+            ids = self.privacy.poisson_ids(self.seed, step, len(split["x"]))
         else:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             perm = torch.randperm(len(split["x"]), generator=gen)
