@@ -18,6 +18,13 @@ def add_seed(parser: argparse.ArgumentParser, default: int = 0, note: str = "") 
     parser.add_argument("--seed", type=int, default=default, help=f"random seed (default {default}{extra})")
 
 
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--set KEY=VALUE`` (repeatable) into ``args.overrides``, a list the command parses."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
+
+
 def add_runs_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs", default="runs", metavar="DIR", help="where run ids are looked up (default runs/)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, console, print_json
+from genforge.cli.common import add_json, add_overrides, console, print_json
 
 
 def _common(parser: argparse.ArgumentParser, out: str) -> None:
@@ -18,13 +18,8 @@ def _common(parser: argparse.ArgumentParser, out: str) -> None:
         metavar="PATH",
         help="run directory inside the container to serve (repeatable; default /data/runs/model)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any DeployConfig key (uid, extras, cpu_limit, memory_limit, …) — see docs/deploy.md",
+    add_overrides(
+        parser, "any DeployConfig key (uid, extras, cpu_limit, memory_limit, …) — see docs/deploy.md"
     )
     add_json(parser)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_seed, console, print_json, table
+from genforge.cli.common import add_json, add_overrides, add_seed, console, print_json, table
 
 METHODS = ("word2vec", "fasttext", "glove", "elmo")
 BENCH_ENTRIES = ("word2vec-skipgram", "word2vec-cbow", "fasttext", "glove", "elmo", "minilm")
@@ -29,14 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--out", default=None, metavar="DIR", help="output directory (default embeddings/METHOD)"
     )
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="method option, e.g. architecture=cbow, window=5, epochs=10, x_max=100 (repeatable)",
-    )
+    add_overrides(train, "method option, e.g. architecture=cbow, window=5, epochs=10, x_max=100 (repeatable)")
     add_seed(train)
     add_json(train)
     train.set_defaults(handler=run_train)

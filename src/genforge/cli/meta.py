@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_runs_root, add_seed, console, print_json, table
+from genforge.cli.common import add_json, add_overrides, add_runs_root, add_seed, console, print_json, table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,14 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--iterations", type=int, help="meta-iterations (default 70000)")
     train.add_argument("--max-minutes", type=float, help="stop this session after this many minutes")
     train.add_argument("--out", default="runs", help="directory that receives the run (default runs/)")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key",
-    )
+    add_overrides(train, "override a config key")
     train.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_seed(train)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_runs_root, add_seed, console, err_console, print_json, table
+from genforge.cli.common import (
+    add_json,
+    add_overrides,
+    add_runs_root,
+    add_seed,
+    console,
+    err_console,
+    print_json,
+    table,
+)
 
 ALGOS = ["ppo", "a2c", "reinforce"]
 
@@ -17,14 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--steps", type=int, help="environment steps (default 100000)")
     train.add_argument("--max-minutes", type=float, help="stop this session after this many minutes")
     train.add_argument("--out", default="runs", help="directory that receives the run (default runs/)")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (repeatable), e.g. --set ent_coef=0.01 --set num_envs=4",
-    )
+    add_overrides(train, "override a config key (repeatable), e.g. --set ent_coef=0.01 --set num_envs=4")
     train.add_argument(
         "--seeds",
         type=int,

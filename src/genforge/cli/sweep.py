@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_seed, console, err_console, print_json, table
+from genforge.cli.common import add_json, add_overrides, add_seed, console, err_console, print_json, table
 
 
 def _add_root(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="Optuna storage file (default sqlite)",
     )
     start.add_argument("--study", help="study name (default FAMILY-DATA)")
-    start.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="fixed config key"
-    )
+    add_overrides(start, "fixed config key")
     _add_root(start)
     add_seed(start, note="the trials' training seed and the sampler's")
     add_json(start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_seed, console, err_console, print_json
+from genforge.cli.common import add_json, add_overrides, add_seed, console, err_console, print_json
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -23,13 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-minutes", type=float, help="stop after this many minutes (default 5 when no budget is given)"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4",
+    add_overrides(
+        parser, "override a model or trainer config key (repeatable), e.g. --set loss=hinge --set lr=2e-4"
     )
     parser.add_argument(
         "--resume",
