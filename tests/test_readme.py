@@ -25,13 +25,14 @@ import shlex
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from genforge.cli.main import main
+from tests.rag.rag_testdata import ChatHandler
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 IMAGE_FAMILIES = ("vae", "gan", "pixelcnn", "realnvp")
@@ -61,25 +62,6 @@ def readme_commands(text: str) -> list[str]:
             if line.startswith(("genforge ", "make ")):
                 commands.append(line)
     return commands
-
-
-class _Chat(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat server on loopback: answers with the first retrieved passage, cited."""
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = body["messages"][-1]["content"]
-        sentence = next((ln for ln in prompt.splitlines() if ln.strip() and ln.startswith("[1]")), "[1] x")
-        reply = {"choices": [{"message": {"role": "assistant", "content": sentence[4:].strip() + " [1]"}}]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 class _Session:
@@ -238,10 +220,13 @@ class _Session:
 
 @pytest.fixture()
 def chat_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
+    """The RAG tests' chat server on loopback (it quotes a retrieved passage that shares a word with the
+    question), at the ``/v1`` base URL the README's ``--llm`` names."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     server.shutdown()
+    server.server_close()
 
 
 def test_the_readme_lists_its_commands():

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from rag_testdata import make_corpus
+from rag_testdata import ChatHandler, make_corpus
 
 from genforge.cli.main import main
 from genforge.core.errors import GenforgeError
@@ -106,77 +103,9 @@ def test_answer_to_dict_is_json_serialisable(pipeline):
 
 
 # a real OpenAI-compatible HTTP server ---------------------------------------------------------------
-class _ChatHandler(BaseHTTPRequestHandler):
-    """Answers /v1/chat/completions by quoting the first passage that shares a word with the question."""
-
-    requests: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(
-            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
-        )
-        if self.path != "/v1/chat/completions":
-            self.send_error(404)
-            return
-        if self._failure(body["model"]):
-            return
-        user = body["messages"][-1]["content"]
-        if "scale of 1 to 5" in user:  # judge prompts get a fixed rating
-            self._reply(body, "4")
-            return
-        question = user.rsplit("Question:", 1)[-1].lower()
-        passages = re.findall(r"\[(\d+)\] \([^)]*\)\n(.+?)(?=\n\n\[\d+\] |\n\nQuestion:)", user, re.S)
-        content = "I don't know based on the provided documents."
-        for number, text in passages:
-            sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) > 4]
-            words = {w for w in re.findall(r"[a-z]{5,}", question)}
-            match = next((s for s in sentences if words & set(re.findall(r"[a-z]{5,}", s.lower()))), None)
-            if match:
-                content = f"{match.rstrip('.')} [{number}]."
-                break
-        self._reply(body, content)
-
-    def _failure(self, model: str) -> bool:
-        """Models named after a failure make the server fail that way (the client's error paths)."""
-        if model == "http-500":
-            self.send_error(500, "model crashed")
-        elif model == "slow":
-            time.sleep(2)
-            self._send(b'{"choices": []}')
-        elif model == "not-json":
-            self._send(b"<html>proxy error page</html>")
-        elif model == "no-choices":
-            self._send(json.dumps({"error": {"message": "model not loaded"}}).encode())
-        else:
-            return False
-        return True
-
-    def _send(self, data: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(data)
-
-    def _reply(self, body: dict, content: str) -> None:
-        reply = {"id": "x", "object": "chat.completion", "model": body["model"],
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        return
-
-
 @pytest.fixture(scope="module")
 def chat_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -220,12 +149,12 @@ def test_an_llm_error_in_rag_ask_is_one_error_line_and_exit_2(store, chat_server
 
 
 def test_llm_answer_citations_are_renumbered_and_mapped_to_chunks(store, chat_server):
-    _ChatHandler.requests.clear()
+    ChatHandler.requests.clear()
     llm = ChatClient(chat_server, "tiny-test-model", api_key="k", seed=3)
     answer = RagPipeline(store, llm=llm, retrieval=RetrievalConfig(k=4)).ask(
         "How many pallets did the Rotterdam warehouse ship?"
     )
-    request = _ChatHandler.requests[-1]
+    request = ChatHandler.requests[-1]
     assert request["body"]["model"] == "tiny-test-model" and request["body"]["seed"] == 3
     assert request["auth"] == "Bearer k"
     assert request["body"]["messages"][0]["role"] == "system"
