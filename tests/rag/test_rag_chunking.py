@@ -125,3 +125,48 @@ def test_a_sentence_longer_than_the_budget_is_cut_into_windows(counter):
 def test_chunk_ids_are_source_and_ordinal(counter):
     chunks = chunk_document(_doc({"A": "x " * 10, "B": "y " * 10}), ChunkConfig(), counter)
     assert [c.chunk_id for c in chunks] == ["doc.md#0", "doc.md#1"]
+
+
+def _whole_starts(counter: WordPieceCounter, text: str) -> list[int]:
+    return [start for start, _ in counter.tokenizer.encode(text, add_special_tokens=False).offsets]
+
+
+def test_piecewise_tokenization_gives_the_word_pieces_of_the_whole_text(counter, monkeypatch):
+    import genforge.rag.chunking as chunking
+
+    monkeypatch.setattr(chunking, "SEGMENT_CHARS", 97)  # many cuts, at awkward places
+    text = (
+        "Héllo wörld! naïve café, don't stop;\tunbelievably-long hyphenated words (and brackets)\r\n"
+        "数字 and emoji 🙂 mixed with code: x[i] = f(y) ** 2  # comment\n\n" * 40
+    )
+    assert len(text) > 50 * 97
+    assert list(counter.token_starts(text)) == _whole_starts(counter, text)
+    assert list(counter.token_starts("")) == []
+    blob = "QUJD" * 500  # no whitespace at all: cut where it stands, every piece still counted
+    assert len(counter.token_starts(blob)) >= len(_whole_starts(counter, blob))
+
+
+def test_chunking_a_large_file_keeps_memory_near_its_size(tmp_path):
+    """5 MB of prose: peak memory grows by well under 30 bytes per character (the whole-text tokenization
+    this replaced needed about 160)."""
+    import subprocess
+    import sys
+
+    script = """
+import resource, sys
+from genforge.rag.chunking import ChunkConfig, WordPieceCounter, chunk_document
+from genforge.rag.loaders import _paragraph_blocks, Document
+counter = WordPieceCounter()
+counter.count("warm up")
+para = " ".join(f"Line {i} says something about indexing large files without running out." for i in range(40))
+text = "\\n\\n".join(para for _ in range(5_000_000 // len(para)))
+doc = Document("big.txt", "text", text, _paragraph_blocks(text, 0, len(text), ()))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+chunks = chunk_document(doc, ChunkConfig(), counter)
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+print(len(text), len(chunks), grown)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    chars, chunks, grown = map(int, out.stdout.split())
+    assert chars > 4_900_000 and chunks > 5_000
+    assert grown / chars < 30, f"peak memory grew {grown / chars:.1f} bytes per character"

@@ -40,11 +40,19 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file read in 1 MB blocks (a scan never holds a whole file)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass
 class _Pending:
     path: Path
     source: str
-    data: bytes
     digest: str
     stat: os.stat_result
     existed: bool
@@ -129,16 +137,15 @@ class Indexer:
                 report.unchanged += 1
                 continue
             try:
-                data = path.read_bytes()
+                digest = file_sha256(path)
             except OSError as exc:
                 self._skip(report, source, f"cannot read ({exc.strerror})")
                 continue
-            digest = sha256(data)
             if fresh and old["content_hash"] == digest:
                 touched.append((stat.st_size, stat.st_mtime_ns, old["doc_id"]))
                 report.unchanged += 1
                 continue
-            pending.append(_Pending(path, source, data, digest, stat, old is not None))
+            pending.append(_Pending(path, source, digest, stat, old is not None))
         if root.is_dir():
             report.removed = sorted(s for s in known if s not in seen)
         self.catalog.touch(touched)
@@ -169,8 +176,14 @@ class Indexer:
         batch: list[tuple[Document, list[Chunk], _Pending, bytes | None]] = []
         batch_chunks = reported = 0
         for done, item in enumerate(pending, start=1):
-            try:
-                doc = load_document(item.path, item.source, item.data)
+            try:  # one file in memory at a time; the hash is that of the bytes indexed
+                data = item.path.read_bytes()
+                item.digest = sha256(data)
+                doc = load_document(item.path, item.source, data)
+                del data
+            except OSError as exc:
+                self._skip(report, item.source, f"cannot read ({exc.strerror})")
+                continue
             except UnreadableFile as exc:
                 self._skip(report, item.source, str(exc).split(": ", 1)[-1])
                 if item.existed:
