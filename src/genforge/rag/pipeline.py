@@ -21,6 +21,7 @@ from genforge.rag.generate import (
     LLM_NOT_FOUND,
     NOT_FOUND,
     ChatClient,
+    Extract,
     build_messages,
     extractive_answer,
     renumber_citations,
@@ -195,11 +196,17 @@ class RagPipeline:
         request.timings["generate"] = _ms(t)
         return text, order
 
-    def _extractive(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
+    def extracts(self, question: str, hits: list[SearchHit], min_score: float | None = None) -> list[Extract]:
+        """The sentences of ``hits`` the extractive answerer would quote (``Extract.passage`` indexes ``hits``),
+        at this pipeline's ``min_score`` or the one given (``0.0``: the best ones, whatever their score)."""
         if not hits:
-            return NOT_FOUND, []
-        extracts = extractive_answer(question, [_body(h) for h in hits], self.store.embedding,
-                                     max_sentences=self.max_sentences, min_score=self.min_score)  # fmt: skip
+            return []
+        threshold = self.min_score if min_score is None else min_score
+        return extractive_answer(question, [_body(h) for h in hits], self.store.embedding,
+                                 max_sentences=self.max_sentences, min_score=threshold)  # fmt: skip
+
+    def _extractive(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
+        extracts = self.extracts(question, hits)
         if not extracts:
             return NOT_FOUND, []
         order: list[int] = []
