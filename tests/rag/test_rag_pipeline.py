@@ -66,6 +66,17 @@ def test_question_the_documents_cannot_answer_says_so(pipeline):
     assert answer.answer == NOT_FOUND and answer.citations == []
 
 
+def test_extracts_are_the_quoted_sentences_at_any_threshold(pipeline):
+    question = "How do I resume training from a checkpoint?"
+    hits = pipeline.search(question)
+    every = pipeline.extracts(question, hits, 0.0)
+    quoted = pipeline.extracts(question, hits)
+    assert 0 < len(quoted) <= len(every) <= pipeline.max_sentences
+    assert {(e.passage, e.start) for e in quoted} == {(e.passage, e.start) for e in every if e.score >= 0.45}
+    assert all(hits[e.passage].text[e.start : e.end] for e in every)
+    assert pipeline.extracts(question, hits, 1.01) == [] and pipeline.extracts(question, []) == []
+
+
 def test_injected_instructions_in_a_document_are_dropped_before_generation(pipeline):
     answer = pipeline.ask("Where do orders ship from and what should I do?")
     dropped = answer.guard["context"]
