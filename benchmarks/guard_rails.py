@@ -180,7 +180,8 @@ def learned_rail(loso: bool) -> None:
         r = rates([blocked(g, i["text"]) for i in items], gold)
         print(f"{name:<28}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>7.3f}{r['fpr']:>7.3f}")
 
-    docs = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"][:2000]
+    pool = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"]
+    docs, unseen = pool[:2000], pool[2000:2200]  # latency on sentences the false-positive pass did not check
     print(
         f"\nfalse positives on {len(docs)} Python 3.11 documentation sentences with attack words (test pages)"
     )
@@ -191,7 +192,7 @@ def learned_rail(loso: bool) -> None:
             print(f"    {text[:100]}")
 
     filler = "The parser reads one line at a time and keeps track of the current section name. "
-    long_texts = [(filler * 13)[: 1000 - len(t) - 1] + " " + t for t in docs[:200]]
+    long_texts = [(filler * 13)[: 1000 - len(t) - 1] + " " + t for t in unseen]
     decided = [
         i["text"] for i in items if i["expected"] and any(v.fired for v in plain.check(i["text"]).fired)
     ]
