@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 WORKER = r"""
 import json, sys, time
 from llm_guard.input_scanners import BanSubstrings, InvisibleText, Secrets
+from llm_guard.util import configure_logger
+configure_logger("ERROR")  # one log line per scan otherwise
 from llm_guard.output_scanners.ban_substrings import OUTPUT_STOP_SUBSTRINGS  # the list LLM Guard ships
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 scanners = {

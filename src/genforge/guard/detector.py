@@ -157,8 +157,8 @@ class DetectorModel:
         return float(probs[worst]), spans[worst]
 
     def resembles(self, text: str, k: int = 2) -> list[tuple[str, float]]:
-        """The ``k`` attack kinds of the training data whose centroid is nearest ``text`` (dot product of the
-        text's feature row with each kind's centroid); empty for a model trained without kinds."""
+        """The ``k`` attack kinds of the training data whose centroid is nearest ``text`` (cosine of the text's
+        n-gram row, each block unit length, with each kind's unit centroid); empty for a model without kinds."""
         kinds = self.meta.get("kinds") or []
         if not kinds or self.kind_columns is None:
             return []
@@ -167,26 +167,39 @@ class DetectorModel:
         for name, kind_cols, kind_vals in zip(kinds, self.kind_columns, self.kind_values, strict=True):
             where = np.searchsorted(kind_cols, columns).clip(max=len(kind_cols) - 1)
             hit = kind_cols[where] == columns
-            similarity.append((name, float(values[hit] @ kind_vals[where[hit]])))
+            similarity.append((name, float(values[hit] @ kind_vals[where[hit]]) / math.sqrt(2.0)))
         similarity.sort(key=lambda kv: (-kv[1], kv[0]))
         return [(name, round(sim, 3)) for name, sim in similarity[:k] if sim > 0]
 
     def top_features(self, text: str, k: int = 5) -> list[str]:
-        """The ``k`` n-grams and cues of ``text`` that push its score up the most (the explanation)."""
-        chars, words = _vectorizers()
+        """The ``k`` n-grams and cues of ``text`` that push its score up the most (the explanation): character
+        n-grams quoted, word n-grams bare, cues as ``cue:NAME``; ties broken by name."""
         seen = normalize(text).text.lower()
-        contributions: dict[str, float] = {}
-        for offset, vectorizer, size in ((0, chars, CHAR_FEATURES), (CHAR_FEATURES, words, WORD_FEATURES)):
-            grams = set(vectorizer.build_analyzer()(seen))
-            if not grams:
-                continue
-            for gram in sorted(grams):
-                weight = float(self.weights[offset + _hash_column(gram, size)])
-                contributions[repr(gram) if offset == 0 else gram] = weight
+        names: list[tuple[str, bool]] = []  # (gram, is a character n-gram)
+        columns: list[int] = []
+        for offset, analyzer, size in (
+            (0, _analyzers()[0], CHAR_FEATURES),
+            (CHAR_FEATURES, _analyzers()[1], WORD_FEATURES),
+        ):
+            for gram in set(analyzer(seen)):
+                names.append((gram, offset == 0))
+                columns.append(offset + _hash_column(gram, size))
         base = CHAR_FEATURES + WORD_FEATURES
         for name in all_cue_hits(text):
-            contributions[f"cue:{name}"] = float(self.weights[base + CUE_NAMES.index(name)])
-        best = sorted(contributions.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+            names.append((f"cue:{name}", False))
+            columns.append(base + CUE_NAMES.index(name))
+        if not names or k == 0:
+            return []
+        weights = self._weights64[np.asarray(columns, dtype=np.int64)]
+        cutoff = np.sort(weights)[::-1][min(k, len(weights)) - 1]  # quote only the candidates, not every gram
+        best = sorted(
+            (
+                (repr(gram) if quoted else gram, float(weight))
+                for (gram, quoted), weight in zip(names, weights, strict=True)
+                if weight >= cutoff
+            ),
+            key=lambda kv: (-kv[1], kv[0]),
+        )[:k]
         return [name for name, weight in best if weight > 0]
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -325,16 +338,17 @@ def train_detector(
 
 
 def kind_centroids(features, kinds: list[str | None]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names, columns ``(K, KIND_COLUMNS)`` (sorted per row) and values of each kind's mean feature row,
-    restricted to its ``KIND_COLUMNS`` largest entries; rows whose kind is None are skipped."""
+    """Names, columns ``(K, KIND_COLUMNS)`` (sorted per row) and values of each kind's mean n-gram row (cue
+    indicators left out: they would outweigh the n-grams and name the cue, not the kind), restricted to its
+    ``KIND_COLUMNS`` largest entries and scaled to unit length; rows whose kind is None are skipped."""
     names = sorted({k for k in kinds if k})
     columns = np.zeros((len(names), KIND_COLUMNS), dtype=np.int32)
     values = np.zeros((len(names), KIND_COLUMNS), dtype=np.float32)
     for i, name in enumerate(names):
         rows = [j for j, k in enumerate(kinds) if k == name]
-        mean = np.asarray(features[rows].mean(axis=0)).ravel()
+        mean = np.asarray(features[rows].mean(axis=0)).ravel()[: CHAR_FEATURES + WORD_FEATURES]
         top = np.sort(np.argsort(-mean, kind="stable")[:KIND_COLUMNS])
-        columns[i], values[i] = top, mean[top]
+        columns[i], values[i] = top, mean[top] / max(float(np.linalg.norm(mean[top])), 1e-12)
     return names, columns, values
 
 
