@@ -154,7 +154,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
     parser.add_argument("--c", type=float, default=None, help="skip the LOSO search and fit with this C")
-    parser.add_argument("--grid", type=float, nargs="+", default=C_GRID, help="values of C the LOSO search tries")
+    parser.add_argument(
+        "--grid", type=float, nargs="+", default=C_GRID, help="values of C the LOSO search tries"
+    )
     args = parser.parse_args()
 
     records = augment(load_all())
