@@ -158,6 +158,27 @@ def _percentiles(guard, texts: list[str], repeats: int = 3) -> tuple[float, floa
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
 
 
+def _learned_rail_cost(guard, texts: list[str]) -> None:
+    """The learned rail's own cost per 1,000-character text: the per-check path (memoized per-word n-gram
+    columns) against scikit-learn's HashingVectorizer path it replaced (same scores), interleaved so that both
+    see the same machine load."""
+    from genforge.guard.detector import featurize
+
+    model = next(r for r in guard.rails["input"] if r.name == "jailbreak_model").model
+    fast, slow = [], []
+    for text in texts:
+        started = time.perf_counter()
+        model.score(text)
+        fast.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        model.probabilities([], featurize([text]))
+        slow.append((time.perf_counter() - started) * 1000)
+    p = {name: np.percentile(times, [50, 95]) for name, times in (("fast", fast), ("slow", slow))}
+    print(f"\nlearned rail alone on the same texts, ms (p50 / p95): per-check path {p['fast'][0]:.2f} / "
+          f"{p['fast'][1]:.2f}, scikit-learn featurize path {p['slow'][0]:.2f} / {p['slow'][1]:.2f}; "
+          f"median ratio {p['slow'][0] / p['fast'][0]:.1f}x")  # fmt: skip
+
+
 def learned_rail(loso: bool) -> None:
     import sys
 
@@ -180,7 +201,10 @@ def learned_rail(loso: bool) -> None:
         r = rates([blocked(g, i["text"]) for i in items], gold)
         print(f"{name:<28}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>7.3f}{r['fpr']:>7.3f}")
 
-    docs = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"][:2000]
+    pool = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"]
+    docs, unseen = pool[:2000], pool[2000:2200]  # latency on sentences the false-positive pass did not check
+    rest = " ".join(pool[2200:])  # sentences neither pass checked, in 1,000-character pieces
+    fresh = [rest[i : i + 1000] for i in range(0, len(rest) - 999, 1000)]
     print(
         f"\nfalse positives on {len(docs)} Python 3.11 documentation sentences with attack words (test pages)"
     )
@@ -191,7 +215,7 @@ def learned_rail(loso: bool) -> None:
             print(f"    {text[:100]}")
 
     filler = "The parser reads one line at a time and keeps track of the current section name. "
-    long_texts = [(filler * 13)[: 1000 - len(t) - 1] + " " + t for t in docs[:200]]
+    long_texts = [(filler * 13)[: 1000 - len(t) - 1] + " " + t for t in unseen]
     decided = [
         i["text"] for i in items if i["expected"] and any(v.fired for v in plain.check(i["text"]).fired)
     ]
@@ -204,6 +228,7 @@ def learned_rail(loso: bool) -> None:
         a, b = _percentiles(plain, texts), _percentiles(guard, texts)
         print(f"{label:<42}{a[0]:>8.2f} / {a[1]:<7.2f}{b[0]:>10.2f} / {b[1]:<7.2f}")
     print("(the learned rail is skipped once a cue rail has blocked, so decided texts cost what they did)")
+    _learned_rail_cost(guard, fresh)
 
     if loso:
         import train_guard_model as training

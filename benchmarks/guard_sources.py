@@ -198,6 +198,13 @@ def project_sets() -> Iterator[dict]:
         yield {"text": row["text"], "label": 0, "source": "genforge-hard-benign", "kind": row["kind"]}
 
 
+def synthetic() -> Iterator[dict]:
+    """The seeded attack grammar of ``guard_synthetic.py`` and its benign look-alikes (train and dev splits)."""
+    from guard_synthetic import generate
+
+    yield from generate(seed=0)
+
+
 def _sentences(text: str) -> list[str]:
     from genforge.text.sentences import split_sentences
 
@@ -247,7 +254,7 @@ def genforge_docs() -> Iterator[dict]:
 
 LOADERS = [
     easyjailbreak, spikee, agent_injection_bench, promptinject, bastioncorpus, hermes_jailbench,
-    jailbreak_corpus_mini, project_sets,
+    jailbreak_corpus_mini, project_sets, synthetic,
     spikee_questions, python_docs, sklearn_descriptions, genforge_docs,
 ]  # fmt: skip
 LICENCES = {
@@ -261,6 +268,45 @@ LICENCES = {
     "python3.11-doc": "PSF-2.0",
     "scikit-learn": "BSD-3-Clause",
 }
+
+
+# each collection's own attack kinds, named by the families a verdict reports ("resembles persona, fake_mode")
+FAMILIES = {
+    "persona": (
+        "role_play", "jailbreak_persona", "identity_override", "role_hijack", "dan", "template:AutoDAN-a",
+        "template:Gptfuzzer", "template:MJP", "jailbreak",
+    ),
+    "fake_mode": (
+        "dev", "debug", "test", "training", "experimental", "special-case", "no-limits", "hidden-function",
+        "policy-puppet", "policy-puppetry", "emergency",
+    ),
+    "fiction_frame": (
+        "template:DeepInception", "framing_bypass", "poetry", "academic", "mission", "challenge",
+        "template:ReNeLLM", "template:ICA", "template:default",
+    ),
+    "instruction_override": (
+        "instruction_override", "ignore", "new-instructions", "new-task", "goal_hijacking", "direct_injection",
+        "injection", "prompt_injection", "authority_claim", "conversation_hijack", "baseline", "control",
+        "errors", "sorry", "context_termination", "delimiter_injection",
+    ),
+    "prompt_extraction": ("prompt_leaking", "prompt_extraction", "prompt_leak"),
+    "indirect_injection": ("indirect_injection", "tool_redirection", "tool_misuse", "excessive_agency"),
+    "exfiltration": ("data_exfiltration", "exfiltration"),
+    "obfuscation": ("encoding", "obfuscation", "encoding_bypass", "encoding_smuggle", "multilingual"),
+    "social_engineering": ("social_engineering", "meta_reasoning", "policy_evasion"),
+}  # fmt: skip
+_FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
+
+
+def family(record: dict) -> str | None:
+    """The attack family of an attack record (None for benign ones); unknown kinds count as overrides."""
+    if not record["label"]:
+        return None
+    return (
+        record["kind"]
+        if record["kind"] in FAMILIES
+        else _FAMILY_OF.get(record["kind"], "instruction_override")
+    )
 
 
 def load_all() -> list[dict]:

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from guard_sources import load_all, manifest  # noqa: E402
+from guard_sources import family, load_all, manifest  # noqa: E402
 
 from genforge.guard import Guard  # noqa: E402
 from genforge.guard.detector import (  # noqa: E402
@@ -92,10 +92,11 @@ class Features:
         return np.asarray([best[r] for r in rows])
 
 
-def fit(records, features, rows, dev_rows, c, meta=None) -> DetectorModel:
+def fit(records, features, rows, dev_rows, c, meta=None, kinds=False) -> DetectorModel:
     texts = [records[i]["text"] for i in rows]
     labels = [records[i]["label"] for i in rows]
-    model = train_detector(texts, labels, c=c, meta=meta, features=features.whole[rows])
+    families = [family(records[i]) for i in rows] if kinds else None
+    model = train_detector(texts, labels, c=c, meta=meta, features=features.whole[rows], kinds=families)
     model.threshold = calibrate_threshold(features.scores(model, dev_rows), TARGET_FPR)
     return model
 
@@ -153,6 +154,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
     parser.add_argument("--c", type=float, default=None, help="skip the LOSO search and fit with this C")
+    parser.add_argument(
+        "--grid", type=float, nargs="+", default=C_GRID, help="values of C the LOSO search tries"
+    )
     args = parser.parse_args()
 
     records = augment(load_all())
@@ -162,7 +166,7 @@ def main() -> None:
     attacks = sum(records[i]["label"] for i in train)
     print(f"{len(train)} training records ({attacks} attacks), {len(dev)} dev, {len(test)} test")
     scores = {}
-    for c in C_GRID if args.c is None else ():
+    for c in args.grid if args.c is None else ():
         rows = leave_one_source_out(records, features, cues, c)
         scores[c] = float(np.mean([r["recall_model"] for r in rows]))
         policy = float(np.mean([r["recall_policy"] for r in rows]))
@@ -171,16 +175,22 @@ def main() -> None:
             print(
                 f"   {r['source']:<24}{r['attacks']:>5}  model {r['recall_model']:.3f}  policy {r['recall_policy']:.3f}  docs FPR {r['fpr_docs_policy']:.4f}"
             )
-    best = max(C_GRID, key=lambda c: (scores[c], -c)) if args.c is None else args.c
+    best = max(args.grid, key=lambda c: (scores[c], -c)) if args.c is None else args.c
     meta = {
         "c": best,
         "target_fpr": TARGET_FPR,
         "loso_mean_recall": scores.get(best),
         "data": manifest(records),
     }
-    model = fit(records, features, train, dev, best, meta)
+    model = fit(records, features, train, dev, best, meta, kinds=True)
     fpr = (features.scores(model, test) >= model.threshold).mean()
     print(f"chosen C={best}; threshold {model.threshold:.4f}; docs test FPR {fpr:.4f}")
+    held = np.asarray(
+        [i for i, r in enumerate(records) if r["source"] == "synthetic" and r["split"] == "dev"]
+    )
+    fired = features.scores(model, held) >= model.threshold
+    print(f"synthetic dev attacks ({len(held)}, never trained on): model recall {fired.mean():.3f}, "
+          f"policy {(fired | cues[held]).mean():.3f}")  # fmt: skip
     if args.check:
         committed = DetectorModel.load(packaged_model_dir())
         same = np.array_equal(committed.weights, model.weights) and committed.threshold == model.threshold

@@ -106,3 +106,59 @@ def test_email_written_out_with_at_and_dot_in_brackets_is_found():
 def test_lowercase_iban_is_found_and_checked():
     assert [f.type for f in find_pii("iban de89370400440532013000 please")] == ["iban"]
     assert find_pii("iban de89370400440532013001 please") == []
+
+
+def _spans(text: str) -> list[tuple[str, str]]:
+    return [(f.type, text[f.start : f.end]) for f in find_pii(text) if f.score >= 0.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("appelle-moi au 06 12 34 56 78 demain", "06 12 34 56 78"),
+        ("mon portable : 07.98.76.54.32", "07.98.76.54.32"),
+        ("WhatsApp +33 6 12 34 56 78 after six", "+33 6 12 34 56 78"),
+    ],
+)
+def test_french_mobile_numbers_are_phones_without_a_cue_word(text, number):
+    assert _spans(text) == [("phone", number)]
+
+
+def test_bare_north_american_number_is_a_phone_but_integer_limits_and_n11_codes_are_not():
+    assert _spans("reach Jane at 4155550132 tonight") == [("phone", "4155550132")]
+    assert _spans("INT_MAX is 2147483647 and UINT_MAX 4294967295") == []
+    assert _spans("the code 4115550132 has an N11 area") == []
+    assert _spans("epoch 1701234567 in seconds") == []
+    assert _spans("order no. 4155550132 shipped") == []
+    assert _spans("xoxb-17653672481-19874698323-pdFZKVeT") == []
+
+
+def test_card_number_written_with_dots_is_found_and_floats_are_not():
+    assert _spans("my card 4111.1111.1111.1111, thanks") == [("credit_card", "4111.1111.1111.1111")]
+    assert _spans("amex 3782.822463.10005 please") == [("credit_card", "3782.822463.10005")]
+    assert _spans("pi is 3.1415926535897932 and e 2.718281828459045") == []
+
+
+def test_spaced_ssn_needs_a_cue_word():
+    assert _spans("social security 123 45 6789") == [("national_id", "123 45 6789")]
+    assert _spans("rows 123 45 6789 were read") == []
+
+
+def test_cvv_and_expiry_are_redacted_beside_the_card_number():
+    text = "card 4111 1111 1111 1111 exp 12/27 cvv 123"
+    assert _spans(text) == [
+        ("credit_card", "4111 1111 1111 1111"),
+        ("card_expiry", "12/27"),
+        ("card_cvv", "123"),
+    ]
+    redacted, legend = redact(text, find_pii(text, ["credit_card"]))
+    assert redacted == "card [CREDIT_CARD_1] exp [CARD_EXPIRY_1] cvv [CARD_CVV_1]"
+    assert _spans("expires in 12 days, see section 3.2") == []
+
+
+def test_aws_secret_access_key_is_a_secret_and_git_hashes_are_not():
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    for text in (f"my aws secret is {key}", f"AKIAIOSFODNN7EXAMPLE {key}"):
+        found = [(f.type, text[f.start : f.end]) for f in find_secrets(text) if f.score >= 0.5]
+        assert ("aws_secret_key", key) in found
+    assert find_secrets("commit 9fceb02d0ae598e95dc970b74767f19372d61af8 fixed it") == []

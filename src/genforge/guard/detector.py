@@ -38,6 +38,7 @@ DIMENSIONS = CHAR_FEATURES + WORD_FEATURES + len(CUE_NAMES)
 WINDOW_CHARS = 1000
 WINDOW_STRIDE = 500
 MAX_WINDOWS = 16  # 8,500 characters: the default size limit stops longer input before this rail
+KIND_COLUMNS = 256  # nonzero columns kept of each attack kind's centroid (the "resembles" explanation)
 WEIGHTS_FILE = "weights.safetensors"
 META_FILE = "model.json"
 
@@ -56,6 +57,46 @@ def _vectorizers():
 
 
 _CUE_INDEX = {name: i for i, name in enumerate(CUE_NAMES)}
+
+
+@lru_cache(maxsize=1)
+def _analyzers():
+    chars, words = _vectorizers()
+    return chars.build_analyzer(), words.build_analyzer()
+
+
+@lru_cache(maxsize=2**16)
+def _word_char_columns(word: str) -> np.ndarray:
+    """Columns of the character n-grams of one whitespace-free word (``char_wb`` n-grams never cross words)."""
+    return np.fromiter((_hash_column(g, CHAR_FEATURES) for g in _analyzers()[0](word)), np.int64)
+
+
+def _normalized_counts(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``columns`` and their L2-normalized counts (hash collisions add up, as in scikit-learn)."""
+    if not len(columns):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    columns, counts = np.unique(columns, return_counts=True)
+    values = counts.astype(np.float64)
+    return columns, values / math.sqrt(float(values @ values))
+
+
+def sparse_features(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(columns, values)`` of one text's feature row, equal to the nonzeros of ``featurize([text])``.
+
+    The per-check path: the character n-gram columns of each word and the column of each word n-gram are
+    memoized, so a check costs a whitespace split, the word analyzer and cache look-ups, without building
+    scikit-learn sparse matrices (3x faster than ``featurize`` on a 1,000-character text)."""
+    seen = normalize(text).text.lower()
+    words = [_word_char_columns(word) for word in seen.split()]
+    char_cols, char_vals = _normalized_counts(np.concatenate(words) if words else np.zeros(0, np.int64))
+    word_grams = _analyzers()[1](seen)
+    word_cols, word_vals = _normalized_counts(
+        np.fromiter((_hash_column(g, WORD_FEATURES) for g in word_grams), np.int64, len(word_grams))
+    )
+    cue_cols = np.asarray(sorted(_CUE_INDEX[n] for n in all_cue_hits(text)), dtype=np.int64)
+    columns = np.concatenate([char_cols, word_cols + CHAR_FEATURES, cue_cols + CHAR_FEATURES + WORD_FEATURES])
+    values = np.concatenate([char_vals, word_vals, np.ones(len(cue_cols))])
+    return columns, values
 
 
 def _parts(texts: list[str]):
@@ -93,6 +134,8 @@ class DetectorModel:
     bias: float
     threshold: float
     meta: dict[str, Any] = field(default_factory=dict)
+    kind_columns: np.ndarray | None = None  # (kinds, KIND_COLUMNS) int32, each row sorted
+    kind_values: np.ndarray | None = None  # (kinds, KIND_COLUMNS) float32: that kind's centroid there
 
     def __post_init__(self) -> None:
         self._weights64 = np.asarray(self.weights, dtype=np.float64)
@@ -102,11 +145,9 @@ class DetectorModel:
         w = self._weights64
         if features is not None:
             decision = np.asarray(features @ w).ravel()
-        else:  # block by block: no sparse stacking on the per-check path
-            char_block, word_block, cues = _parts(texts)
-            ends = (CHAR_FEATURES, CHAR_FEATURES + WORD_FEATURES)
-            decision = char_block @ w[: ends[0]] + word_block @ w[ends[0] : ends[1]] + cues @ w[ends[1] :]
-        return 1.0 / (1.0 + np.exp(-(np.asarray(decision).ravel() + self.bias)))
+        else:
+            decision = np.asarray([float(v @ w[c]) for c, v in map(sparse_features, texts)])
+        return 1.0 / (1.0 + np.exp(-(decision + self.bias)))
 
     def score(self, text: str) -> tuple[float, tuple[int, int]]:
         """Probability of the worst window of ``text`` and that window's span."""
@@ -115,22 +156,50 @@ class DetectorModel:
         worst = int(np.argmax(probs))
         return float(probs[worst]), spans[worst]
 
+    def resembles(self, text: str, k: int = 2) -> list[tuple[str, float]]:
+        """The ``k`` attack kinds of the training data whose centroid is nearest ``text`` (cosine of the text's
+        n-gram row, each block unit length, with each kind's unit centroid); empty for a model without kinds."""
+        kinds = self.meta.get("kinds") or []
+        if not kinds or self.kind_columns is None:
+            return []
+        columns, values = sparse_features(text)
+        similarity = []
+        for name, kind_cols, kind_vals in zip(kinds, self.kind_columns, self.kind_values, strict=True):
+            where = np.searchsorted(kind_cols, columns).clip(max=len(kind_cols) - 1)
+            hit = kind_cols[where] == columns
+            similarity.append((name, float(values[hit] @ kind_vals[where[hit]]) / math.sqrt(2.0)))
+        similarity.sort(key=lambda kv: (-kv[1], kv[0]))
+        return [(name, round(sim, 3)) for name, sim in similarity[:k] if sim > 0]
+
     def top_features(self, text: str, k: int = 5) -> list[str]:
-        """The ``k`` n-grams and cues of ``text`` that push its score up the most (the explanation)."""
-        chars, words = _vectorizers()
+        """The ``k`` n-grams and cues of ``text`` that push its score up the most (the explanation): character
+        n-grams quoted, word n-grams bare, cues as ``cue:NAME``; ties broken by name."""
         seen = normalize(text).text.lower()
-        contributions: dict[str, float] = {}
-        for offset, vectorizer, size in ((0, chars, CHAR_FEATURES), (CHAR_FEATURES, words, WORD_FEATURES)):
-            grams = set(vectorizer.build_analyzer()(seen))
-            if not grams:
-                continue
-            for gram in sorted(grams):
-                weight = float(self.weights[offset + _hash_column(gram, size)])
-                contributions[repr(gram) if offset == 0 else gram] = weight
+        names: list[tuple[str, bool]] = []  # (gram, is a character n-gram)
+        columns: list[int] = []
+        for offset, analyzer, size in (
+            (0, _analyzers()[0], CHAR_FEATURES),
+            (CHAR_FEATURES, _analyzers()[1], WORD_FEATURES),
+        ):
+            for gram in set(analyzer(seen)):
+                names.append((gram, offset == 0))
+                columns.append(offset + _hash_column(gram, size))
         base = CHAR_FEATURES + WORD_FEATURES
         for name in all_cue_hits(text):
-            contributions[f"cue:{name}"] = float(self.weights[base + CUE_NAMES.index(name)])
-        best = sorted(contributions.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+            names.append((f"cue:{name}", False))
+            columns.append(base + CUE_NAMES.index(name))
+        if not names or k == 0:
+            return []
+        weights = self._weights64[np.asarray(columns, dtype=np.int64)]
+        cutoff = np.sort(weights)[::-1][min(k, len(weights)) - 1]  # quote only the candidates, not every gram
+        best = sorted(
+            (
+                (repr(gram) if quoted else gram, float(weight))
+                for (gram, quoted), weight in zip(names, weights, strict=True)
+                if weight >= cutoff
+            ),
+            key=lambda kv: (-kv[1], kv[0]),
+        )[:k]
         return [name for name, weight in best if weight > 0]
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -139,7 +208,11 @@ class DetectorModel:
         directory.mkdir(parents=True, exist_ok=True)
         from safetensors.numpy import save
 
-        io.atomic_write_bytes(directory / WEIGHTS_FILE, save({"weights": self.weights.astype(np.float32)}))
+        tensors = {"weights": self.weights.astype(np.float32)}
+        if self.kind_columns is not None:
+            tensors["kind_columns"] = self.kind_columns.astype(np.int32)
+            tensors["kind_values"] = self.kind_values.astype(np.float32)
+        io.atomic_write_bytes(directory / WEIGHTS_FILE, save(tensors))
         meta = {
             **self.meta,
             "format": "genforge-jailbreak-detector/1",
@@ -180,18 +253,35 @@ class DetectorModel:
         from safetensors.numpy import load
 
         try:
-            weights = load(weights_path.read_bytes()).get("weights")
+            tensors = load(weights_path.read_bytes())
         except (SafetensorError, ValueError) as exc:
             raise CheckpointError(f"{weights_path} is not a readable safetensors file ({exc})") from None
+        weights = tensors.get("weights")
         if weights is None or tuple(weights.shape) != (DIMENSIONS,):
             shape = None if weights is None else tuple(weights.shape)
             raise CheckpointError(f"{weights_path} holds weights of shape {shape}, expected ({DIMENSIONS},)")
         bias, threshold = meta.get("bias"), meta.get("threshold")
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in (bias, threshold)):
             raise CheckpointError(f"{meta_path} needs finite numbers 'bias' and 'threshold'")
-        return cls(np.asarray(weights, dtype=np.float32), float(bias), float(threshold), meta)
+        kind_columns, kind_values = tensors.get("kind_columns"), tensors.get("kind_values")
+        shape = (len(meta.get("kinds") or []), KIND_COLUMNS)
+        if kind_columns is not None and (
+            kind_values is None or not kind_columns.shape == kind_values.shape == shape
+        ):
+            raise CheckpointError(
+                f"{weights_path} holds kind centroids of shape {kind_columns.shape}, expected {shape}"
+            )
+        return cls(
+            np.asarray(weights, dtype=np.float32),
+            float(bias),
+            float(threshold),
+            meta,
+            kind_columns,
+            kind_values,
+        )
 
 
+@lru_cache(maxsize=2**17)
 def _hash_column(gram: str, size: int) -> int:
     """The column HashingVectorizer gives ``gram`` (MurmurHash3, seed 0, absolute value modulo ``size``)."""
     from sklearn.utils import murmurhash3_32
@@ -220,9 +310,11 @@ def train_detector(
     c: float = 4.0,
     meta: dict[str, Any] | None = None,
     features=None,
+    kinds: list[str | None] | None = None,
 ) -> DetectorModel:
     """Fit the logistic head on ``texts`` (label 1 = attack; ``features`` from :func:`featurize` if already
-    computed). The threshold starts at 0.5; calibrate it."""
+    computed). ``kinds`` names each attack's kind (None for benign texts): the model keeps each kind's
+    centroid so a verdict can say what an attack resembles. The threshold starts at 0.5; calibrate it."""
     from sklearn.linear_model import LogisticRegression
 
     classes = set(labels)
@@ -234,10 +326,30 @@ def train_detector(
         )
     # liblinear shuffles with numpy's global generator unless given a seed: fix it, never seed the global one
     head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=0)
-    head.fit(featurize(texts) if features is None else features, np.asarray(labels))
-    return DetectorModel(
+    features = featurize(texts) if features is None else features
+    head.fit(features, np.asarray(labels))
+    model = DetectorModel(
         head.coef_.ravel().astype(np.float32), float(head.intercept_[0]), 0.5, dict(meta or {})
     )
+    if kinds is not None:
+        names, model.kind_columns, model.kind_values = kind_centroids(features, kinds)
+        model.meta["kinds"] = names
+    return model
+
+
+def kind_centroids(features, kinds: list[str | None]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, columns ``(K, KIND_COLUMNS)`` (sorted per row) and values of each kind's mean n-gram row (cue
+    indicators left out: they would outweigh the n-grams and name the cue, not the kind), restricted to its
+    ``KIND_COLUMNS`` largest entries and scaled to unit length; rows whose kind is None are skipped."""
+    names = sorted({k for k in kinds if k})
+    columns = np.zeros((len(names), KIND_COLUMNS), dtype=np.int32)
+    values = np.zeros((len(names), KIND_COLUMNS), dtype=np.float32)
+    for i, name in enumerate(names):
+        rows = [j for j, k in enumerate(kinds) if k == name]
+        mean = np.asarray(features[rows].mean(axis=0)).ravel()[: CHAR_FEATURES + WORD_FEATURES]
+        top = np.sort(np.argsort(-mean, kind="stable")[:KIND_COLUMNS])
+        columns[i], values[i] = top, mean[top] / max(float(np.linalg.norm(mean[top])), 1e-12)
+    return names, columns, values
 
 
 def calibrate_threshold(benign_scores: np.ndarray, target_fpr: float) -> float:

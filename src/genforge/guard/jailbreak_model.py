@@ -48,7 +48,9 @@ class JailbreakModelRail(Rail):
         probability, (start, end) = self.model.score(text)
         if probability < self.config.threshold:
             return probability, [], ""
-        reasons = self.model.top_features(text[start:end], self.config.explain)
-        detail = ", ".join(reasons)
+        window = text[start:end]
+        kinds = ", ".join(f"{name} ({similarity})" for name, similarity in self.model.resembles(window))
+        reasons = ", ".join(self.model.top_features(window, self.config.explain))
+        detail = f"resembles {kinds}; top features {reasons}" if kinds else f"top features {reasons}"
         finding = Finding("learned_attack", start, end, probability, detail)
-        return probability, [finding], f"learned detector: window {start}-{end}; top features {detail}"
+        return probability, [finding], f"learned detector: window {start}-{end}; {detail}"

@@ -56,7 +56,7 @@ _CARD_WORDS = re.compile(r"(?i)\b(card|credit|debit|visa|mastercard|amex|cc|pan)
 
 
 def _card(match: re.Match, text: str) -> float | None:
-    digits = re.sub(r"[ -]", "", match.group())
+    digits = re.sub(r"[ .-]", "", match.group())
     if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
         return None
     if card_brand(digits):
@@ -72,10 +72,10 @@ _SSN_WORDS = re.compile(r"(?i)\b(ssn|social security|ss#|taxpayer)\b")
 
 
 def _ssn(match: re.Match, text: str) -> float | None:
-    digits = match.group().replace("-", "").replace(" ", "")
+    digits = re.sub(r"[ -]", "", match.group())
     if not us_ssn_valid(digits):
         return None
-    dashed = "-" in match.group()
+    dashed = "-" in match.group()  # "123 45 6789" needs a cue word: spaced digit groups are common
     if _near(text, match.start(), _SSN_WORDS):
         return 0.99
     return 0.85 if dashed else None
@@ -128,6 +128,17 @@ _PHONE_WORDS = re.compile(
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 
 
+_NANP = re.compile(r"1?[2-9](?!11)\d\d[2-9](?!11)\d\d\d{4}")  # NPA-NXX-XXXX, no N11 codes (NANP plan)
+_NOT_PHONE_WORDS = re.compile(
+    r"(?i)\b(order|invoice|ref|reference|id|no|number|account|acct|tracking|serial)\W*$"
+)
+
+
+def _power_of_two(number: int) -> bool:
+    """2**n - 1, 2**n or 2**n + 1: integer limits (2147483647, 4294967295) that technical text quotes."""
+    return any((number + d) & (number + d - 1) == 0 for d in (-1, 0, 1))
+
+
 def _phone(match: re.Match, text: str) -> float | None:
     raw = match.group()
     digits = re.sub(r"\D", "", raw)
@@ -136,6 +147,16 @@ def _phone(match: re.Match, text: str) -> float | None:
     context = _near(text, match.start(), _PHONE_WORDS)
     if raw.startswith("+") and len(digits) >= 8:
         return 0.9
+    if re.fullmatch(r"0[67](?:[ .-]?\d\d){4}", raw):  # French mobile: 06 12 34 56 78
+        return 0.85
+    if raw.isdigit() and _NANP.fullmatch(digits) and not _power_of_two(int(digits)):
+        # a bare 10-digit North American number; order and invoice numbers say what they are, and digits
+        # joined to a token by '-', '_' or '/' are part of it
+        if text[max(0, match.start() - 1) : match.start()] in set("-_/=:") or text[
+            match.end() : match.end() + 1
+        ] in set("-_/"):
+            return None
+        return 0.4 if _NOT_PHONE_WORDS.search(text[max(0, match.start() - 24) : match.start()]) else 0.7
     if re.fullmatch(r"\(\d{2,4}\)\s?\d{3,4}[-.\s]\d{3,4}", raw):
         return 0.85
     if re.fullmatch(r"\d{3}[-.\s]\d{3}[-.\s]\d{4}", raw):  # North American 3-3-4 grouping
@@ -166,7 +187,31 @@ PII_DETECTORS = [
         _iban,
     ),
     Detector("credit_card", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _card),
-    Detector("national_id", re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])|(?<!\d)\d{9}(?!\d)"), _ssn),
+    Detector(  # dotted groups (4111.1111.1111.1111, Amex 3782.822463.10005); never a float's digits
+        "credit_card",
+        re.compile(r"(?<![\d.])(?:\d{4}\.\d{4}\.\d{4}\.\d{4}|\d{4}\.\d{6}\.\d{5})(?!\d|\.\d)"),
+        _card,
+    ),
+    Detector(
+        "card_cvv",
+        re.compile(r"(?i)\b(?:cvv2?|cvc2?|csc|cid|security code)\b[\s:#=-]{0,3}(?P<value>\d{3,4})(?!\d)"),
+        lambda match, text: 0.9,
+    ),
+    Detector(
+        "card_expiry",
+        re.compile(
+            r"(?i)\b(?:exp(?:iry|ires|iration)?(?: date)?|valid (?:thru|through|until)|good thru)\.?"
+            r"[\s:#=-]{0,3}(?P<value>(?:0[1-9]|1[0-2]) ?[/-] ?(?:20)?\d\d)(?![\d/])"
+        ),
+        lambda match, text: 0.85,
+    ),
+    Detector(
+        "national_id",
+        re.compile(
+            r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])|(?<!\d)(?<!\d )\d{3} \d{2} \d{4}(?! ?\d)|(?<!\d)\d{9}(?!\d)"
+        ),
+        _ssn,
+    ),
     Detector("national_id", re.compile(r"\b[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]\b"), _nino),
     Detector("national_id", re.compile(r"(?<!\d)\d{9}(?!\d)"), _bsn),
     Detector("national_id", re.compile(r"\b(?:\d{8}-?[A-Za-z]|[XYZxyz]-?\d{7}-?[A-Za-z])\b"), _dni),
@@ -175,12 +220,15 @@ PII_DETECTORS = [
     Detector(
         "phone",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?![\w])"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}|(?:\(\d{1,4}\)[\s.-]?)?\d{2,4})"
+            r"(?:[\s.-]?\d{2,4}){1,4}(?![\w])"
         ),
         _phone,
     ),
 ]
 PII_TYPES = sorted({d.type for d in PII_DETECTORS})
+# a card's security code and expiry are redacted wherever its number is
+_IMPLIED_TYPES = {"credit_card": ("card_cvv", "card_expiry")}
 
 
 # secrets ---------------------------------------------------------------------------------------------
@@ -215,6 +263,19 @@ def _assignment(match: re.Match, text: str) -> float | None:
     return None
 
 
+_AWS_WORDS = re.compile(r"(?i)(aws|secret|AKIA[0-9A-Z]{16})")
+
+
+def _aws_secret(match: re.Match, text: str) -> float | None:
+    """40 base64 characters (AWS secret access key): mixed case and digits, near 'aws'/'secret' or a key id."""
+    value = match.group()
+    if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
+        return None  # git SHA-1s are lower-case hex; words and identifiers lack digits
+    if _near(text, match.start(), _AWS_WORDS, window=80):
+        return 0.9
+    return 0.6 if shannon_entropy(value) >= 4.5 and re.search(r"[/+]", value) else None
+
+
 SECRET_DETECTORS = [
     Detector(
         "private_key",
@@ -222,6 +283,9 @@ SECRET_DETECTORS = [
         _fixed(0.99),
     ),
     Detector("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), _fixed(0.95)),
+    Detector(
+        "aws_secret_key", re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"), _aws_secret
+    ),
     Detector(
         "github_token",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})\b"),
@@ -276,7 +340,10 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 
 
 def find_pii(text: str, types: Iterable[str] | None = None) -> list[Finding]:
-    """PII spans (email, phone, credit_card, iban, ip_address, national_id) with scores."""
+    """PII spans (email, phone, credit_card with its card_cvv and card_expiry, iban, ip_address, national_id)."""
+    if types is not None:
+        types = set(types)
+        types |= {implied for t in list(types) for implied in _IMPLIED_TYPES.get(t, ())}
     return detect(text, PII_DETECTORS, types)
 
 

@@ -67,7 +67,8 @@ def _source_path(entry: dict[str, Any], base: Path) -> Path:
 
 
 def load_sources(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Records ``{"text", "label", "source"}`` of every source named in the YAML file at ``path``."""
+    """Records ``{"text", "label", "source", "kind"}`` of every source named in the YAML file at ``path`` (the
+    kind is the line's ``kind`` or ``category``, else the source's name)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sources file {path} does not exist")
@@ -92,7 +93,8 @@ def load_sources(path: str | os.PathLike) -> list[dict[str, Any]]:
                 raise DataError(f"{where} needs a 'text' string")
             label = _label(item, default, where)
             if label is not None:
-                records.append({"text": item["text"], "label": label, "source": name})
+                kind = item.get("kind") or item.get("category") or name
+                records.append({"text": item["text"], "label": label, "source": name, "kind": str(kind)})
     return records
 
 
@@ -119,7 +121,9 @@ def train_from_sources(
         name: sum(r["source"] == name for r in records) for name in sorted({r["source"] for r in records})
     }
     meta = {"c": c, "target_fpr": target_fpr, "sources": counts}
-    model = train_detector([r["text"] for r in train], [r["label"] for r in train], c=c, meta=meta)
+    texts, labels = [r["text"] for r in train], [r["label"] for r in train]
+    kinds = [r["kind"] if r["label"] else None for r in train]
+    model = train_detector(texts, labels, c=c, meta=meta, kinds=kinds)
     model.threshold = calibrate_threshold(model.probabilities([r["text"] for r in calibration]), target_fpr)
     model.save(out)
     return {
