@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from rag_testdata import make_corpus
 
+from genforge.core.errors import ConfigError
 from genforge.embed.sentence import SentenceEmbedding
+from genforge.rag.catalog import Catalog
 from genforge.rag.config import StoreConfig
 from genforge.rag.pg_catalog import PgCatalog, table_names, writer_lock
 from genforge.rag.pgvector_index import connect
@@ -182,3 +184,40 @@ def test_a_writer_killed_mid_run_leaves_a_consistent_store_and_frees_the_lock(
 def _chunk_ids(store: Store) -> list[str]:
     records = store.catalog.records([cid for cid, _ in store.catalog.chunk_keys()])
     return sorted(r["chunk_id"] for r in records.values())
+
+
+def test_a_schema_1_store_is_migrated_into_postgresql_and_other_versions_are_refused(
+    pg_url, tmp_path, monkeypatch, embedding
+):
+    corpus = make_corpus(tmp_path / "corpus")
+    table = "c_v1"
+    config = StoreConfig(postgres_table=table)
+    _machine(monkeypatch, tmp_path, "a")
+    store = Store(pg_url, config, embedding=embedding)
+    store.index(corpus)
+    want = {q: _hits(store, q, "hybrid") for q in ("how do I resume training", "tomatoes")}
+    # turn it into what genforge wrote before schema 2: the catalog in a local SQLite file, the table at 1
+    local = Catalog.create(store.path, {})
+    with local.transaction():
+        local._run("DELETE FROM {meta}")
+        local.copy_from(store.catalog)
+    local.close()
+    store.close()
+    conn = connect(pg_url)
+    for name in table_names(table).values():
+        conn.execute(f"DROP TABLE {name}")
+    conn.execute(f"UPDATE {table}_meta SET value = '1' WHERE name = 'schema'")
+
+    migrated = Store(pg_url, config, embedding=embedding)
+    assert {q: _hits(migrated, q, "hybrid") for q in want} == want
+    assert PgCatalog.exists(pg_url, table) and (migrated.path / "store.sqlite.migrated").exists()
+    assert not (migrated.path / "store.sqlite").exists()
+    assert conn.execute(f"SELECT value FROM {table}_meta WHERE name = 'schema'").fetchone()[0] == "2"
+    (corpus / "extra.md").write_text("# Extra\n\nNew rows continue after the migrated ids.\n")
+    report = Store(pg_url, config, embedding=embedding).index(corpus)
+    assert report.added == ["extra.md"] and report.chunks_embedded == report.chunks_added
+
+    conn.execute(f"UPDATE {table}_meta SET value = '3' WHERE name = 'schema'")
+    with pytest.raises(ConfigError, match="has schema version 3, this genforge writes 2"):
+        Store(pg_url, config, embedding=embedding).search("tomatoes", k=1)
+    conn.close()

@@ -267,6 +267,14 @@ class CatalogRows:
     def roots(self) -> list[str]:
         return [r["path"] for r in self._rows("SELECT path FROM {roots} ORDER BY root_id")]
 
+    def copy_from(self, source: CatalogRows) -> None:
+        """Copy every row of ``source`` (row ids kept) into this catalog's empty tables, in the caller's
+        transaction (a schema-1 ``postgresql://`` store's local catalog moving into PostgreSQL)."""
+        for name in TABLES:
+            for columns, rows in source.table_rows(name):
+                quoted = ", ".join(_quoted(columns))
+                self._run_many(f"INSERT INTO {{{name}}} ({quoted}) VALUES ({_marks(columns)})", rows)
+
     def table_rows(self, table: str) -> Iterator[tuple[list[str], list[tuple]]]:
         """``(column names, rows)`` of one of :data:`TABLES` in batches (to copy a catalog elsewhere)."""
         rows = self._rows(f"SELECT * FROM {{{table}}} ORDER BY 1")

@@ -151,18 +151,13 @@ class PgCatalog(CatalogRows):
             raise GenforgeError(f"lost the PostgreSQL server at {redact(self.url)}: {_first(exc)}") from None
 
     def copy_from(self, source: CatalogRows) -> None:
-        """Copy every row of ``source`` (ids kept) into this empty catalog, in the caller's transaction."""
-        for name in TABLES:
-            for columns, rows in source.table_rows(name):
-                quoted = ", ".join(f'"{c}"' for c in columns)
-                marks = ", ".join("?" * len(columns))
-                self._run_many(f"INSERT INTO {{{name}}} ({quoted}) VALUES ({marks})", rows)
-            if name in _IDENTITY:  # new rows continue after the copied ids
-                real, column = self.tables[name], _IDENTITY[name]
-                self._run(
-                    f"SELECT setval(pg_get_serial_sequence('{real}', '{column}'), "
-                    f"COALESCE((SELECT MAX({column}) FROM {real}), 0) + 1, false)"
-                )
+        super().copy_from(source)
+        for name, column in _IDENTITY.items():  # new rows continue after the copied ids
+            real = self.tables[name]
+            self._run(
+                f"SELECT setval(pg_get_serial_sequence('{real}', '{column}'), "
+                f"COALESCE((SELECT MAX({column}) FROM {real}), 0) + 1, false)"
+            )
 
 
 def _has_catalog(conn, table: str) -> bool:
