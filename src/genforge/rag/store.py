@@ -2,10 +2,12 @@
 
 Layout of a store directory::
 
-    store.sqlite        the catalog: roots, documents, chunks, settings, generation (source of truth)
+    store.sqlite        the catalog: roots, documents, chunks, settings, generation (source of truth); for a
+                        postgresql:// store it is in PostgreSQL instead (genforge.rag.pg_catalog), and this
+                        folder, in the user cache, holds only BM25 and the locks
     vectors/seg-N.f32   the built-in vector index's float32 segments (``backend="segments"``)
     qdrant/             the Qdrant vector index in local mode (``backend="qdrant"``)
-    bm25/               the bm25s index of the current generation (rebuilt in memory if stale)
+    bm25/               the bm25s index of the generation named in bm25/generation.json (rebuilt if stale)
     write.lock          held (flock, exclusive) for the whole of an index run: one writer at a time
     read.lock           readers hold it shared while they load a snapshot; writers take it exclusively
                         only for the instant they delete or swap files a snapshot might still need
@@ -18,11 +20,14 @@ does not exist is an error, not an empty store.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +44,7 @@ from genforge.rag.config import EMBEDDER_KINDS, PERSISTED_KEYS, RetrievalConfig,
 from genforge.rag.indexer import Indexer
 from genforge.rag.loaders import SUFFIXES, iter_files
 from genforge.rag.locks import StoreLocked, file_lock
+from genforge.rag.pg_catalog import PgCatalog, migrate_local, writer_lock
 from genforge.rag.pgvector_index import catalog_folder, is_postgres_url
 from genforge.rag.records import IndexReport, SearchHit
 from genforge.rag.retrievers import get_retriever
@@ -46,6 +52,7 @@ from genforge.rag.retrievers.mmr import mmr_rerank
 from genforge.rag.vector_index import IndexContext, VectorIndex, open_vector_index
 
 log = logging.getLogger(__name__)
+BM25_MARKER = "generation.json"  # in bm25/: the catalog and generation the index was built from
 
 __all__ = ["IndexReport", "SearchHit", "Store", "StoreConfig", "StoreLocked"]
 
@@ -61,8 +68,8 @@ class Store:
     """A persistent RAG store in directory ``path`` (created by the first :meth:`index`).
 
     Args:
-        path: the store directory, or a ``postgresql://`` URL (vectors in PostgreSQL + pgvector, the
-            catalog in a local folder, see :mod:`genforge.rag.pgvector_index`).
+        path: the store directory, or a ``postgresql://`` URL (vectors and catalog in PostgreSQL +
+            pgvector, BM25 cached in a local folder; see :mod:`genforge.rag.pg_catalog`).
         config: settings for a new store; for an existing store the recorded chunking, embedder and
             backend win unless given explicitly here (changed chunking re-chunks every document).
         embedding: any :class:`genforge.embed.base.Embedding` with text vectors; default all-MiniLM-L6-v2,
@@ -72,9 +79,11 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, config: StoreConfig | None = None, embedding=None,
                  notify: Callable[[str], None] | None = None) -> None:  # fmt: skip
-        if is_postgres_url(path):  # vectors in PostgreSQL, the catalog in a local folder named after it
+        self._pg_url: str | None = None
+        if is_postgres_url(path):  # vectors and catalog in PostgreSQL, BM25 in a local folder named after it
             given = config.model_dump(include=config.model_fields_set) if config is not None else {}
             config = StoreConfig.build({**given, "backend": "pgvector", "postgres_url": path}, where="store")
+            self._pg_url = str(path)
             path = catalog_folder(path, config.postgres_table)
         self.path = Path(path).expanduser()
         self._explicit = set(config.model_fields_set) if config is not None else set()
@@ -92,7 +101,10 @@ class Store:
     # opening -----------------------------------------------------------------------------------------
     def exists(self) -> bool:
         """A catalog with a schema is there (a file left by an interrupted creation does not count)."""
-        return catalog_file.has_schema(self.path / catalog_file.FILE)
+        local = catalog_file.has_schema(self.path / catalog_file.FILE)  # for PostgreSQL: schema 1, migrated
+        return local or (
+            self._pg_url is not None and PgCatalog.exists(self._pg_url, self.config.postgres_table)
+        )
 
     @property
     def catalog(self) -> Catalog:
@@ -101,9 +113,17 @@ class Store:
                 raise DataError(
                     f"no RAG store at {self.path}: build one with 'genforge rag index PATH --store {self.path}'"
                 )
-            self._catalog = Catalog.open(self.path)
+            self._catalog = self._open_catalog()
             self._load_settings()
         return self._catalog
+
+    def _open_catalog(self) -> Catalog | PgCatalog:
+        if self._pg_url is None:
+            return Catalog.open(self.path)
+        table = self.config.postgres_table
+        if migrate_local(self._pg_url, table, self.path):
+            log.warning("moved the catalog of %s into PostgreSQL (store schema 2)", self.path)
+        return PgCatalog.open(self._pg_url, table)
 
     @property
     def vectors(self) -> VectorIndex:
@@ -117,8 +137,12 @@ class Store:
         self._match_embedder(embedding.kind)
         persisted = self.config.model_dump(include=set(PERSISTED_KEYS))
         meta = {"settings": persisted, "embedding": {"kind": embedding.kind, "dim": embedding.dim,
-                                                     "model": _model_name(embedding)}}  # fmt: skip
-        self._catalog = Catalog.create(self.path, meta)
+                                                     "model": _model_name(embedding)},
+                "store_id": uuid.uuid4().hex}  # fmt: skip
+        if self._pg_url is None:
+            self._catalog = Catalog.create(self.path, meta)
+        else:
+            self._catalog = PgCatalog.create(self._pg_url, self.config.postgres_table, meta)
         self._load_settings()
 
     def _match_embedder(self, kind: str) -> None:
@@ -204,6 +228,12 @@ class Store:
     def _read_lock(self, exclusive: bool):
         return self._flock("read.lock", exclusive, self.config.lock_timeout)
 
+    def _writer_lock(self):
+        """For a PostgreSQL catalog, the lock that keeps writers on other machines out too."""
+        if self._pg_url is None:
+            return contextlib.nullcontext()
+        return writer_lock(self._pg_url, self.config.postgres_table, self.config.lock_timeout, self.notify)
+
     # indexing ----------------------------------------------------------------------------------------
     def index(self, root: str | os.PathLike, *, suffixes: Sequence[str] | None = None,
               progress: Callable[[int, int], None] | None = None) -> IndexReport:  # fmt: skip
@@ -230,7 +260,7 @@ class Store:
                 f"no files of a supported type ({', '.join(sorted(wanted))}) under {root}: nothing indexed"
             )
         report = IndexReport(root=str(root_path))
-        with self._flock("write.lock", True, self.config.lock_timeout), self._lock:
+        with self._flock("write.lock", True, self.config.lock_timeout), self._writer_lock(), self._lock:
             if not self.exists():
                 self._create()
             self._check_embedding()
@@ -240,7 +270,7 @@ class Store:
                 root_path, base, wanted, report, progress
             )
             generation = self.catalog.generation()
-            if self.catalog.meta("bm25_generation") != generation or not (self.path / "bm25").exists():
+            if not self._bm25_fresh(generation):
                 self._save_bm25(self._build_bm25(), generation)
         report.seconds = time.perf_counter() - started
         return report
@@ -258,6 +288,8 @@ class Store:
         tmp = self.path / f"bm25.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         index.save(tmp)
+        marker = {"store": self.catalog.meta("store_id"), "generation": generation}
+        (tmp / BM25_MARKER).write_text(json.dumps(marker))
         old = self.path / f"bm25.old-{os.getpid()}"
         with self._read_lock(True):
             if (self.path / "bm25").exists():
@@ -282,9 +314,9 @@ class Store:
     def _load_snapshot(self) -> _Snapshot:
         cat = self.catalog
         with self._read_lock(False):
-            with cat.transaction("BEGIN"):  # one consistent read of generation + rows
+            with cat.snapshot():  # one consistent read of generation + rows
                 generation = cat.generation()
-                fresh_bm25 = cat.meta("bm25_generation") == generation and (self.path / "bm25").exists()
+                fresh_bm25 = self._bm25_fresh(generation)
                 by_key: dict[str, list[int]] = {}
                 for cid, key in cat.chunk_keys():
                     by_key.setdefault(key, []).append(cid)
@@ -292,6 +324,18 @@ class Store:
         if bm25 is None:  # the writer was interrupted before saving BM25: rebuild it in memory
             bm25 = self._build_bm25()
         return _Snapshot(generation, by_key, bm25)
+
+    def _bm25_fresh(self, generation: int) -> bool:
+        """The local BM25 folder was built from ``generation`` of this catalog, as its marker says (a
+        folder from before markers trusts the catalog's ``bm25_generation``, if the catalog is local)."""
+        marker = self.path / "bm25" / BM25_MARKER
+        if marker.exists():
+            return json.loads(marker.read_text()) == {
+                "store": self.catalog.meta("store_id"),
+                "generation": generation,
+            }
+        local = self._pg_url is None and (self.path / "bm25").exists()
+        return local and self.catalog.meta("bm25_generation") == generation
 
     def stats(self) -> dict[str, Any]:
         cat = self.catalog
