@@ -105,3 +105,27 @@ def test_bad_training_requests_are_one_line(people, tmp_path, capsys):
     for argv, message in cases:
         assert main(["tabular", "train", *argv, "--out", str(tmp_path)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_healthcare_preset_trains_tvae_under_dp_and_the_report_states_epsilon(people, tmp_path, capsys):
+    argv = ["tabular", "train", "tvae", "--data", f"csv:{people}", "--preset", "healthcare", "--max-steps", "3",
+            "--out", str(tmp_path), *TINY["tvae"]]  # fmt: skip
+    trained = _json(capsys, argv)
+    assert trained["dropped"] == ["customer_id"]
+    assert 0 < trained["metrics"]["epsilon"] <= 5.0  # the preset's budget, spent over the 3 steps
+    report = _json(capsys, ["tabular", "report", trained["path"], "-n", "20"])
+    assert report["dp"]["epsilon"] == trained["metrics"]["epsilon"]
+    assert report["privacy_verdict"]["dcr_ratio_at_least"] == 1.0  # the preset's stricter threshold
+    refused = [
+        "tabular",
+        "train",
+        "ctgan",
+        "--data",
+        f"csv:{people}",
+        "--dp",
+        "--epsilon",
+        "3",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(refused) == 2 and "single-optimizer" in capsys.readouterr().err

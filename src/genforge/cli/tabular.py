@@ -19,10 +19,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", default="runs", help="folder of runs (default runs/)")
     train.add_argument("--max-steps", type=int, help="optimizer steps (tvae, ctgan)")
     train.add_argument("--max-minutes", type=float, help="wall-clock budget of this session (tvae, ctgan)")
-    train.add_argument("--dp", action="store_true", help="DP-SGD (tvae: whole model; ctgan: discriminator)")
+    train.add_argument("--dp", action="store_true", help="DP-SGD on the whole TVAE (ctgan: not yet)")
     train.add_argument("--epsilon", type=float, help="target epsilon with --dp (a hard budget)")
     train.add_argument(
         "--noise-multiplier", type=float, help="noise multiplier with --dp (instead of --epsilon)"
+    )
+    train.add_argument("--delta", type=float, help="delta with --dp (default 1/(10 N))")
+    train.add_argument(
+        "--max-grad-norm", type=float, help="per-sample clipping norm C with --dp (default 1.0)"
     )
     add_overrides(train, "model or trainer key, e.g. --set latent_dim=64 --set batch_size=256")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -63,20 +67,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from genforge.cli.progress import TrainingProgress
+    from genforge.cli.train import _dp_overrides
     from genforge.core.config import parse_overrides
-    from genforge.core.errors import ConfigError
     from genforge.core.seed import seed_everything
     from genforge.tabular.engine import train_synthesizer
 
     overrides = parse_overrides(args.overrides)
-    if (args.epsilon is not None or args.noise_multiplier is not None) and not args.dp:
-        raise ConfigError("--epsilon and --noise-multiplier only apply with --dp")
-    if args.dp:
-        overrides["dp"] = True
-        if args.epsilon is not None:
-            overrides["dp_epsilon"] = args.epsilon
-        if args.noise_multiplier is not None:
-            overrides["dp_noise_multiplier"] = args.noise_multiplier
+    overrides.update(_dp_overrides(args))  # the same --dp flags, checks and warning filters as 'train'
     seed_everything(args.seed)
     with TrainingProgress(quiet=args.quiet or args.method == "copula") as view:
         result = train_synthesizer(

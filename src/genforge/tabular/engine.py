@@ -128,10 +128,14 @@ class Synthesizer:
     columns: list[str]
     categories: dict[str, list[str]]  # the values a condition on a categorical column may take
     numeric: list[str]
-    _draw: Callable[[int, int], Columns]
+    _draw: Callable[[int, int, tuple[str, str] | None], Columns]
+    conditional: bool = False  # draws can be steered to one categorical value (CTGAN's conditional vector)
 
-    def draw(self, n: int, seed: int) -> Columns:
-        parts = [self._draw(min(DRAW_BATCH, n - start), seed * 1_000_003 + i)
+    def draw(self, n: int, seed: int, given: tuple[str, str] | None = None) -> Columns:
+        """``n`` rows; ``given`` = (column, value) steers a conditional synthesizer towards that value
+        (the rows are still checked: a generator does not always obey)."""
+        given = given if self.conditional else None
+        parts = [self._draw(min(DRAW_BATCH, n - start), seed * 1_000_003 + i, given)
                  for i, start in enumerate(range(0, n, DRAW_BATCH))]  # fmt: skip
         columns = {c: np.concatenate([p[c] for p in parts]) for c in self.columns}
         for name, facts in self.record.get("log_columns", {}).items():  # log(1 + x) back to x
@@ -155,20 +159,22 @@ def load_synthesizer(run: str | Path | Run) -> Synthesizer:
         categories = {m.name: m.categories for m in copula.marginals_ if m.kind == "categorical"}
         numeric = [m.name for m in copula.marginals_ if m.kind == "numeric"]
         return Synthesizer(run, "copula", record, copula.columns_, categories, numeric,
-                           lambda n, seed: copula.sample(n, np.random.default_rng(seed)))  # fmt: skip
+                           lambda n, seed, given: copula.sample(n, np.random.default_rng(seed)))  # fmt: skip
     loaded = load_run(run, data=False)
     transform = TableTransform.from_dict(read_json_object(run.artifact(TRANSFORM_FILE)))
     model = loaded.model
 
-    def draw(n: int, seed: int) -> Columns:
+    def draw(n: int, seed: int, given: tuple[str, str] | None) -> Columns:
+        options = {"condition": model.condition_index(*given)} if given else {}
         with torch.no_grad():
-            rows = model.sample(n, generator=make_generator(seed))
+            rows = model.sample(n, generator=make_generator(seed), **options)
         return transform.inverse(rows.numpy())
 
     categories = {c.name: c.categories for c in transform.columns_ if c.kind == "categorical"}
     numeric = [c.name for c in transform.columns_ if c.kind == "numeric"]
     names = [c.name for c in transform.columns_]
-    return Synthesizer(run, record["method"], record, names, categories, numeric, draw)
+    conditional = record["method"] == "ctgan"
+    return Synthesizer(run, record["method"], record, names, categories, numeric, draw, conditional)
 
 
 def parse_condition(text: str | None, synth: Synthesizer) -> dict[str, str]:
@@ -221,7 +227,7 @@ def sample_table(
     count, drawn, attempt = 0, 0, 0
     while count < n and drawn < max_tries * n:
         batch = max(n - count, 1000) if wanted else n - count
-        rows = synth.draw(batch, seed + attempt)
+        rows = synth.draw(batch, seed + attempt, next(iter(wanted.items()), None))
         attempt += 1
         drawn += batch
         mask = np.ones(batch, dtype=bool)
