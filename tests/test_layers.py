@@ -11,6 +11,7 @@ LAYERS = {
     "models": 1, "nn": 1, "data": 1,
     "trainer": 2, "samplers": 2, "render": 2, "metrics": 2, "embed": 2, "text": 2, "rl": 2, "meta": 2,
     "pipelines": 3, "rag": 3, "guard": 3, "fairness": 3, "privacy": 3, "research": 3, "deploy": 3,
+    "tabular": 3,
     "cli": 4, "serve": 4,
 }  # fmt: skip
 ROOT = Path(genforge.__file__).parent

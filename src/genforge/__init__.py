@@ -36,6 +36,10 @@ _LAZY = {
     "evaluate_meta": "genforge.meta.learner:evaluate_meta",
     "compare": "genforge.research.compare:compare",
     "repeat": "genforge.research.repeat:repeat",
+    "train_synthesizer": "genforge.tabular.engine:train_synthesizer",
+    "sample_table": "genforge.tabular.engine:sample_table",
+    "impute_table": "genforge.tabular.engine:impute_table",
+    "tabular_report": "genforge.tabular.report:tabular_report",
 }
 
 

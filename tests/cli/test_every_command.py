@@ -102,6 +102,10 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("deploy", "check"): [missing],
         ("db", "start"): ["--dir", "/proc/genforge-db"],
         ("db", "stop"): ["--dir", missing],
+        ("tabular", "train"): ["tvae", "--data", "csv:" + missing, "--out", str(tmp / "runs")],
+        ("tabular", "sample"): [missing],
+        ("tabular", "impute"): [missing + ".csv", "--run", missing, "--out", str(tmp / "filled.csv")],
+        ("tabular", "report"): [missing],
     }
 
 

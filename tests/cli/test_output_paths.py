@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.tabular.tabular_testdata import write_people_csv
 
 from genforge.cli.main import COMMANDS, _parser, leaf_parsers, main
 
@@ -66,6 +67,11 @@ def inputs(tmp_path_factory):
         assert code == 0, err
         runs[family] = json.loads(out)["run"]
     rng = np.random.default_rng(0)
+    write_people_csv(root / "table.csv", rows=100)
+    code, out, err = _run(["tabular", "train", "copula", "--data", f"csv:{root / 'table.csv'}", "--out",
+                           root / "runs", "--json"])  # fmt: skip
+    assert code == 0, err
+    runs["copula"] = json.loads(out)["path"]
     for name in ("a", "b"):
         np.savez(root / f"{name}.npz", features=rng.normal(size=(20, 4)))
     (root / "corpus.txt").write_text("a small corpus of words for the embedding command. " * 50)
@@ -130,6 +136,19 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         # the key file's folder is created (its default is ~/.config/genforge), so no "missing folder" case
         (("keys", "add"), "--api-keys"): (["keys", "add", "ci", "--api-keys", "OUT"], "file, folder made"),
         (("rl", "train"), "--out"): (["rl", "train", "ppo", "--steps", "64", "--out", "OUT"], "dir"),
+        (("tabular", "train"), "--out"): (
+            ["tabular", "train", "copula", "--data", f"csv:{root / 'table.csv'}", "--out", "OUT"],
+            "dir",
+        ),
+        (("tabular", "sample"), "--out"): (
+            ["tabular", "sample", runs["copula"], "-n", "5", "--out", "OUT"],
+            "file",
+        ),
+        (("tabular", "impute"), "--out"): (
+            ["tabular", "impute", str(root / "table.csv"), "--run", runs["copula"], "--out", "OUT"],
+            "file",
+        ),
+        (("tabular", "report"), "--out"): (["tabular", "report", runs["copula"], "--out", "OUT"], "file"),
     }
 
 

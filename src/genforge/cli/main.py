@@ -74,6 +74,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Dockerfile and Kubernetes manifests for 'serve', and their offline check",
     ),
     "db": ("genforge.cli.db", "a local PostgreSQL + pgvector for the postgresql:// RAG store: start, stop"),
+    "tabular": (
+        "genforge.cli.tabular",
+        "synthetic tables (tvae, ctgan, copula): train, sample, impute, report",
+    ),
 }
 
 

@@ -42,6 +42,8 @@ MODELS = Registry(
         "genforge.models.rnn_lm",
         "genforge.models.seq2seq",
         "genforge.models.diffusion",
+        "genforge.models.tvae",
+        "genforge.models.ctgan",
     ],
 )
 
