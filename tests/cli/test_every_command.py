@@ -102,6 +102,9 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("deploy", "check"): [missing],
         ("db", "start"): ["--dir", "/proc/genforge-db"],
         ("db", "stop"): ["--dir", missing],
+        ("clip", "train"): ["--data", "digits", "--out", str(tmp / "runs")],
+        ("clip", "zeroshot"): [missing],
+        ("clip", "score"): [missing, "--clip", missing],
     }
 
 

@@ -130,6 +130,7 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         # the key file's folder is created (its default is ~/.config/genforge), so no "missing folder" case
         (("keys", "add"), "--api-keys"): (["keys", "add", "ci", "--api-keys", "OUT"], "file, folder made"),
         (("rl", "train"), "--out"): (["rl", "train", "ppo", "--steps", "64", "--out", "OUT"], "dir"),
+        (("clip", "train"), "--out"): (["clip", "train", "--max-steps", "1", "--out", "OUT"], "dir"),
     }
 
 

@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Dockerfile and Kubernetes manifests for 'serve', and their offline check",
     ),
     "db": ("genforge.cli.db", "a local PostgreSQL + pgvector for the postgresql:// RAG store: start, stop"),
+    "clip": ("genforge.cli.clip", "CLIP-style image/text model: train, zeroshot (accuracy, recall), score"),
 }
 
 

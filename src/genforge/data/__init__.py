@@ -29,6 +29,7 @@ DATASETS = Registry(
         "genforge.data.text",
         "genforge.data.seq2seq_tasks",
         "genforge.data.tabular",
+        "genforge.data.captions",
     ],
 )
 
