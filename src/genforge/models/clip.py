@@ -25,6 +25,7 @@ from torch import nn
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
+from genforge.core.runs import resolve_run
 from genforge.data.captions import class_prompts, encode_caption
 from genforge.data.info import DataInfo
 from genforge.data.transforms import ToSymmetric
@@ -142,3 +143,28 @@ class CLIP(GenerativeModel):
         """Per example: the contrastive loss within its evaluation batch and zero-shot correctness."""
         correct = (self.zero_shot_logits(batch["x"]).argmax(1) == batch["y"]).double()
         return {"contrastive_loss": self.per_example_loss(batch), "zeroshot_accuracy": correct}
+
+
+def load_text_encoder(run_path: str) -> TextEncoder:
+    """The frozen text tower of a trained ``clip`` run (EMA weights when the run has them), for models
+    conditioned on its embedding (diffusion with ``cond=text``)."""
+    run = resolve_run(run_path)
+    config = run.read_config()
+    if config.get("family") != "clip":
+        raise ConfigError(
+            f"clip_run {run_path} is a {config.get('family')} run: give a run of 'genforge clip train'"
+        )
+    model_cfg = CLIPConfig.build(config["model"], where=f"{run.config_path} model")
+    extra = config["data_info"]["extra"]
+    encoder = TextEncoder(
+        len(extra["vocab"]),
+        extra["max_words"],
+        model_cfg.text_width,
+        model_cfg.text_heads,
+        model_cfg.embed_dim,
+    )
+    tensors = run.load_checkpoint().tensors
+    prefix = "ema.text_encoder." if any(k.startswith("ema.") for k in tensors) else "model.text_encoder."
+    encoder.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    encoder.requires_grad_(False)
+    return encoder.eval()
