@@ -106,6 +106,9 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("tabular", "sample"): [missing],
         ("tabular", "impute"): [missing + ".csv", "--run", missing, "--out", str(tmp / "filled.csv")],
         ("tabular", "report"): [missing],
+        ("clip", "train"): ["--data", "digits", "--out", str(tmp / "runs")],
+        ("clip", "zeroshot"): [missing],
+        ("clip", "score"): [missing, "--clip", missing],
     }
 
 

@@ -149,6 +149,7 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
             "file",
         ),
         (("tabular", "report"), "--out"): (["tabular", "report", runs["copula"], "--out", "OUT"], "file"),
+        (("clip", "train"), "--out"): (["clip", "train", "--max-steps", "1", "--out", "OUT"], "dir"),
     }
 
 

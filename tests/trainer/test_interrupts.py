@@ -36,6 +36,8 @@ TRAIN = {
     "final_eval": False,
 }
 TEXT = {"tokenizer": "char", "block_size": 16}
+CLIP_RUN = "<a tiny clip run, trained once per module>"
+_clip_runs: dict[str, str] = {}
 CASES = {  # name: (family, data, model overrides, data options)
     "vae": ("vae", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 4, "dropout": 0.1}, {}),
     "vae-augment": ("vae", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 4}, {"augment": ["hflip", "shift"]}),
@@ -47,6 +49,8 @@ CASES = {  # name: (family, data, model overrides, data options)
     "gru-lm": ("gru-lm", "text:lee", {"embed_dim": 16, "hidden_dim": 16, "num_layers": 1, "dropout": 0.1}, TEXT),
     "seq2seq": ("seq2seq", "seq2seq:dates", {"embed_dim": 16, "hidden_dim": 16}, {"num_examples": 400}),
     "diffusion": ("diffusion", "digits", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "dropout": 0.1, "cond": "class"}, {}),
+    "clip": ("clip", "digits-captions", {"image_channels": 4, "text_width": 8, "text_heads": 2, "embed_dim": 8}, {}),
+    "diffusion-text": ("diffusion", "digits-captions", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "cond": "text", "clip_run": CLIP_RUN}, {}),
 }  # fmt: skip
 # point: (the call that trips, its index): loss and optimizer in step 7, validation at step 8, samples at step 8
 POINTS = {"loss": 7, "optimizer": 7, "validation": 3, "samples": 2}
@@ -96,8 +100,22 @@ def install(monkeypatch, family: str, point: str, trap: Trap) -> None:
             monkeypatch.setattr(opt_cls, "step", _after(opt_cls.step, trap, lambda o: True))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def tiny_clip_run(tmp_path_factory):
+    """The clip run whose text tower the text-conditioned diffusion case embeds captions with."""
+    out = tmp_path_factory.mktemp("clip")
+    _clip_runs[CLIP_RUN] = str(
+        train(
+            "clip", "digits-captions", out=out, max_steps=2, overrides={**TRAIN, **CASES["clip"][2]}
+        ).run.path
+    )
+    yield
+    _clip_runs.clear()
+
+
 def run_case(name: str, out, **kwargs):
     family, data, model, options = CASES[name]
+    model = {k: _clip_runs.get(v, v) if isinstance(v, str) else v for k, v in model.items()}
     return train(
         family,
         data,
@@ -145,13 +163,13 @@ def assert_same_run(expected: Run, got: Run) -> None:
 def _cases() -> list[tuple[str, str, str]]:
     """Every family at every point with both kinds of interrupt, except two that repeat another: right
     after an optimizer step is tried where a step holds more than one update (the GAN) and on the VAE,
-    and pairs (seq2seq) have no samples to draw."""
+    and pairs (seq2seq) and the CLIP encoder have no samples to draw."""
     cases = []
     for name, (_, data, _, _) in CASES.items():
         for point in POINTS:
             if point == "optimizer" and name not in ("vae", "gan"):
                 continue
-            if point == "samples" and data.startswith("seq2seq"):
+            if point == "samples" and (data.startswith("seq2seq") or name == "clip"):
                 continue
             cases += [(name, point, "signal"), (name, point, "raise")]
     return cases

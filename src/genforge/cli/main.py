@@ -78,6 +78,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "genforge.cli.tabular",
         "synthetic tables (tvae, ctgan, copula): train, sample, impute, report",
     ),
+    "clip": ("genforge.cli.clip", "CLIP-style image/text model: train, zeroshot (accuracy, recall), score"),
 }
 
 

@@ -28,6 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     diffusion.add_argument(
         "--guidance", type=float, help="classifier-free guidance scale (class-conditional)"
     )
+    diffusion.add_argument(
+        "--prompt", help="caption to draw, e.g. 'a thick slanted seven' (diffusion trained with cond=text)"
+    )
     add_seed(parser)
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         path = interpolate(args.run, args.interpolate, out=args.out, seed=args.seed)
     else:
         given = {"label": args.label, "sampler": args.sampler, "steps": args.steps, "eta": args.eta}
-        given["guidance"] = args.guidance
+        given.update(guidance=args.guidance, prompt=args.prompt)
         opts = {k: v for k, v in given.items() if v is not None}
         path = sample(args.run, args.n, out=args.out, seed=args.seed, temperature=args.temperature, **opts)
     if args.json:

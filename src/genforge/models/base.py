@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from genforge.core.config import Config
+from genforge.core.errors import ConfigError
 from genforge.core.registry import Registry
 from genforge.data.info import DataInfo
 
@@ -44,6 +45,7 @@ MODELS = Registry(
         "genforge.models.diffusion",
         "genforge.models.tvae",
         "genforge.models.ctgan",
+        "genforge.models.clip",
     ],
 )
 
@@ -65,7 +67,8 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError
 
     def sample(self, n: int, *, generator: torch.Generator | None = None, **opts: Any) -> torch.Tensor:
-        raise NotImplementedError
+        # families that only encode (CLIP) or predict (detector, segmenter) inherit this
+        raise ConfigError(f"a {type(self).__name__} model draws no samples")
 
     def has(self, capability: str) -> bool:
         """True if this family implements an optional method (``log_prob``, ``encode`` …)."""
@@ -89,8 +92,6 @@ def bits_per_dim(log_prob_nats: torch.Tensor, num_dims: int) -> torch.Tensor:
 
 def build_model(family: str, config: dict[str, Any] | Config | None, info: DataInfo) -> GenerativeModel:
     """Validate ``config`` for ``family`` and build the model for data described by ``info``."""
-    from genforge.core.errors import ConfigError
-
     entry = MODELS.get(family)
     if info.kind not in entry.meta["data_kinds"]:
         kinds = ", ".join(entry.meta["data_kinds"])

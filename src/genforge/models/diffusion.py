@@ -21,22 +21,28 @@ at the same rule and step count. The predicted ``x0`` is clipped to ``[-1, 1]`` 
 
 With ``cond = "class"`` the label is dropped (replaced by a "no label" token) with probability
 ``cond_drop`` in training, and sampling mixes ``eps_uncond + w (eps_cond - eps_uncond)`` for guidance
-``w`` (Ho & Salimans 2022); ``w = 1`` is plain conditional sampling.
+``w`` (Ho & Salimans 2022); ``w = 1`` is plain conditional sampling. With ``cond = "text"`` (data
+``digits-captions``) the condition is the caption's embedding by the frozen text tower of a trained
+CLIP-style run (``clip_run``, copied into this model so its checkpoints stand alone), dropped to zeros
+with probability ``cond_drop``; ``sample(prompt=...)`` guides towards a prompt the same way.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from genforge.core.config import Config
 from genforge.core.errors import ConfigError
+from genforge.data.captions import class_prompts, encode_caption
 from genforge.data.info import DataInfo
 from genforge.data.transforms import ToSymmetric
 from genforge.models.base import GenerativeModel, register_model
+from genforge.models.clip import load_text_encoder
 from genforge.nn.unet import UNet
 
 SAMPLERS = {"ddpm": 1.0, "ddim": 0.0}  # sampler -> its default eta
@@ -86,12 +92,23 @@ class DiffusionConfig(Config):
     blocks_per_level: int = Field(1, ge=1, le=4, description="residual blocks per resolution")
     attention: bool = Field(True, description="self-attention at the lowest resolution")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside the residual blocks")
-    cond: Literal["none", "class"] = Field("none", description="conditioning: none or class labels")
+    cond: Literal["none", "class", "text"] = Field(
+        "none", description="conditioning: none, class labels, or captions (text, needs clip_run)"
+    )
+    clip_run: str | None = Field(None, description="clip run whose text tower embeds captions (cond=text)")
     cond_drop: float = Field(0.1, ge=0.0, le=1.0, description="probability of dropping the label in training")
     sampler: Literal["ddpm", "ddim"] = Field("ddim", description="default sampler: ddpm (ancestral) or ddim")
     sample_steps: int = Field(50, ge=1, le=10_000, description="default number of sampling steps")
     spacing: Literal["trailing", "leading"] = Field("trailing", description="sampling step spacing rule")
     guidance: float = Field(1.0, ge=0.0, le=50.0, description="default classifier-free guidance scale")
+
+    @field_validator("clip_run")
+    @classmethod
+    def _absolute_run_path(cls, value: str | None) -> str | None:
+        """A clip run given as a path is recorded absolute, so the run loads from any directory."""
+        if value is None or not Path(value).expanduser().exists():
+            return value
+        return str(Path(value).expanduser().resolve())
 
 
 @register_model(
@@ -118,6 +135,13 @@ class Diffusion(GenerativeModel):
         if config.cond == "class" and not info.num_classes:
             raise ConfigError("cond=class needs a dataset with class labels (this one has none)")
         self.num_classes = info.num_classes if config.cond == "class" else None
+        self.text_encoder = None
+        if config.cond == "text":
+            if not info.extra.get("vocab"):
+                raise ConfigError("cond=text needs captioned images: --data digits-captions")
+            if not config.clip_run:
+                raise ConfigError("cond=text needs a trained clip run: --set clip_run=runs/<clip-id>")
+            self.text_encoder = load_text_encoder(config.clip_run)
         self.unet = UNet(
             info.shape[0],
             config.base_channels,
@@ -126,6 +150,7 @@ class Diffusion(GenerativeModel):
             config.attention,
             self.num_classes,
             config.dropout,
+            self.text_encoder.project.out_features if self.text_encoder is not None else None,
         )
         abar = SCHEDULES[config.schedule](config.timesteps)
         self.register_buffer("alphas_cumprod", abar.float(), persistent=False)
@@ -146,13 +171,18 @@ class Diffusion(GenerativeModel):
         t = torch.randint(0, self.config.timesteps, (n,), generator=generator).to(x0.device)
         noise = torch.randn(x0.shape, generator=generator).to(x0.device)
         a, s = self._coefficients(t)
-        labels = None
+        labels = cond = None
         if self.num_classes is not None:
             labels = batch["y"].long()
             drop = torch.rand(n, generator=generator).to(x0.device) < self.config.cond_drop
             labels = torch.where(drop, torch.full_like(labels, self.num_classes), labels)
+        if self.text_encoder is not None:
+            with torch.no_grad():
+                cond = self.text_encoder(batch["tokens"])
+            keep = torch.rand(n, generator=generator).to(x0.device) >= self.config.cond_drop
+            cond = cond * keep.unsqueeze(1).to(cond.dtype)
         target = noise if self.config.predict == "eps" else a * noise - s * x0
-        return (self.unet(a * x0 + s * noise, t, labels) - target).pow(2).flatten(1).mean(1)
+        return (self._denoise(a * x0 + s * noise, t, labels, cond) - target).pow(2).flatten(1).mean(1)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Denoising loss (the run's stream of torch's global RNG draws t, noise and label drops)."""
@@ -165,21 +195,39 @@ class Diffusion(GenerativeModel):
 
     # -- sampling -----------------------------------------------------------------------------------
 
+    def _denoise(
+        self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None, cond: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The UNet's output; the text embedding is passed only to a text-conditioned model."""
+        return self.unet(x, t, labels) if cond is None else self.unet(x, t, labels, cond)
+
+    @property
+    def takes_prompts(self) -> bool:
+        """True when ``sample`` takes ``prompt`` (cond=text)."""
+        return self.text_encoder is not None
+
     def _eps_and_x0(
-        self, x: torch.Tensor, t: int, labels: torch.Tensor | None, guidance: float
+        self,
+        x: torch.Tensor,
+        t: int,
+        labels: torch.Tensor | None,
+        guidance: float,
+        cond: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted noise and clipped x0 at step ``t`` (guidance mixes conditional and unconditional)."""
         steps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-        if labels is None or guidance == 1.0:
-            out = self.unet(x, steps, labels)
+        if (labels is None and cond is None) or guidance == 1.0:
+            out = self._denoise(x, steps, labels, cond)
         else:
-            both = self.unet(
+            null_labels = None if labels is None else torch.full_like(labels, self.num_classes)
+            both = self._denoise(
                 torch.cat([x, x]),
                 torch.cat([steps, steps]),
-                torch.cat([labels, torch.full_like(labels, self.num_classes)]),
+                None if labels is None else torch.cat([labels, null_labels]),
+                None if cond is None else torch.cat([cond, torch.zeros_like(cond)]),
             )
-            cond, uncond = both.chunk(2)
-            out = uncond + guidance * (cond - uncond)
+            conditional, unconditional = both.chunk(2)
+            out = unconditional + guidance * (conditional - unconditional)
         a, s = self._coefficients(steps)
         x0 = (x - s * out) / a if self.config.predict == "eps" else a * x - s * out
         x0 = x0.clamp(-1.0, 1.0)
@@ -197,9 +245,11 @@ class Diffusion(GenerativeModel):
         label: int | None = None,
         guidance: float | None = None,
         temperature: float = 1.0,
+        prompt: str | None = None,
     ) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [0, 1]; options default to the config's. A class-conditional model
-        without ``label`` draws labels uniformly; ``temperature`` is accepted only at 1 (no meaning here)."""
+        without ``label`` draws labels uniformly; a text-conditioned one without ``prompt`` cycles through
+        the class prompts ("a zero" … "a nine"); ``temperature`` is accepted only at 1 (no meaning here)."""
         cfg = self.config
         sampler = sampler or cfg.sampler
         if sampler not in SAMPLERS:
@@ -212,10 +262,17 @@ class Diffusion(GenerativeModel):
         if not 0.0 <= eta <= 1.0:
             raise ConfigError(f"--eta must be between 0 and 1, got {eta}")
         guidance = cfg.guidance if guidance is None else guidance
-        if self.num_classes is None and (label is not None or guidance != 1.0):
+        if self.text_encoder is not None and label is not None:
+            raise ConfigError("this diffusion model is conditioned on text: give --prompt, not --label")
+        if prompt is not None and self.text_encoder is None:
+            raise ConfigError(
+                "this diffusion model is not conditioned on text: --prompt needs a model trained with "
+                "--set cond=text --set clip_run=RUN on digits-captions"
+            )
+        if self.num_classes is None and self.text_encoder is None and (label is not None or guidance != 1.0):
             raise ConfigError(
                 "this diffusion model is unconditional: --label and --guidance need a model trained with "
-                "--set cond=class"
+                "--set cond=class (or cond=text)"
             )
         device = self.alphas_cumprod.device
         labels = None
@@ -227,11 +284,16 @@ class Diffusion(GenerativeModel):
                 if label is not None
                 else torch.randint(0, self.num_classes, (n,), generator=generator)
             ).to(device)
+        cond = None
+        if self.text_encoder is not None:
+            prompts = [prompt] if prompt is not None else class_prompts()
+            tokens = torch.tensor([encode_caption(prompts[i % len(prompts)]) for i in range(n)])
+            cond = self.text_encoder(tokens.to(device))
         default_steps = cfg.timesteps if sampler == "ddpm" and steps is None else cfg.sample_steps
         timesteps = sampling_timesteps(cfg.timesteps, steps or default_steps, cfg.spacing)
         x = torch.randn((n, *self.info.shape), generator=generator).to(device)
         for i, t in enumerate(timesteps):
-            eps, x0 = self._eps_and_x0(x, t, labels, guidance)
+            eps, x0 = self._eps_and_x0(x, t, labels, guidance, cond)
             last = i + 1 == len(timesteps)
             abar_prev = torch.tensor(1.0) if last else self.alphas_cumprod[timesteps[i + 1]]
             noise = None if last or eta == 0 else torch.randn(x.shape, generator=generator).to(device)

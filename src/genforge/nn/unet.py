@@ -67,11 +67,13 @@ class SelfAttention2d(nn.Module):
 
 
 class UNet(nn.Module):
-    """Noise-prediction network: ``(x (B, C, H, W), t (B,), labels (B,) or None) -> (B, C, H, W)``.
+    """Noise-prediction network: ``(x (B, C, H, W), t (B,), labels (B,), cond (B, D)) -> (B, C, H, W)``.
 
     ``channel_mults`` gives one resolution per entry (``base_channels * mult`` channels there); H and W must
     be divisible by ``2 ** (len(channel_mults) - 1)``. With ``num_classes``, labels index an embedding
-    with one extra row, ``num_classes`` itself, meaning "no label" (classifier-free guidance).
+    with one extra row, ``num_classes`` itself, meaning "no label" (classifier-free guidance). With
+    ``cond_dim``, a conditioning vector (a text embedding) is projected into the embedding; zeros are
+    the "no condition" input.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class UNet(nn.Module):
         attention: bool = True,
         num_classes: int | None = None,
         dropout: float = 0.0,
+        cond_dim: int | None = None,
     ) -> None:
         super().__init__()
         self.base_channels = base_channels
@@ -91,6 +94,7 @@ class UNet(nn.Module):
             nn.Linear(base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
         )
         self.label_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
+        self.cond_proj = nn.Linear(cond_dim, emb_dim) if cond_dim else None
         self.conv_in = nn.Conv2d(in_channels, base_channels, 3, padding=1)
         widths = [base_channels * m for m in channel_mults]
         self.down = nn.ModuleList()
@@ -129,12 +133,22 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        cond: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         emb = self.time_mlp(timestep_embedding(t, self.base_channels))
         if self.label_emb is not None:
             if labels is None:
                 labels = torch.full((x.shape[0],), self.label_emb.num_embeddings - 1, device=x.device)
             emb = emb + self.label_emb(labels)
+        if self.cond_proj is not None:  # a conditioning vector (B, cond_dim); zeros mean "no condition"
+            emb = emb + self.cond_proj(
+                cond if cond is not None else x.new_zeros(x.shape[0], self.cond_proj.in_features)
+            )
         h = self.conv_in(x)
         hs = [h]
         for blocks, down in zip(self.down, self.downsample, strict=True):

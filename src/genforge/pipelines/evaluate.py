@@ -55,7 +55,7 @@ def evaluate_run(
     info = model.info
     has_likelihood = model.has("log_prob")
     if metrics is None:
-        judged_by_samples = not has_likelihood and info.kind in ("image", "points")
+        judged_by_samples = not has_likelihood and info.kind in ("image", "points") and model.has("sample")
         metrics = SAMPLE_HEADLINE_METRICS if judged_by_samples else []
     totals: dict[str, float] = {}
     count = 0

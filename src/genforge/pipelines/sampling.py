@@ -78,6 +78,8 @@ def sample_writer(run: Run, dataset: Dataset, num_samples: int | None, seed: int
     n = num_samples or DEFAULT_NUM_SAMPLES[kind]
 
     def write(model: GenerativeModel, step: int) -> None:
+        if not model.has("sample"):  # an encoder trained on images (CLIP) draws nothing
+            return
         path = (run.samples_dir / f"step-{step:06d}").with_suffix(SAMPLE_SUFFIX[kind])
         render_samples(model, dataset, path, n, seed)
 
