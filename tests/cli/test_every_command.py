@@ -94,6 +94,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("sweep", "run"): ["vae", "--data", "digits", "--space", missing, "--studies", str(tmp / "studies")],
         ("sweep", "resume"): ["nope", "--studies", str(tmp / "studies")],
         ("sweep", "show"): ["nope", "--studies", str(tmp / "studies")],
+        ("reproduce",): [missing + ".html"],
         ("track", "export"): [missing, "--to", f"mlflow:sqlite:///{tmp / 'mlflow.db'}"],
         ("track", "import"): ["wandb:x", "--experiment", "e", "--out", str(tmp / "imported")],
         ("serve",): [missing, "--port", "0", "--embeddings", "none"],
