@@ -125,6 +125,7 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         (("meta", "train"), "--out"): (["meta", "train", "maml", "--iterations", "1", "--out", "OUT"], "dir"),
         (("pii", "redact"), "--out"): (["pii", "redact", str(root / "people.csv"), "--out", "OUT"], "file"),
         (("repeat",), "--out"): (["repeat", vae, "--seeds", "2", "--out", "OUT"], "dir"),
+        (("reproduce",), "--out"): (["reproduce", str(root / "report.html"), "--out", "OUT"], "dir"),
         (("track", "import"), "--out"): (
             [
                 "track",

@@ -148,6 +148,9 @@ def _train_again(config: dict[str, Any], folder: Path) -> Run:
 def reproduce(report: str | Path, out: str | Path | None = None, *, on_run=None) -> Reproduction:
     """Train again every run ``report`` records into ``out`` (default ``<report>-reproduce/``) and set
     the new figures beside the recorded ones (see the module docstring)."""
+    folder = check_output_dir(
+        out if out is not None else Path(report).with_suffix("").as_posix() + "-reproduce"
+    )
     record = read_report_record(report)
     if record.get("kind") != RESULT_KIND:
         raise ConfigError(f"{report}: reproduce takes comparison reports (genforge report compare:FILE)")
@@ -156,9 +159,6 @@ def reproduce(report: str | Path, out: str | Path | None = None, *, on_run=None)
         raise ConfigError(
             f"{report} records no training configs: write it again with genforge report compare:FILE"
         )
-    folder = check_output_dir(
-        out if out is not None else Path(report).with_suffix("").as_posix() + "-reproduce"
-    )
     settings, metric = record["settings"], record["metric"]
     recorded = {(p["seed"], side): p[side] for p in record["pairs"] for side in ("a", "b")}
     rows = []
