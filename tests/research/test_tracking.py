@@ -181,3 +181,24 @@ def test_without_mlflow_installed_the_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)
     with pytest.raises(MissingDependency, match=r"pip install 'genforge\[mlflow\]'"):
         mlflow_module()
+
+
+def test_a_resumed_run_continues_its_mlflow_run_without_sending_a_step_twice(target, tmp_path):
+    from genforge.pipelines.training import resume
+
+    overrides = {"final_eval": False, "log_every": 5, "eval_every": 5}
+    first = LiveTracker(target, "resume")
+    with one_thread():
+        result = train(
+            "vae", "digits", overrides=overrides, out=tmp_path / "runs", max_steps=10, progress=first
+        )
+    first.finish(result)
+    again = LiveTracker(target, "resume")
+    with one_thread():
+        result = resume(result.run, max_steps=20, progress=again)
+    again.finish(result)
+    assert again.mlflow_run_id == first.mlflow_run_id
+    client = _client(target)
+    assert _history(client, first.mlflow_run_id, "train_loss") == _records(result.run, "train", "loss")
+    assert [s for s, _ in _history(client, first.mlflow_run_id, "val_loss")] == [5, 10, 15, 20]
+    assert client.get_run(first.mlflow_run_id).info.status == "FINISHED"
