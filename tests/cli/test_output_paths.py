@@ -131,6 +131,19 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         (("meta", "train"), "--out"): (["meta", "train", "maml", "--iterations", "1", "--out", "OUT"], "dir"),
         (("pii", "redact"), "--out"): (["pii", "redact", str(root / "people.csv"), "--out", "OUT"], "file"),
         (("repeat",), "--out"): (["repeat", vae, "--seeds", "2", "--out", "OUT"], "dir"),
+        (("reproduce",), "--out"): (["reproduce", str(root / "report.html"), "--out", "OUT"], "dir"),
+        (("track", "import"), "--out"): (
+            [
+                "track",
+                "import",
+                f"mlflow:sqlite:///{root / 'mlflow.db'}",
+                "--experiment",
+                "x",
+                "--out",
+                "OUT",
+            ],
+            "dir",
+        ),
         (("deploy", "docker"), "--out"): (["deploy", "docker", "--out", "OUT"], "dir"),
         (("deploy", "k8s"), "--out"): (["deploy", "k8s", "--out", "OUT"], "dir"),
         # the key file's folder is created (its default is ~/.config/genforge), so no "missing folder" case

@@ -5,12 +5,17 @@ import json
 
 import optuna
 import pytest
+from optuna.storages.journal import JournalFileBackend
 
 from genforge.cli.main import main
 from genforge.core.errors import ConfigError, GenforgeError
 from genforge.research.space import load_space, parse_space
 from genforge.research.sweep import STUDY_FILE, resume_sweep, study_summary, sweep
 from tests.research.conftest import SETTINGS, SPACE, one_thread
+
+
+def _journal(folder):
+    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / "study.journal")))
 
 
 def _trials(name, root):
@@ -35,8 +40,7 @@ def test_interrupt_and_crash_then_resume_give_the_same_trials(uninterrupted, tmp
     with one_thread(), pytest.raises(KeyboardInterrupt):
         sweep("vae", "digits", SPACE, name="cut", root=tmp_path, on_trial=stop_at_second, **SETTINGS)
     # a killed process leaves a trial running: resume marks it interrupted and draws it again
-    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'cut' / 'study.db'}")
-    optuna.load_study(study_name="cut", storage=storage).ask()
+    optuna.load_study(study_name="cut", storage=_journal(tmp_path / "cut")).ask()
     (tmp_path / "cut" / "trials" / "1").mkdir(parents=True)
     with one_thread():
         result = resume_sweep("cut", root=tmp_path)
@@ -100,8 +104,10 @@ def test_damaged_study_files_are_one_line_each(uninterrupted, tmp_path):
     import shutil
 
     shutil.copytree(uninterrupted / "plain", tmp_path / "plain")
-    (tmp_path / "plain" / "study.db").write_bytes(b"not a database")
-    with pytest.raises(ConfigError, match="study.db cannot be read as an Optuna storage"):
+    (tmp_path / "plain" / "study.journal").write_bytes(b"not json\n{}\n")
+    with pytest.raises(
+        ConfigError, match="study.journal (cannot be read as an Optuna storage|holds no study)"
+    ):
         study_summary("plain", tmp_path)
     (tmp_path / "plain" / STUDY_FILE).write_text('{"kind": "genforge.study"}')
     with pytest.raises(ConfigError, match="has no 'name': the file is damaged"):
@@ -114,10 +120,81 @@ def test_damaged_study_files_are_one_line_each(uninterrupted, tmp_path):
 def test_a_start_killed_before_study_json_can_start_again(tmp_path):
     folder = tmp_path / "again"
     folder.mkdir()
-    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'study.db'}")
-    optuna.create_study(study_name="again", storage=storage)
-    storage.engine.dispose()
+    optuna.create_study(study_name="again", storage=_journal(folder))
     settings = {**SETTINGS, "trials": 1}
     with one_thread():
         result = sweep("vae", "digits", SPACE, name="again", root=tmp_path, **settings)
     assert result.finished == 1
+
+
+GRID = {
+    "params": {
+        "latent_dim": {"type": "int", "low": 2, "high": 4, "step": 2},
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+    }
+}
+
+
+def test_the_grid_sampler_visits_every_point_once(tmp_path):
+    settings = {**SETTINGS, "sampler": "grid", "trials": 10}
+    with one_thread():
+        result = sweep("vae", "digits", GRID, name="grid", root=tmp_path, **settings)
+    assert (result.finished, result.target) == (4, 4)  # the target is capped at the grid's size
+    seen = sorted((p["latent_dim"], p["optimizer"]) for p, _ in _trials("grid", tmp_path))
+    assert seen == [(2, "adam"), (2, "sgd"), (4, "adam"), (4, "sgd")]
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"params": {"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}}, "needs a step for the float"),
+        (
+            {
+                "params": {
+                    **GRID["params"],
+                    "momentum": {
+                        "type": "float",
+                        "low": 0.5,
+                        "high": 0.9,
+                        "step": 0.1,
+                        "when": {"optimizer": "sgd"},
+                    },
+                }
+            },
+            "cannot sweep the conditional parameter 'momentum'",
+        ),
+    ],
+)
+def test_a_space_the_grid_cannot_enumerate_is_refused_before_any_trial(space, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        sweep("vae", "digits", space, root=tmp_path, sampler="grid")
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_cmaes_sampler_runs_a_seeded_study(tmp_path):
+    space = {
+        "params": {
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+            "latent_dim": {"type": "int", "low": 2, "high": 16},
+        }
+    }
+    settings = {**SETTINGS, "sampler": "cmaes"}
+    with one_thread():
+        first = sweep("vae", "digits", space, name="a", root=tmp_path, **settings)
+        sweep("vae", "digits", space, name="b", root=tmp_path, **settings)
+    assert first.finished == 3
+    assert _trials("a", tmp_path) == _trials("b", tmp_path)
+
+
+def test_two_jobs_share_the_journal_without_storage_errors(tmp_path):
+    settings = {**SETTINGS, "max_steps": 2}
+    result = sweep("vae", "digits", SPACE, name="par", root=tmp_path, jobs=2, **settings)
+    states = [t["state"] for t in study_summary("par", tmp_path)["trials"]]
+    assert result.finished == 3 and states == ["complete"] * 3
+    assert sorted(p.name for p in (tmp_path / "par" / "trials").iterdir()) == ["0", "1", "2"]
+
+
+def test_parallel_jobs_on_sqlite_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="parallel jobs need the journal storage"):
+        sweep("vae", "digits", SPACE, root=tmp_path, storage="sqlite", jobs=2)
+    assert not any(tmp_path.iterdir())

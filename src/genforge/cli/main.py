@@ -66,6 +66,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "train a run's config over several seeds; mean, std and confidence intervals",
     ),
     "sweep": ("genforge.cli.sweep", "hyperparameter sweeps over Optuna: run, resume, show"),
+    "track": ("genforge.cli.track", "experiment tracking in MLflow: export runs, import an experiment"),
+    "reproduce": (
+        "genforge.cli.reproduce",
+        "train a comparison report's runs again; --check: are the results inside its intervals?",
+    ),
+    "papers": (
+        "genforge.cli.papers",
+        "your PDF papers over the RAG stack: index, list, ask (page citations)",
+    ),
     "serve": ("genforge.cli.serve", "serve runs, embeddings and RAG over OpenAI-compatible and OIP v2 HTTP"),
     "keys": ("genforge.cli.keys", "API keys for genforge serve: add (printed once, stored hashed)"),
     "studio": ("genforge.cli.studio", "web studio: watch runs train, compare, sample, chat (127.0.0.1)"),

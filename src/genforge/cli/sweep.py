@@ -13,6 +13,16 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="trials trained at once, each in its own process with cores/N torch threads (default 1; "
+        "only 1 makes a study reproducible)",
+    )
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     start = sub.add_parser("run", help="start a study: train FAMILY once per trial with sampled parameters")
@@ -29,7 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--direction", choices=["lower", "higher"], help="which is better, for unknown figures"
     )
     start.add_argument(
-        "--sampler", choices=["tpe", "random"], default="tpe", help="Optuna sampler (default tpe)"
+        "--sampler",
+        choices=["tpe", "random", "grid", "cmaes"],
+        default="tpe",
+        help="Optuna sampler (default tpe; grid needs steps on floats; cmaes needs the cmaes package)",
     )
     start.add_argument(
         "--pruner", choices=["median", "hyperband", "none"], default="median", help="stop bad trials early"
@@ -37,10 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     start.add_argument(
         "--storage",
         choices=["sqlite", "journal"],
-        default="sqlite",
-        help="Optuna storage file (default sqlite)",
+        default="journal",
+        help="Optuna storage file (default journal: safe for --jobs; sqlite on request)",
     )
     start.add_argument("--study", help="study name (default FAMILY-DATA)")
+    _add_jobs(start)
     add_overrides(start, "fixed config key")
     _add_root(start)
     add_seed(start, note="the trials' training seed and the sampler's")
@@ -50,6 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     again.add_argument("name", help="study name")
     again.add_argument("--trials", type=int, help="a new target number of trials")
     again.add_argument("--max-minutes", type=float, help="start no new trial after this many minutes")
+    _add_jobs(again)
     _add_root(again)
     add_json(again)
     again.set_defaults(handler=run_resume)
@@ -117,6 +132,7 @@ def run_start(args: argparse.Namespace) -> int:
             overrides=parse_overrides(args.overrides),
             seed=args.seed,
             on_trial=_on_trial(args),
+            jobs=args.jobs,
         ),
     )
 
@@ -132,6 +148,7 @@ def run_resume(args: argparse.Namespace) -> int:
             trials=args.trials,
             max_minutes=args.max_minutes,
             on_trial=_on_trial(args),
+            jobs=args.jobs,
         ),
     )
 

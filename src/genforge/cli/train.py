@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from genforge.cli.common import add_json, add_overrides, add_seed, console, err_console, print_json
+from genforge.cli.tracking import add_tracking, tracked
 
 FAMILY_HELP = "model family: vae, gan, pixelcnn, realnvp, gpt, lstm-lm, gru-lm, seq2seq"
 
@@ -68,6 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--nproc", type=int, default=1, help="processes for --distributed (at most the cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking(parser)
     add_json(parser)
     parser.set_defaults(handler=run)
 
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if args.attention:
         overrides["attention"] = args.attention
     seed_everything(args.seed)
-    with TrainingProgress(quiet=args.quiet) as view:
+    with TrainingProgress(quiet=args.quiet) as view, tracked(args, view.update) as update:
         if args.resume:
             if overrides or args.data or args.task or _data_options(args):
                 raise ConfigError(
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 family=args.family,
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
-                progress=view.update,
+                progress=update,
                 distributed=args.distributed,
                 nproc=args.nproc,
             )
@@ -150,10 +152,11 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 max_steps=args.max_steps,
                 max_minutes=args.max_minutes,
-                progress=view.update,
+                progress=update,
                 distributed=args.distributed,
                 nproc=args.nproc,
             )
+        result.notes.extend(update.finish(result))
     code = 0 if result.status != "interrupted" else 143 if result.stop_signal == "SIGTERM" else 130
     if args.json:
         print_json(

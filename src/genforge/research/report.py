@@ -31,6 +31,7 @@ from genforge.core.paths import check_output_file
 from genforge.pipelines.report import CSS
 from genforge.research.compare import RESULT_KIND, compare_values
 from genforge.research.plot import posterior_png
+from genforge.research.reproduce import reproduce_section, trained_runs
 from genforge.research.sweep import DEFAULT_ROOT, study_summary
 
 PACKAGES = ("genforge", "torch", "numpy", "scipy", "optuna", "matplotlib")
@@ -129,6 +130,8 @@ def render_comparison(record: dict[str, Any]) -> str:
     """The report of a comparison record (``Comparison.to_dict()``)."""
     if record.get("kind") != RESULT_KIND:
         raise ConfigError("not a genforge comparison record (save one with genforge compare ... --save FILE)")
+    runs = trained_runs(record)
+    record = {**record, "reproduce": {"runs": runs}}
     settings = record["settings"]
     posterior = compare_values(
         [p["a"] for p in record["pairs"]],
@@ -168,6 +171,7 @@ def render_comparison(record: dict[str, Any]) -> str:
             ],
         ),
     ]
+    sections.append(reproduce_section(runs))
     if record.get("notes"):
         sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"]) + "</ul>")
     return _page(f"comparison on {record['metric']}", record, sections)

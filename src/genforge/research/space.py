@@ -31,6 +31,7 @@ from genforge.pipelines.training import resolve_configs
 
 MAX_SPACE_BYTES = 1_000_000
 MAX_PARAMS = 64
+MAX_GRID = 100_000
 Scalar = bool | int | float | str
 
 
@@ -138,6 +139,27 @@ class SearchSpace(BaseModel):
         for name, param in self.params.items():
             if all(values.get(parent) == value for parent, value in (param.when or {}).items()):
                 values[name] = param.suggest(trial, name)
+        return values
+
+    def grid(self) -> dict[str, list[Scalar]]:
+        """Every value of every parameter, for Optuna's grid sampler: choices, an int range by its step,
+        a float range by its ``step``; a float without a step or a conditional parameter is refused."""
+        values: dict[str, list[Scalar]] = {}
+        for name, param in self.params.items():
+            if param.when:
+                raise ConfigError(f"the grid sampler cannot sweep the conditional parameter '{name}'")
+            if isinstance(param, CategoricalParam):
+                values[name] = list(param.choices)
+            elif isinstance(param, IntParam):
+                values[name] = list(range(param.low, param.high + 1, param.step))
+            elif param.step is None:
+                raise ConfigError(f"the grid sampler needs a step for the float parameter '{name}'")
+            else:
+                count = int(math.floor((param.high - param.low) / param.step + 1e-9)) + 1
+                values[name] = [round(param.low + k * param.step, 12) for k in range(count)]
+        size = math.prod(len(v) for v in values.values())
+        if size > MAX_GRID:
+            raise ConfigError(f"the grid has {size} points, more than {MAX_GRID}: use larger steps")
         return values
 
     def check_against(self, family: str, fixed: dict[str, Any]) -> None:

@@ -3,8 +3,8 @@
 
 A study is one folder ``<root>/<name>/``: ``study.json`` (what is swept and how: family, data, fixed
 overrides, the validated space, metric and direction, step budget, seed, sampler, pruner), Optuna's
-storage (``study.db``, SQLite through Optuna's RDB storage, or ``study.journal``, Optuna's journal file,
-safer for several processes) and ``trials/<number>/``, each trial an ordinary run directory trained by
+storage (``study.journal``, Optuna's journal file, by default: safe for several processes; or
+``study.db``, SQLite through Optuna's RDB storage) and ``trials/<number>/``, each trial an ordinary run directory trained by
 :func:`genforge.pipelines.training.train` with the study's seed, so trials differ by their parameters
 only. The trainer's progress events report the training value of the metric to the trial, so the pruner
 (median or Hyperband) stops bad trials early.
@@ -17,7 +17,7 @@ marked failed, its run directory removed, and the same parameters are drawn agai
 
 from __future__ import annotations
 
-import shutil
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -26,19 +26,27 @@ from pathlib import Path
 from typing import Any
 
 from genforge import __version__
-from genforge.core.errors import ConfigError, GenforgeError, require
+from genforge.core.errors import ConfigError, require
 from genforge.core.io import atomic_write_json, read_json_object
 from genforge.core.paths import check_output_dir
-from genforge.pipelines.training import train
-from genforge.research.runsets import metric_direction, read_figure
+from genforge.research.runsets import metric_direction
 from genforge.research.space import SearchSpace, parse_space
+from genforge.research.trials import (
+    INTERRUPTED,
+    PRUNERS,
+    SAMPLERS,
+    STORAGES,
+    check_jobs,
+    load_study,
+    open_storage,
+    optuna_module,
+    run_parallel,
+    run_study,
+    training_objective,
+)
 
 STUDY_FILE = "study.json"
-STORAGES = {"sqlite": "study.db", "journal": "study.journal"}
-SAMPLERS = ("tpe", "random")
-PRUNERS = ("median", "hyperband", "none")
 DEFAULT_ROOT = Path("studies")
-INTERRUPTED = "interrupted"  # the user attr of a trial that was cut short (re-run on resume)
 
 
 @dataclass
@@ -52,57 +60,6 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "genforge.sweep", "version": 1, **self.__dict__}
-
-
-def _optuna():
-    optuna = require("optuna", "research")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def _storage(record: dict[str, Any], folder: Path) -> Any:
-    optuna = _optuna()
-    path = folder / STORAGES[record["storage"]]
-    if record["storage"] == "journal":
-        from optuna.storages.journal import JournalFileBackend
-
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
-    return optuna.storages.RDBStorage(f"sqlite:///{path}")
-
-
-def _sampler(name: str, seed: int) -> Any:
-    optuna = _optuna()
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
-
-
-def _pruner(record: dict[str, Any]) -> Any:
-    optuna = _optuna()
-    if record["pruner"] == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-    if record["pruner"] == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=record["max_steps"])
-    return optuna.pruners.NopPruner()
-
-
-def _load_study(record: dict[str, Any], folder: Path) -> Any:
-    optuna = _optuna()
-    path = folder / STORAGES[record["storage"]]
-    try:
-        return optuna.load_study(
-            study_name=record["name"],
-            storage=_storage(record, folder),
-            sampler=_sampler(record["sampler"], record["seed"]),
-            pruner=_pruner(record),
-        )
-    except KeyError:
-        raise ConfigError(f"{path} holds no study '{record['name']}': the file is damaged") from None
-    except Exception as exc:  # sqlite/sqlalchemy/journal errors of a damaged file, whatever their class
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(
-            f"{path} cannot be read as an Optuna storage ({first}): the file is damaged"
-        ) from None
 
 
 # study.json keys every reader relies on, with their JSON types
@@ -147,124 +104,19 @@ def read_study(name: str, root: str | Path = DEFAULT_ROOT) -> tuple[dict[str, An
     return record, folder
 
 
-def _finished(trial: Any) -> bool:
-    return trial.state.is_finished() and not trial.user_attrs.get(INTERRUPTED)
-
-
-def _reclaim_unfinished(study: Any, folder: Path) -> None:
-    """Trials left running by a killed process become failed, interrupted ones; their runs go."""
-    optuna = _optuna()
-    for trial in study.get_trials(deepcopy=False):
-        if not trial.state.is_finished():
-            study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-            shutil.rmtree(folder / "trials" / str(trial.number), ignore_errors=True)
-
-
-def _reporter(trial: Any, metric: str) -> Callable[[dict[str, Any]], None]:
-    """Progress callback: the training value of the metric becomes the trial's intermediate value."""
-    optuna = _optuna()
-    key = metric.split("_", 1)[1] if metric.startswith(("val_", "train_")) else metric
-
-    def report(event: dict[str, Any]) -> None:
-        value = (event.get("terms") or {}).get(key)
-        if isinstance(value, float):
-            trial.report(value, event["step"])
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-    return report
-
-
-# (trial, params, trial folder) -> value; raises optuna.TrialPruned, KeyboardInterrupt or GenforgeError
-Objective = Callable[[Any, dict[str, Any], Path], float]
-
-
-def training_objective(record: dict[str, Any]) -> Objective:
-    """Train the study's family with the trial's parameters into the trial's folder; the value is the
-    study's metric of that run."""
-
-    def objective(trial: Any, params: dict[str, Any], out: Path) -> float:
-        result = train(
-            record["family"],
-            record["data"],
-            overrides={**record["fixed"], **params},
-            data_options=record["data_options"],
-            out=out,
-            seed=record["seed"],
-            max_steps=record["max_steps"],
-            progress=_reporter(trial, record["metric"]),
-        )
-        if result.status == "interrupted":
-            raise KeyboardInterrupt
-        trial.set_user_attr("run", str(result.run.path))
-        return read_figure(result.run, record["metric"])
-
-    return objective
-
-
-def _run_trial(study: Any, space: SearchSpace, objective: Objective, folder: Path) -> None:
-    optuna = _optuna()
-    trial = study.ask()
-    params = space.suggest(trial)
-    out = folder / "trials" / str(trial.number)
-    try:
-        value = objective(trial, params, out)
-    except optuna.TrialPruned:
-        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return
-    except KeyboardInterrupt:
-        trial.set_user_attr(INTERRUPTED, True)
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        shutil.rmtree(out, ignore_errors=True)
-        raise
-    except GenforgeError as exc:  # a diverged or refused configuration is a result of the sweep
-        trial.set_user_attr("error", str(exc))
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return
-    study.tell(trial, value)
-
-
-def run_study(
-    study: Any,
-    space: SearchSpace,
-    objective: Objective,
-    *,
-    target: int,
-    sampler: str,
-    seed: int,
-    folder: Path,
-    max_minutes: float | None = None,
-    on_trial: Callable[[int, int], Any] | None = None,
-) -> tuple[int, str]:
-    """Run trials of ``study`` until ``target`` have finished or ``max_minutes`` have passed (checked
-    between trials); returns (finished trials, "trials" or "time")."""
-    _reclaim_unfinished(study, folder)
-    deadline = None if max_minutes is None else time.monotonic() + max_minutes * 60
-    # counted once, then kept here: one process runs the study, and re-reading every trial from an
-    # RDB storage per trial costs more than the trial loop itself
-    finished = sum(_finished(t) for t in study.get_trials(deepcopy=False))
-    while True:
-        if finished >= target:
-            return finished, "trials"
-        if deadline is not None and time.monotonic() >= deadline:
-            return finished, "time"
-        if on_trial is not None:
-            on_trial(finished, target)
-        # the next parameters depend on the finished history and this seed only (see module docstring)
-        study.sampler = _sampler(sampler, seed * 100_003 + finished)
-        _run_trial(study, space, objective, folder)
-        finished += 1
-
-
 def _run_trials(
     record: dict[str, Any],
     folder: Path,
     max_minutes: float | None,
     on_trial: Callable[[int, int], Any] | None,
+    jobs: int = 1,
 ) -> SweepResult:
+    if jobs != 1:
+        finished, stopped = run_parallel(record, folder, jobs=jobs, max_minutes=max_minutes)
+        summary = study_summary(record["name"], folder.parent)
+        return SweepResult(record["name"], str(folder), finished, record["trials"], stopped, summary["best"])
     finished, stopped = run_study(
-        _load_study(record, folder),
+        load_study(record, folder),
         parse_space(record["space"]),
         training_objective(record),
         target=record["trials"],
@@ -290,13 +142,14 @@ def sweep(
     max_minutes: float | None = None,
     sampler: str = "tpe",
     pruner: str = "median",
-    storage: str = "sqlite",
+    storage: str = "journal",
     name: str | None = None,
     root: str | Path = DEFAULT_ROOT,
     overrides: dict[str, Any] | None = None,
     data_options: dict[str, Any] | None = None,
     seed: int = 0,
     on_trial: Callable[[int, int], Any] | None = None,
+    jobs: int = 1,
 ) -> SweepResult:
     """Start study ``name`` (default ``<family>-<data>``): ``trials`` trainings of ``family`` on ``data``
     for ``max_steps`` steps each, parameters drawn from ``space``, judged by ``metric``. Everything is
@@ -311,6 +164,11 @@ def sweep(
             raise ConfigError(f"unknown {what} '{value}' (choose {', '.join(allowed)})")
     if trials < 1 or max_steps < 1:
         raise ConfigError(f"trials and max_steps must be at least 1, got {trials} and {max_steps}")
+    check_jobs(jobs, storage)
+    if sampler == "cmaes":
+        require("cmaes", "research")
+    if sampler == "grid":  # every point once at most: a larger target would repeat points
+        trials = min(trials, math.prod(len(v) for v in space.grid().values()))
     direction = metric_direction(metric, direction)
     fixed = dict(overrides or {})
     space.check_against(family, fixed)
@@ -320,7 +178,7 @@ def sweep(
         raise ConfigError(
             f"study '{name}' already exists in {folder}: resume it (genforge sweep resume {name}) or pick another --study"
         )
-    optuna = _optuna()
+    optuna = optuna_module()
     record = {
         "kind": "genforge.study",
         "version": 1,
@@ -346,11 +204,11 @@ def sweep(
     (folder / STORAGES[storage]).unlink(missing_ok=True)
     optuna.create_study(
         study_name=name,
-        storage=_storage(record, folder),
+        storage=open_storage(record, folder),
         direction="minimize" if direction == "lower" else "maximize",
     )
     atomic_write_json(folder / STUDY_FILE, record)  # written last: its presence marks a usable study
-    return _run_trials(record, folder, max_minutes, on_trial)
+    return _run_trials(record, folder, max_minutes, on_trial, jobs)
 
 
 def resume_sweep(
@@ -360,23 +218,25 @@ def resume_sweep(
     trials: int | None = None,
     max_minutes: float | None = None,
     on_trial: Callable[[int, int], Any] | None = None,
+    jobs: int = 1,
 ) -> SweepResult:
     """Continue study ``name`` until it has its trials (or ``trials``, a new target): finished trials
     are kept, an interrupted one runs again with the same parameters."""
     record, folder = read_study(name, root)
+    check_jobs(jobs, record["storage"])
     if trials is not None:
         if trials < 1:
             raise ConfigError(f"trials must be at least 1, got {trials}")
         record = {**record, "trials": trials}
         atomic_write_json(folder / STUDY_FILE, record)
-    return _run_trials(record, folder, max_minutes, on_trial)
+    return _run_trials(record, folder, max_minutes, on_trial, jobs)
 
 
 def study_summary(name: str, root: str | Path = DEFAULT_ROOT) -> dict[str, Any]:
     """The study record, every trial (number, state, value, parameters, run) and the best one, and
     Optuna's parameter importances when at least two trials completed."""
     record, folder = read_study(name, root)
-    study = _load_study(record, folder)
+    study = load_study(record, folder)
     rows = [
         {
             "number": t.number,
@@ -395,7 +255,7 @@ def study_summary(name: str, root: str | Path = DEFAULT_ROOT) -> dict[str, Any]:
     importances: dict[str, float] = {}
     if len(complete) >= 2:
         try:
-            importances = dict(_optuna().importance.get_param_importances(study))
+            importances = dict(optuna_module().importance.get_param_importances(study))
         except (RuntimeError, ValueError):
             importances = {}
     return {"study": record, "folder": str(folder), "trials": rows, "best": best, "importances": importances}

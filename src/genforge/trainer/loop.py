@@ -389,6 +389,7 @@ class Trainer:
         if self.progress:
             self.progress(
                 {
+                    "run": str(self.run.path),
                     "step": self.step,
                     "max_steps": self.config.max_steps,
                     "max_seconds": self.config.max_seconds,

@@ -1,0 +1,70 @@
+"""``papers`` over a fixture corpus of 20 real PDFs written from known text (tests/research/papers_corpus.py):
+metadata read from the text exactly, the citation graph exactly, questions answered with the right paper
+and page, and unreadable PDFs skipped with their reason while the rest is indexed."""
+
+import json
+
+import pytest
+
+from genforge.cli.main import main
+from genforge.research.papers import ask_papers, index_papers, list_papers
+from tests.research.papers_corpus import build_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("papers")
+    papers = build_corpus(root / "pdfs")
+    result = index_papers(root / "pdfs", root / "store")
+    return papers, result, root / "store"
+
+
+def test_unreadable_pdfs_are_skipped_with_their_reason_and_the_rest_indexed(corpus):
+    _, result, _ = corpus
+    assert result["indexed"] == 20 and result["pages"] == 60
+    reasons = {s["file"]: s["reason"] for s in result["skipped"]}
+    assert sorted(reasons) == ["corrupt.pdf", "scanned.pdf"]
+    assert "not a readable PDF" in reasons["corrupt.pdf"] and "no text layer" in reasons["scanned.pdf"]
+
+
+def test_metadata_from_the_text_is_exact_for_every_paper(corpus):
+    papers, _, store = corpus
+    listed = {p["file"]: p for p in list_papers(store)}
+    for truth in papers:
+        got = listed[truth["file"]]
+        assert (got["title"], got["authors"], got["year"]) == (
+            truth["title"],
+            truth["authors"],
+            truth["year"],
+        )
+        assert (got["arxiv"], got["doi"], got["pages"]) == (truth["arxiv"], truth["doi"], 3)
+
+
+def test_the_citation_graph_is_exact_and_the_external_reference_matches_nothing(corpus):
+    papers, _, store = corpus
+    listed = {p["file"]: p for p in list_papers(store)}
+    expected = {(t["file"], papers[j]["file"]) for t in papers for j in t["cites"]}
+    found = {(p["file"], cited) for p in listed.values() for cited in p["cites"]}
+    assert found == expected and len(expected) == 44
+    for truth in papers:
+        cited_by = sum(truth["file"] in [papers[j]["file"] for j in t["cites"]] for t in papers)
+        assert listed[truth["file"]]["cited_by"] == cited_by
+
+
+@pytest.mark.parametrize("number", [3, 11, 18])
+def test_a_question_is_answered_from_the_right_paper_and_page(corpus, number):
+    papers, _, store = corpus
+    truth = papers[number]
+    result = ask_papers(f"What FID does {truth['title']} report?", store)
+    assert result["status"] == "grounded"
+    first = result["citations"][0]
+    assert (first["file"], first["page"]) == (truth["file"], 1)
+    assert str(truth["fid"]) in result["answer"]
+
+
+def test_cli_list_json_and_bad_input(corpus, tmp_path, capsys):
+    _, _, store = corpus
+    assert main(["papers", "list", "--store", str(store), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["papers"]) == 20
+    assert main(["papers", "list", "--store", str(tmp_path / "none")]) == 2
+    assert "no papers index" in capsys.readouterr().err
