@@ -29,3 +29,25 @@ def test_missing_dependency_inside_a_module_is_not_swallowed(tmp_path, monkeypat
     reg = Registry("widget", modules=["gf_broken_mod"])
     with pytest.raises(ModuleNotFoundError):
         reg.names()
+
+
+def test_a_lookup_from_another_thread_waits_for_the_modules_being_imported(tmp_path, monkeypatch):
+    import sys
+    import threading
+
+    import genforge.core.registry as registry_module
+
+    slow = Registry("thing", ["slow_registering_module"])
+    monkeypatch.setattr(registry_module, "SLOW_FOR_TEST", slow, raising=False)
+    (tmp_path / "slow_registering_module.py").write_text(
+        "import time\nimport genforge.core.registry as r\ntime.sleep(0.3)\nr.SLOW_FOR_TEST.register('late')(1)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(slow.get("late").name)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sys.modules.pop("slow_registering_module", None)
+    assert found == ["late", "late"]

@@ -9,6 +9,7 @@ never needs the whole package imported up front.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class Registry:
         self._modules = list(modules)
         self._entries: dict[str, Entry] = {}
         self._loaded = False
+        self._loading = False
+        self._lock = threading.RLock()  # threads that look up while another imports the modules wait
 
     def register(self, name: str, **meta: Any) -> Callable[[Any], Any]:
         def decorator(obj: Any) -> Any:
@@ -44,13 +47,20 @@ class Registry:
     def _load(self) -> None:
         if self._loaded:
             return
-        self._loaded = True
-        for module in self._modules:
+        with self._lock:
+            if self._loaded or self._loading:  # done, or a module being imported looks itself up
+                return
+            self._loading = True
             try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:  # a dependency of the module is missing: that is a real error
-                    raise
+                for module in self._modules:
+                    try:
+                        importlib.import_module(module)
+                    except ModuleNotFoundError as exc:
+                        if exc.name != module:  # a dependency of the module is missing: a real error
+                            raise
+            finally:
+                self._loading = False
+                self._loaded = True
 
     def get(self, name: str) -> Entry:
         self._load()
