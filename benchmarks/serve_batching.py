@@ -1,10 +1,12 @@
 """genforge serve: micro-batching on vs off under load, and cold start to the first 200.
 
-Two servers on 127.0.0.1 serve the same VAE digits run over OIP v2 ``decode`` (one latent per request):
-one with micro-batching (``--max-batch 32``), the reference with batching off (``--max-batch 1``).
-An asyncio httpx client sends a fixed number of requests over N connections; the two servers are
-measured in turn, interleaved, ``--repeats`` times, and the medians of req/s, p50 and p95 are printed side
-by side with their ratios. Cold start is the time from starting ``genforge serve`` with a gpt run, the
+Two servers on 127.0.0.1 serve the same VAE digits run and the same GPT run: one with micro-batching
+(``--max-batch 32``), the reference with batching off (``--max-batch 1``), same ``--threads``. Two
+workloads: OIP v2 ``decode`` of one latent per request, and chat completions of ``--chat-tokens`` tokens
+(one prompt, a different seed per request, so text batching decodes them together). An asyncio httpx
+client sends a fixed list of requests over N connections; the two servers are measured in turn,
+interleaved, ``--repeats`` times, and the medians of req/s, p50 and p95 are printed side by side with
+their ratios. Cold start is the time from starting ``genforge serve`` with a gpt run, the
 vae run and MiniLM (three models) to the first 200 of ``/health/ready``.
 
 Ray Serve and BentoML are not installed in this environment, so the issue's comparison against them is
@@ -42,36 +44,41 @@ def train(family: str, data: str, root: Path) -> Path:
     return Path(json.loads(out.stdout)["run"])
 
 
-def start(args: list[str]) -> tuple[subprocess.Popen, str, float]:
-    """A server process, its URL and the seconds from start to the first 200 of /health/ready."""
+def start(args: list[str], timeout: float = 600) -> tuple[subprocess.Popen, str, float]:
+    """A server process, its URL and the seconds from start to the first 200 of /health/ready; the
+    process is stopped here if it never gets ready (or the wait is interrupted)."""
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen([*GENFORGE, "serve", *args, "--port", str(port), "--rate", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return process, url, time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
+    try:
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                raise SystemExit(f"server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                    return process, url, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"server not ready within {timeout:g} s")
+    except BaseException:
+        stop(process)
+        raise
 
 
-async def load(url: str, body: dict, requests: int, connections: int) -> tuple[float, float, float]:
-    """(req/s, p50 ms, p95 ms) for ``requests`` POSTs over ``connections`` connections."""
+async def load(url: str, path: str, bodies: list[dict], connections: int) -> tuple[float, float, float]:
+    """(req/s, p50 ms, p95 ms) for one POST of each body to ``path`` over ``connections`` connections."""
     latencies: list[float] = []
-    remaining = requests
+    pending = list(reversed(bodies))
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
         async def worker():
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
+            while pending:
+                body = pending.pop()
                 t = time.perf_counter()
-                r = await client.post("/v2/models/vae/infer", json=body)
+                r = await client.post(path, json=body)
                 r.raise_for_status()
                 latencies.append(time.perf_counter() - t)
 
@@ -82,52 +89,89 @@ async def load(url: str, body: dict, requests: int, connections: int) -> tuple[f
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, cuts[18] * 1000
 
 
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vae", help="a vae digits run (default: train one for 30 steps)")
-    parser.add_argument("--gpt", help="a gpt run for the cold-start row (default: train one for 30 steps)")
-    parser.add_argument("--requests", type=int, default=600, help="requests per measurement (default 600)")
+    parser.add_argument("--gpt", help="a gpt run (default: train one on text:lee for 30 steps)")
+    parser.add_argument("--requests", type=int, default=600, help="decode requests per measurement (default 600)")  # fmt: skip
+    parser.add_argument("--chats", type=int, default=64, help="chat requests per measurement (default 64)")
+    parser.add_argument("--chat-tokens", type=int, default=32, help="max_tokens of each chat (default 32)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per server (default 1)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     vae = Path(args.vae) if args.vae else train("vae", "digits", root)
     gpt = Path(args.gpt) if args.gpt else train("gpt", "text:lee", root)
-    servers = {
-        "batching on (--max-batch 32)": start(
-            [f"vae={vae}", "--embeddings", "none", "--max-batch", "32", "--max-wait-ms", "2"]
-        ),  # fmt: skip
-        "batching off (--max-batch 1)": start([f"vae={vae}", "--embeddings", "none", "--max-batch", "1"]),
+    common = [f"vae={vae}", f"gpt={gpt}", "--embeddings", "none", "--studio", "none", "--threads", str(args.threads)]  # fmt: skip
+    settings = {
+        "batching on (--max-batch 32)": [*common, "--max-batch", "32", "--max-wait-ms", "2"],
+        "batching off (--max-batch 1)": [*common, "--max-batch", "1"],
     }
-    meta = httpx.get(f"{next(iter(servers.values()))[1]}/v2/models/vae").json()
-    latent = next(i for i in meta["inputs"] if i["name"] == "z")["shape"][1]
-    body = {"inputs": [{"name": "z", "shape": [1, latent], "datatype": "FP32", "data": [0.1] * latent}]}
-    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
-    try:
-        for connections in (16, 1):
+    servers: dict[str, tuple[subprocess.Popen, str, float]] = {}
+    results: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
+    try:  # every server started is stopped, whatever fails
+        for name, server_args in settings.items():
+            servers[name] = start(server_args)
+        meta = httpx.get(f"{servers[next(iter(settings))][1]}/v2/models/vae").json()
+        latent = next(i for i in meta["inputs"] if i["name"] == "z")["shape"][1]
+        decode = {"inputs": [{"name": "z", "shape": [1, latent], "datatype": "FP32", "data": [0.1] * latent}]}
+        chats = [
+            {
+                "model": "gpt",
+                "messages": [{"role": "user", "content": "The government"}],
+                "max_tokens": args.chat_tokens,
+                "seed": seed,
+            }  # fmt: skip
+            for seed in range(args.chats)
+        ]
+        workloads = [
+            ("OIP decode", "/v2/models/vae/infer", 16, [decode] * args.requests),
+            ("OIP decode", "/v2/models/vae/infer", 1, [decode] * (args.requests // 4)),
+            ("chat", "/v1/chat/completions", 16, chats),
+            ("chat", "/v1/chat/completions", 1, chats[: max(4, args.chats // 4)]),
+        ]
+        for what, path, connections, bodies in workloads:
             for _ in range(args.repeats):
                 for name, (_, url, _) in servers.items():
-                    n = args.requests if connections > 1 else args.requests // 4
-                    results.setdefault((name, connections), []).append(
-                        asyncio.run(load(url, body, n, connections))
-                    )
+                    measured = asyncio.run(load(url, path, bodies, connections))
+                    results.setdefault((what, name, connections), []).append(measured)
     finally:
         for process, _, _ in servers.values():
-            process.terminate()
-            process.wait()
+            stop(process)
     print(
-        f"OIP v2 decode, one latent per request, {args.requests} requests, median of {args.repeats} interleaved runs"
+        f"{args.requests} OIP v2 decodes of one latent, {args.chats} chats of {args.chat_tokens} tokens "
+        f"(one prompt, a seed each); median of {args.repeats} interleaved runs; {args.threads} torch "
+        "thread(s) per server"
     )
-    print(f"{'server':<30} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s vs off':>13}")
-    for connections in (16, 1):
-        off = statistics.median(r[0] for r in results[("batching off (--max-batch 1)", connections)])
-        for name in servers:
-            rows = results[(name, connections)]
+    print(f"{'workload':<11} {'server':<30} {'conns':>5} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'req/s vs off':>13}")  # fmt: skip
+    for what, _, connections, _ in workloads:
+        off = statistics.median(r[0] for r in results[(what, "batching off (--max-batch 1)", connections)])
+        for name in settings:
+            rows = results[(what, name, connections)]
             rps, p50, p95 = (statistics.median(r[i] for r in rows) for i in range(3))
-            print(f"{name:<30} {connections:>5} {rps:>8.1f} {p50:>8.2f} {p95:>8.2f} {rps / off:>12.2f}x")
-    process, _, seconds = start([f"gpt={gpt}", f"vae={vae}", "--embeddings", "minilm"])
-    process.terminate()
-    process.wait()
-    print(f"cold start to the first 200 of /health/ready with 3 models (gpt, vae, minilm): {seconds:.2f} s")
+            print(f"{what:<11} {name:<30} {connections:>5} {rps:>8.1f} {p50:>9.2f} {p95:>9.2f} {rps / off:>12.2f}x")  # fmt: skip
+    seconds = []
+    for _ in range(args.repeats):
+        process = None
+        try:
+            process, _, elapsed = start([f"gpt={gpt}", f"vae={vae}", "--embeddings", "minilm"])
+            seconds.append(elapsed)
+        finally:
+            if process is not None:
+                stop(process)
+    print(
+        "cold start to the first 200 of /health/ready with 3 models (gpt, vae, minilm): "
+        f"median {statistics.median(seconds):.2f} s of {len(seconds)} ({', '.join(f'{x:.2f}' for x in seconds)})"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from genforge.samplers.decoding import (
     TextStream,
     apply_repetition_penalty,
     beam_search,
+    iter_token_rows,
     iter_tokens,
     top_k_filter,
     top_p_filter,
@@ -116,6 +117,40 @@ def test_generation_past_a_bounded_context_slides_the_window():
     assert ids[:5] == seq[3:]
     with pytest.raises(ConfigError, match="context window"):
         list(iter_tokens(model, list(range(9)), DecodingConfig(max_new_tokens=1)))
+
+
+def test_batched_rows_give_each_row_the_ids_it_gets_alone_past_the_window_and_when_ended_early():
+    torch.manual_seed(0)
+    info = DataInfo(kind="tokens", shape=(9,), vocab_size=20, extra={"context_length": 8, "eot_id": 0})
+    model = build_model(
+        "gpt", {"num_layers": 1, "num_heads": 2, "embed_dim": 16, "dropout": 0.0}, info
+    ).eval()
+    prompts = [[0, 5, 6], [0, 7, 8], [0, 5, 6], [0, 1, 2]]
+    configs = [
+        DecodingConfig(max_new_tokens=20, temperature=1.0),
+        DecodingConfig(max_new_tokens=12, temperature=0.7, top_p=0.9),
+        DecodingConfig(max_new_tokens=20, temperature=1.0),
+        DecodingConfig(max_new_tokens=20, temperature=0),
+    ]
+    seeds = [1, 2, 3, 4]
+    alone = [
+        list(iter_tokens(model, p, c, generator=torch.Generator().manual_seed(s)))
+        for p, c, s in zip(prompts, configs, seeds, strict=True)
+    ]
+    ended: set[int] = set()
+    got: list[list[int]] = [[] for _ in prompts]
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+    for step, tokens in enumerate(
+        iter_token_rows(model, prompts, configs, generators=generators, ended=ended)
+    ):
+        for row, token in tokens.items():
+            got[row].append(token)
+        if step == 4:
+            ended.add(2)  # the caller stops row 2 (a stop sequence, a client gone)
+    assert got[0] == alone[0] and got[1] == alone[1] and got[3] == alone[3]
+    assert got[2] == alone[2][:5] and len(alone[0]) == 20 and len(alone[1]) == 12
+    with pytest.raises(ConfigError, match="one token length"):
+        list(iter_token_rows(model, [[0, 1], [0]], configs[:2], generators=[None, None]))
 
 
 def utf8(ids):

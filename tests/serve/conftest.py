@@ -118,7 +118,7 @@ def server(serve_runs, api_keys, tmp_path_factory):
     path, key, _ = api_keys
     log = tmp_path_factory.mktemp("serve-log") / "server.log"
     args = [str(serve_runs["gpt"]), str(serve_runs["vae"]), "--rag", str(serve_runs["store"]), "--api-keys", str(path),
-            "--rate", "1000/s", "--max-tokens", "64", "--max-items", "16", "--max-body-mb", "1", "--max-streams", "2", "--studio", str(serve_runs["gpt"].parent)]  # fmt: skip
+            "--rate", "1000/s", "--max-tokens", "64", "--max-items", "16", "--max-body-mb", "1", "--max-streams", "2", "--studio", str(serve_runs["gpt"].parent), "--body-timeout-s", "3"]  # fmt: skip
     srv = start_server(args, log, key)
     yield srv
     stop_server(srv)

@@ -45,6 +45,26 @@ def test_queued_requests_with_one_key_share_a_call_and_others_run_in_turn():
     assert calls == [[0, 1, 3], [2], [4]]
 
 
+def test_a_token_budget_caps_a_batch_and_the_rest_runs_next():
+    calls = []
+
+    def run(jobs):
+        calls.append([j.payload for j in jobs])
+        return [None] * len(jobs)
+
+    async def main():
+        batcher = MicroBatcher("m", run, max_batch=32, max_wait_ms=0, max_cost=100)
+        batcher.start()
+        costs = [60, 30, 20, 10, 100]  # 60 + 30 + 10 fit in 100; 20 waits; 100 fills a batch alone
+        jobs = [batcher.submit(i, key="text", cost=c) for i, c in enumerate(costs)]
+        for job in jobs:
+            await job.future
+        await batcher.stop()
+
+    run_async(main())
+    assert calls == [[0, 1, 3], [2], [4]]
+
+
 def test_a_lone_request_runs_without_waiting_for_a_batch_to_fill():
     seen = []
 

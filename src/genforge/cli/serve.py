@@ -19,9 +19,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help=fields["host"].description)
     parser.add_argument("--port", type=int, default=8000, help=fields["port"].description)
     parser.add_argument("--workers", type=int, default=1, help=fields["workers"].description)
+    parser.add_argument("--threads", type=int, default=1, help=f"{fields['threads'].description} (default 1)")
     parser.add_argument("--api-keys", metavar="FILE", help=fields["api_keys"].description)
-    for flag, kind in (("max_batch", int), ("max_wait_ms", float), ("max_queue", int), ("max_body_mb", float),
-                       ("max_tokens", int), ("max_items", int), ("timeout_s", float), ("max_streams", int)):  # fmt: skip
+    for flag, kind in (("max_batch", int), ("max_batch_tokens", int), ("max_wait_ms", float), ("max_queue", int), ("max_body_mb", float),
+                       ("max_tokens", int), ("max_items", int), ("timeout_s", float), ("body_timeout_s", float), ("max_streams", int)):  # fmt: skip
         default = fields[flag].default
         parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{fields[flag].description} (default {default})")  # fmt: skip
     parser.add_argument("--rate", default="20/s", help=f"{fields['rate'].description} (default 20/s)")
@@ -39,7 +40,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from genforge.serve.server import serve
 
     names = ("runs", "rag", "embeddings", "host", "port", "workers", "api_keys", "max_batch", "max_wait_ms",
-             "max_queue", "max_body_mb", "rate", "max_tokens", "max_items", "timeout_s", "max_streams", "studio", "skip_broken")  # fmt: skip
+             "max_queue", "max_body_mb", "rate", "max_tokens", "max_items", "timeout_s", "max_streams", "studio", "skip_broken", "threads", "body_timeout_s", "max_batch_tokens")  # fmt: skip
     try:
         config = ServeConfig(**{n: getattr(args, n) for n in names})
     except ValidationError as exc:

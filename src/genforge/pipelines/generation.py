@@ -13,7 +13,7 @@ the digest the run recorded), never the training corpus: a run is self-contained
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,13 @@ from genforge.core.errors import ConfigError
 from genforge.core.paths import check_output_file
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator
-from genforge.data.tokenizers import END_OF_TEXT, TextTokenizer, load_run_tokenizer
+from genforge.data.tokenizers import END_OF_TEXT, TOKENIZER_FILE, TextTokenizer, load_run_tokenizer
 from genforge.models.language import LanguageModel
 from genforge.models.seq2seq import Seq2Seq
 from genforge.pipelines.loading import LoadedRun, load_run
 from genforge.render.attention import save_attention_heatmap
 from genforge.render.images import image_format
-from genforge.samplers.decoding import DecodingConfig, TextStream, beam_search, iter_tokens
+from genforge.samplers.decoding import DecodingConfig, TextStream, beam_search, iter_token_rows, iter_tokens
 
 
 @dataclass
@@ -69,6 +69,34 @@ class Translation:
         return asdict(self)
 
 
+_TOKENIZERS: dict[tuple, TextTokenizer] = {}  # (tokenizer file, its stat, digest) -> tokenizer
+
+
+def _run_tokenizer(loaded: LoadedRun) -> TextTokenizer:
+    """The run's own tokenizer, read and checked once per file version (a server generates from one run
+    many times; reading and hashing tokenizer.json on every call cost more than a short completion)."""
+    model = loaded.model
+    path = Path(loaded.run.path) / TOKENIZER_FILE
+    try:
+        stat = path.stat()
+        version: tuple = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        version = (str(path), None)  # missing: load_run_tokenizer says so
+    key = (*version, model.info.extra.get("tokenizer_sha256"), model.info.vocab_size)
+    tokenizer = _TOKENIZERS.get(key)
+    if tokenizer is None:
+        tokenizer = load_run_tokenizer(
+            loaded.run.path,
+            expected_digest=model.info.extra.get("tokenizer_sha256"),
+            vocab_size=model.info.vocab_size,
+            run_id=loaded.run.id,
+        )
+        if len(_TOKENIZERS) > 64:
+            _TOKENIZERS.clear()
+        _TOKENIZERS[key] = tokenizer
+    return tokenizer
+
+
 def _load(run: str | Path | Run | LoadedRun, kind: str) -> tuple[LoadedRun, TextTokenizer]:
     """The run's model and its own tokenizer. A run given by path is loaded without its dataset: the
     tokenizer comes from the run directory, so the corpus is neither needed nor re-tokenized."""
@@ -84,13 +112,123 @@ def _load(run: str | Path | Run | LoadedRun, kind: str) -> tuple[LoadedRun, Text
         )
         what = "a language model (gpt, lstm-lm, gru-lm)" if kind == "tokens" else "a seq2seq model"
         raise ConfigError(f"run {loaded.run.id} is a {family} model, not {what}: use {hint}")
-    tokenizer = load_run_tokenizer(
-        loaded.run.path,
-        expected_digest=model.info.extra.get("tokenizer_sha256"),
-        vocab_size=model.info.vocab_size,
-        run_id=loaded.run.id,
+    return loaded, _run_tokenizer(loaded)
+
+
+@dataclass
+class _Request:
+    """One generation's prompt, settings and progress, shared by :func:`generate` and
+    :func:`generate_batch`."""
+
+    prompt: str
+    text_ids: list[int]
+    prompt_ids: list[int]
+    dropped: int
+    settings: DecodingConfig
+    seed: int
+    stop: Sequence[str]
+    stream: TextStream
+    emit: Callable[[str], None]
+    generated: int = 0
+    stopped_by: str = "max_tokens"
+    seconds: float = 0.0
+
+    def push(self, token: int, eot: int) -> bool:
+        """Take one generated id; True when the text has ended (end-of-text or a stop sequence)."""
+        self.generated += 1
+        if token == eot:
+            self.stopped_by = "end_of_text"
+            return True
+        self.emit(self.stream.push(token))
+        if self.stream.stopped is not None:
+            self.stopped_by = "stop_sequence"
+            return True
+        return False
+
+    def result(self, loaded: LoadedRun, tokenizer: TextTokenizer) -> Generation:
+        self.emit(self.stream.finish())
+        return Generation(
+            prompt=tokenizer.decode(self.text_ids) if self.dropped else self.prompt,
+            completion=self.stream.text,
+            prompt_tokens=len(self.text_ids),
+            generated_tokens=self.generated,
+            stopped_by=self.stopped_by,
+            seconds=self.seconds,
+            tokens_per_second=self.generated / max(self.seconds, 1e-9),
+            run=loaded.run.id,
+            settings={**self.settings.model_dump(), "seed": self.seed, "stop": list(self.stop)},
+            prompt_truncated_tokens=self.dropped,
+        )
+
+
+def _request(
+    loaded: LoadedRun,
+    tokenizer: TextTokenizer,
+    prompt: str = "",
+    *,
+    max_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    beam: int = 1,
+    repetition_penalty: float = 1.0,
+    stop: Sequence[str] = (),
+    seed: int = 0,
+    truncate_prompt: bool = False,
+    on_text: Callable[[str], None] | None = None,
+) -> _Request:
+    model: LanguageModel = loaded.model  # type: ignore[assignment]
+    settings = DecodingConfig.build(
+        {
+            "max_new_tokens": max_tokens,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "num_beams": beam,
+            "repetition_penalty": repetition_penalty,
+        },
+        where="generation",
     )
-    return loaded, tokenizer
+    eot = tokenizer.token_id(END_OF_TEXT)
+    if not truncate_prompt:
+        _refuse_prompts_too_long_to_tokenize(loaded, prompt)
+    text_ids = tokenizer.encode(prompt)
+    prompt_ids = [eot, *text_ids]  # training documents start after <|endoftext|>
+    dropped = 0
+    if model.max_context is not None and len(prompt_ids) > model.max_context:
+        if not truncate_prompt:
+            raise ConfigError(
+                f"the prompt is {len(text_ids)} tokens but run {loaded.run.id} has a context window of "
+                f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt"
+            )
+        dropped = len(text_ids) - model.max_context
+        text_ids = text_ids[dropped:]
+        prompt_ids = text_ids  # the prompt's end no longer starts a document
+    stream = TextStream(tokenizer.decode, stop)
+    emit = on_text or (lambda piece: None)
+    return _Request(prompt, text_ids, prompt_ids, dropped, settings, seed, stop, stream, emit)
+
+
+def _refuse_prompts_too_long_to_tokenize(loaded: LoadedRun, prompt: str) -> None:
+    """A prompt with more bytes than the context window's tokens can spell cannot fit: refuse it before
+    tokenizing (byte-level BPE is quadratic in the length of a word, so a long unbroken string would take
+    seconds to count). Each token spells at most the widest token's bytes (recorded by the run)."""
+    limit = loaded.model.max_context
+    widest = max(loaded.model.info.extra.get("token_bytes") or [0])
+    size = len(prompt.encode("utf-8"))
+    if limit is not None and widest > 0 and size > (limit - 1) * widest:
+        raise ConfigError(
+            f"the prompt is {size} bytes, more than run {loaded.run.id}'s context window of {limit} tokens "
+            "(including the start token) can hold: shorten it or pass --truncate-prompt"
+        )
+
+
+def prompt_length(run: str | Path | Run | LoadedRun, prompt: str) -> int:
+    """How many tokens the model reads for ``prompt`` (its start token included): what
+    :func:`generate_batch` groups requests by."""
+    loaded, tokenizer = _load(run, "tokens")
+    _refuse_prompts_too_long_to_tokenize(loaded, prompt)
+    return len(tokenizer.encode(prompt)) + 1
 
 
 def generate(
@@ -117,63 +255,73 @@ def generate(
     """
     loaded, tokenizer = _load(run, "tokens")
     model: LanguageModel = loaded.model  # type: ignore[assignment]
-    settings = DecodingConfig.build(
-        {
-            "max_new_tokens": max_tokens,
-            "temperature": temperature,
-            "top_k": top_k,
-            "top_p": top_p,
-            "num_beams": beam,
-            "repetition_penalty": repetition_penalty,
-        },
-        where="generation",
-    )
+    request = _request(
+        loaded, tokenizer, prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+        beam=beam, repetition_penalty=repetition_penalty, stop=stop, seed=seed,
+        truncate_prompt=truncate_prompt, on_text=on_text,
+    )  # fmt: skip
     eot = tokenizer.token_id(END_OF_TEXT)
-    text_ids = tokenizer.encode(prompt)
-    prompt_ids = [eot, *text_ids]  # training documents start after <|endoftext|>
-    dropped = 0
-    if model.max_context is not None and len(prompt_ids) > model.max_context:
-        if not truncate_prompt:
-            raise ConfigError(
-                f"the prompt is {len(text_ids)} tokens but run {loaded.run.id} has a context window of "
-                f"{model.max_context} tokens (including the start token): shorten it or pass --truncate-prompt"
-            )
-        dropped = len(text_ids) - model.max_context
-        text_ids = text_ids[dropped:]
-        prompt_ids = text_ids  # the prompt's end no longer starts a document
-    stream = TextStream(tokenizer.decode, stop)
-    emit = on_text or (lambda piece: None)
     start = time.perf_counter()
-    generated = 0
-    stopped_by = "max_tokens"
     with torch.no_grad():
         if beam > 1:
-            tokens: Iterable[int] = beam_search(model, prompt_ids, settings, eos_id=eot)[0].ids
+            tokens: Iterable[int] = beam_search(model, request.prompt_ids, request.settings, eos_id=eot)[
+                0
+            ].ids
         else:
-            tokens = iter_tokens(model, prompt_ids, settings, generator=make_generator(seed), eos_id=eot)
+            generator = make_generator(seed)
+            tokens = iter_tokens(model, request.prompt_ids, request.settings, generator=generator, eos_id=eot)
         for token in tokens:
-            generated += 1
-            if token == eot:
-                stopped_by = "end_of_text"
+            if request.push(token, eot):
                 break
-            emit(stream.push(token))
-            if stream.stopped is not None:
-                stopped_by = "stop_sequence"
-                break
-        emit(stream.finish())
-    seconds = time.perf_counter() - start
-    return Generation(
-        prompt=tokenizer.decode(text_ids) if dropped else prompt,
-        completion=stream.text,
-        prompt_tokens=len(text_ids),
-        generated_tokens=generated,
-        stopped_by=stopped_by,
-        seconds=seconds,
-        tokens_per_second=generated / max(seconds, 1e-9),
-        run=loaded.run.id,
-        settings={**settings.model_dump(), "seed": seed, "stop": list(stop)},
-        prompt_truncated_tokens=dropped,
-    )
+    request.seconds = time.perf_counter() - start
+    return request.result(loaded, tokenizer)
+
+
+def generate_batch(
+    run: str | Path | Run | LoadedRun, requests: Sequence[Mapping[str, Any]]
+) -> list[Generation | Exception]:
+    """Several :func:`generate` calls (``requests`` hold its keyword arguments, ``beam`` 1) decoded
+    together: prompts of one token length share each forward pass (:func:`iter_token_rows`), while every
+    request keeps its own seed, settings, stop sequences and ``on_text``, so its result is what
+    :func:`generate` gives it alone. An error that belongs to one request (a prompt too long, an
+    ``on_text`` that raises because its client left) is returned in its place and ends only that row."""
+    loaded, tokenizer = _load(run, "tokens")
+    eot = tokenizer.token_id(END_OF_TEXT)
+    results: list[Generation | Exception | None] = [None] * len(requests)
+    groups: dict[int, list[tuple[int, _Request]]] = {}
+    for index, arguments in enumerate(requests):
+        try:
+            if arguments.get("beam", 1) > 1:
+                raise ConfigError("beam search is not batched: call generate() for it")
+            request = _request(loaded, tokenizer, **arguments)
+        except Exception as exc:  # returned: it belongs to this request only
+            results[index] = exc
+            continue
+        groups.setdefault(len(request.prompt_ids), []).append((index, request))
+    for group in groups.values():
+        start = time.perf_counter()
+        ended: set[int] = set()
+        rows = iter_token_rows(
+            loaded.model, [r.prompt_ids for _, r in group], [r.settings for _, r in group],
+            generators=[make_generator(r.seed) for _, r in group], eos_id=eot, ended=ended,
+        )  # fmt: skip
+        for step in rows:
+            for row, token in step.items():
+                index, request = group[row]
+                try:
+                    finished = request.push(token, eot)
+                except Exception as exc:  # on_text refused: this request is over
+                    results[index], finished = exc, True
+                if finished or row in ended:
+                    ended.add(row)
+                    request.seconds = time.perf_counter() - start
+        for index, request in group:
+            if results[index] is None:
+                try:
+                    results[index] = request.result(loaded, tokenizer)
+                except Exception as exc:  # returned, like the errors above
+                    results[index] = exc
+    return results  # type: ignore[return-value]
 
 
 def translate(

@@ -161,6 +161,53 @@ def iter_tokens(
         logits = feeder.feed(rows, 1)
 
 
+@torch.no_grad()
+def iter_token_rows(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    configs: Sequence[DecodingConfig],
+    *,
+    generators: Sequence[torch.Generator | None],
+    eos_id: int | None = None,
+    ended: set[int] | None = None,
+) -> Iterator[dict[int, int]]:
+    """The batched twin of :func:`iter_tokens` for prompts of one length: one forward pass per step for
+    all rows, and per step ``{row: id}`` for the rows still going. Each row samples with its own settings
+    and generator, so its ids are those :func:`iter_tokens` gives it alone (up to the float rounding of a
+    batched matrix product). A row ends after ``eos_id`` or its ``max_new_tokens``; the caller ends one
+    early (a stop sequence, a cancelled request) by adding its index to ``ended`` between two steps, and
+    ended rows leave the batch."""
+    if any(c.num_beams > 1 for c in configs):
+        raise ConfigError("beam search returns whole sequences; use beam_search() (no batching)")
+    if len({len(p) for p in prompts}) > 1:
+        raise ConfigError("batched generation needs prompts of one token length (group them by length)")
+    ended = set() if ended is None else ended
+    rows = torch.cat([_check_prompt(model, p) for p in prompts])
+    active = list(range(len(prompts)))
+    feeder = _Feeder(model, len(active), rows.shape[1] + max(c.max_new_tokens for c in configs))
+    logits = feeder.feed(rows, rows.shape[1])
+    for step in range(max(c.max_new_tokens for c in configs)):
+        tokens = []
+        for position, row in enumerate(active):
+            config = configs[row]
+            one = slice(position, position + 1)
+            token = choose(next_token_distribution(logits[one], rows[one], config), config, generators[row])
+            tokens.append(token)
+            if eos_id is not None and int(token) == eos_id or step + 1 == config.max_new_tokens:
+                ended.add(row)
+        yield {row: int(token) for row, token in zip(active, tokens, strict=True)}
+        keep = [position for position, row in enumerate(active) if row not in ended]
+        if not keep:
+            return
+        rows = torch.cat([rows, torch.cat(tokens)[:, None]], dim=1)
+        if len(keep) < len(active):
+            index = torch.tensor(keep)
+            rows = rows[index]
+            feeder.reorder(index)
+            active = [active[position] for position in keep]
+        logits = feeder.feed(rows, 1)
+
+
 @dataclass
 class BeamResult:
     ids: list[int]  # generated ids (without the prompt; with the end-of-sequence id if it ended)

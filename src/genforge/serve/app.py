@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from contextlib import asynccontextmanager
+from functools import partial
 
 import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from genforge import __version__
+from genforge.pipelines.generation import generate_batch
+from genforge.pipelines.inference import image_operation
 from genforge.serve import oip, openai_api
 from genforge.serve.catalog import ServedModel, load_catalog
 from genforge.serve.config import ServeConfig
@@ -33,29 +37,32 @@ CONFIG_ENV = "GENFORGE_SERVE_CONFIG"
 
 def _warm(served: ServedModel) -> None:
     """One small call per model, so the first request pays no lazy initialisation."""
-    from genforge.pipelines.generation import generate
-    from genforge.pipelines.inference import image_operation
-    from genforge.rag.api import search
-
     if served.api == "text":
-        generate(served.obj, "a", max_tokens=2, seed=0)
+        (result,) = generate_batch(served.obj, [{"prompt": "a", "max_tokens": 2, "seed": 0}])
+        if isinstance(result, Exception):
+            raise result
     elif served.api == "image":
         image_operation(served.obj.model, "sample", n=1, seed=0)
     elif served.api == "embedding":
         served.obj.embed_texts(["warm-up"])
     elif served.api == "rag":
+        from genforge.rag.api import search  # the RAG stack is imported only by a server with --rag
+
         search("warm-up", served.obj["store"], k=1)
 
 
 async def _warm_all(state: ServerState) -> None:
+    """Warm every model at once, each on its own batcher's thread."""
+    started = time.perf_counter()
     try:
-        for name, served in state.models.items():
-            await state.batchers[name].run_alone(lambda s=served: _warm(s))
+        await asyncio.gather(
+            *(state.batchers[name].run_alone(partial(_warm, served)) for name, served in state.models.items())
+        )
     except Exception:  # a model that cannot answer keeps the server not-ready, and says why in the log
         logger.exception("warm-up failed; /health/ready stays 503")
         return
     state.ready = True
-    logger.info("ready: %s", ", ".join(state.models))
+    logger.info("ready: %s (warm-up %.2f s)", ", ".join(state.models), time.perf_counter() - started)
 
 
 def create_app(config: ServeConfig, models: dict[str, ServedModel]) -> FastAPI:
@@ -76,7 +83,11 @@ def create_app(config: ServeConfig, models: dict[str, ServedModel]) -> FastAPI:
     install_handlers(app)
     keys = KeyStore.load(config.api_keys) if config.api_keys else None
     app.add_middleware(
-        LimitsMiddleware, keys=keys, rate=state.rate, max_body_bytes=int(config.max_body_mb * 1e6)
+        LimitsMiddleware,
+        keys=keys,
+        rate=state.rate,
+        max_body_bytes=int(config.max_body_mb * 1e6),
+        body_timeout_s=config.body_timeout_s,
     )
     app.include_router(openai_api.router)
     app.include_router(oip.router)
@@ -121,5 +132,5 @@ def app_from_environment() -> FastAPI:
     """The app of one worker process when ``--workers`` > 1 (uvicorn imports it by name): the settings
     come from the parent in ``$GENFORGE_SERVE_CONFIG`` and each worker loads its own copy of the models."""
     config = ServeConfig.model_validate_json(os.environ[CONFIG_ENV])
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workers))
+    torch.set_num_threads(config.threads)
     return create_app(config, load_catalog(config))

@@ -5,8 +5,9 @@ part we need is forty lines of asyncio. A request is a :class:`Job` with a ``key
 key can share one call of the model (same operation and input shape), the rest run in turn.
 
 - A lone request never waits: the worker takes the first job and runs at once when nothing else queued.
-- What queued while the model was busy forms the next batch (same key, up to ``max_batch``); only when
-  a queue has formed does the batch wait up to ``max_wait_ms`` to fill.
+- What queued while the model was busy forms the next batch (same key, up to ``max_batch`` jobs and,
+  when ``max_cost`` is set, up to that total cost: text requests cost the tokens they may hold, a token
+  budget); only when a queue has formed does the batch wait up to ``max_wait_ms`` to fill.
 - The queue is bounded: a full one raises :class:`QueueFull` at submission (the server answers 503 +
   ``Retry-After``) instead of growing latency.
 - A job whose caller is gone (cancelled, timed out, client disconnected) is skipped when its turn
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,14 +36,17 @@ class Job:
     key: Hashable
     future: asyncio.Future
     cancelled: threading.Event = field(default_factory=threading.Event)
+    cost: int = 1
+    submitted: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher:
     """Runs ``run_batch(jobs) -> results`` (one result per job, same order) on one thread; a job's
     ``payload`` is what was submitted, its ``cancelled`` event tells a long job to stop.
 
-    ``run_batch`` may raise; the exception goes to every job of that batch. ``on_batch(size)`` and
-    ``on_queue(depth)`` report to metrics.
+    ``run_batch`` may raise; the exception goes to every job of that batch. ``on_batch(size)``,
+    ``on_queue(depth)`` and ``on_cancel()`` (a queued job dropped because its caller left) report to
+    metrics.
     """
 
     def __init__(
@@ -52,16 +57,20 @@ class MicroBatcher:
         max_batch: int = 32,
         max_wait_ms: float = 2.0,
         max_queue: int = 256,
+        max_cost: int | None = None,
         on_batch: Callable[[int], None] | None = None,
         on_queue: Callable[[int], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.max_cost = max_cost
         self.on_batch = on_batch or (lambda size: None)
         self.on_queue = on_queue or (lambda depth: None)
+        self.on_cancel = on_cancel or (lambda: None)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
         self._pending: deque[Job] = deque()
         self._wake: asyncio.Event | None = None
@@ -86,12 +95,13 @@ class MicroBatcher:
         self._pending.clear()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, payload: Any, key: Hashable | None = None) -> Job:
-        """Queue ``payload``; ``await job.future`` for its result. Raises :class:`QueueFull`."""
+    def submit(self, payload: Any, key: Hashable | None = None, cost: int = 1) -> Job:
+        """Queue ``payload``; ``await job.future`` for its result. Raises :class:`QueueFull`.
+        ``cost`` counts against ``max_cost`` per batch (text: the tokens a request may hold)."""
         if len(self._pending) >= self.max_queue:
             raise QueueFull(f"the queue of model {self.name!r} is full ({self.max_queue} requests)")
         loop = asyncio.get_running_loop()
-        job = Job(payload, key if key is not None else object(), loop.create_future())
+        job = Job(payload, key if key is not None else object(), loop.create_future(), cost=cost)
         self._pending.append(job)
         self.on_queue(len(self._pending))
         assert self._wake is not None, "MicroBatcher.start() was not called"
@@ -102,12 +112,14 @@ class MicroBatcher:
         """Run ``fn`` on the model's thread outside any batch (warm-up)."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
-    @staticmethod
-    def _gone(job: Job) -> bool:
-        """True for a job nobody waits for any more (its future is then cancelled)."""
+    def _gone(self, job: Job) -> bool:
+        """True for a job nobody waits for any more (its future is then cancelled, and counted)."""
         if job.cancelled.is_set() and not job.future.done():
             job.future.cancel()
-        return job.future.done()
+        if job.future.done():
+            self.on_cancel()
+            return True
+        return False
 
     def _take_batch(self) -> list[Job]:
         while self._pending and self._gone(self._pending[0]):
@@ -116,11 +128,14 @@ class MicroBatcher:
             return []
         first = self._pending.popleft()
         batch, rest = [first], deque()
+        budget = (self.max_cost if self.max_cost is not None else float("inf")) - first.cost
         while self._pending and len(batch) < self.max_batch:
             job = self._pending.popleft()
             if self._gone(job):
                 continue
-            (batch if job.key == first.key else rest).append(job)
+            fits = job.key == first.key and job.cost <= budget
+            (batch if fits else rest).append(job)
+            budget -= job.cost if fits else 0
         rest.extend(self._pending)
         self._pending = rest
         return batch

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,25 +101,36 @@ def _load_rag(store_path: str) -> ServedModel:
 
 
 def load_catalog(config: ServeConfig) -> dict[str, ServedModel]:
-    """Load everything ``config`` names; raises :class:`GenforgeError` naming the first broken entry."""
-    models: dict[str, ServedModel] = {}
-    for item in config.runs:
-        try:
-            served = _load_run_model(item)
-        except GenforgeError as exc:
-            if not config.skip_broken:
-                raise
-            logger.warning("warning: skipping %s: %s", item, exc)
-            continue
-        if served.name in models:
-            served.name = f"{served.name}-{Path(served.source).name}"
-        if served.name in models or served.name in ("rag", "minilm"):
-            raise ConfigError(f"two models would be called {served.name!r}: name one with NAME=PATH")
-        models[served.name] = served
+    """Load everything ``config`` names; raises :class:`GenforgeError` naming the first broken entry.
+
+    The entries load on threads at once (safetensors reads and torch's kernels release the GIL, and
+    MiniLM's import and load is the longest part of a cold start), then join in the order given."""
+    extras: list[Callable[[], ServedModel]] = []
     if config.embeddings and config.embeddings != "none":
-        models["minilm"] = _load_embeddings(config.embeddings)
+        extras.append(partial(_load_embeddings, config.embeddings))
     if config.rag:
-        models["rag"] = _load_rag(config.rag)
+        extras.append(partial(_load_rag, config.rag))
+    workers = max(1, min(4, len(extras) + len(config.runs)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+        pending_extras = [pool.submit(load) for load in extras]  # the slowest first
+        pending_runs = [(item, pool.submit(_load_run_model, item)) for item in config.runs]
+        models: dict[str, ServedModel] = {}
+        for item, future in pending_runs:
+            try:
+                served = future.result()
+            except GenforgeError as exc:
+                if not config.skip_broken:
+                    raise
+                logger.warning("warning: skipping %s: %s", item, exc)
+                continue
+            if served.name in models:
+                served.name = f"{served.name}-{Path(served.source).name}"
+            if served.name in models or served.name in ("rag", "minilm"):
+                raise ConfigError(f"two models would be called {served.name!r}: name one with NAME=PATH")
+            models[served.name] = served
+        extras_loaded = [future.result() for future in pending_extras]
+    for served in extras_loaded:
+        models[served.name] = served
     if not models:
         raise ConfigError("nothing to serve: give run directories, --rag STORE or --embeddings minilm")
     return models

@@ -22,8 +22,14 @@ class ServeConfig(BaseModel):
     host: str = Field("127.0.0.1", description="address to bind; anything but loopback needs --api-keys")
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
     workers: int = Field(1, ge=1, le=16, description="server processes")
+    threads: int = Field(
+        1, ge=1, le=256, description="torch threads per worker (1 leaves the other cores to the event loop)"
+    )
     api_keys: str | None = Field(None, description="key file from 'genforge keys add' (none: no auth)")
     max_batch: int = Field(32, ge=1, le=1024, description="largest micro-batch per model")
+    max_batch_tokens: int = Field(
+        8192, ge=1, le=10_000_000, description="token budget of one text batch (prompt + max_tokens, summed)"
+    )
     max_wait_ms: float = Field(
         2.0, ge=0, le=1000, description="how long a batch waits to fill once a queue forms"
     )
@@ -33,6 +39,9 @@ class ServeConfig(BaseModel):
     max_tokens: int = Field(512, ge=1, le=100_000, description="most tokens one completion may ask for")
     max_items: int = Field(256, ge=1, le=100_000, description="most inputs (texts, images) per request")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="request timeout (408 beyond)")
+    body_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="time allowed to receive a request body (408 beyond)"
+    )
     max_streams: int = Field(4, ge=1, le=1000, description="concurrent streams per key")
     studio: str | None = Field("runs", description="runs folder of the web studio at /studio ('none': off)")
     skip_broken: bool = Field(False, description="warn about and skip unreadable runs instead of exiting")

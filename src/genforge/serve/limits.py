@@ -1,13 +1,15 @@
 """Keys, per-key rate limits, body size and request metrics, as one ASGI middleware in front of the app.
 
 It runs before FastAPI parses anything: a body over the limit is refused from its ``Content-Length``
-(413) before a byte of it is read, and a body without one (chunked) is cut off as soon as it passes the
-limit. The presented key is checked with :meth:`KeyStore.verify` and never logged or echoed; the name of
+(413) before a byte of it is read, a body without one (chunked) is cut off as soon as it passes the
+limit, and a body still incomplete after ``body_timeout_s`` is answered 408 (a slow client cannot hold
+a connection and a request slot open). The presented key is checked with :meth:`KeyStore.verify` and never logged or echoed; the name of
 the key (not the key) is what the rate limit and the stream limit count by.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
@@ -76,11 +78,20 @@ async def _send_error(
 
 
 class LimitsMiddleware:
-    def __init__(self, app, *, keys: KeyStore | None, rate: float | None, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app,
+        *,
+        keys: KeyStore | None,
+        rate: float | None,
+        max_body_bytes: int,
+        body_timeout_s: float = 10.0,
+    ) -> None:
         self.app = app
         self.keys = keys
         self.limiter = RateLimiter(rate)
         self.max_body = max_body_bytes
+        self.body_timeout = body_timeout_s
 
     def _who(self, scope) -> tuple[str | None, str | None]:
         """(key name or client address, error message)."""
@@ -136,12 +147,25 @@ class LimitsMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return await _send_error(send, path, 413, limit_text)
         received = 0
-        started = rejected = False
+        started = rejected = body_done = False
+        deadline = time.monotonic() + self.body_timeout
 
         async def limited_receive():
-            nonlocal received, rejected
-            message = await receive()
+            nonlocal received, rejected, body_done
+            if body_done:  # after the body, receive() only waits for the client to leave: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:  # a slow (or stalled) body holds a connection: answer and let it go
+                rejected = True
+                if not started:
+                    slow = (
+                        f"the request body did not arrive within {self.body_timeout:g} s (--body-timeout-s)"
+                    )
+                    await _send_error(send, path, 408, slow)
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.max_body and not rejected:
                     rejected = True  # answer now; the app sees the client leave and stops reading

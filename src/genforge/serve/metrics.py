@@ -32,7 +32,7 @@ LATENCY = Histogram(
 )
 FIRST_TOKEN = Histogram(
     "genforge_time_to_first_token_seconds",
-    "streamed chat: time to the first token",
+    "text generation: time from entering the model's queue to the first piece of text",
     ["model"],
     buckets=LATENCY_BUCKETS,
 )
@@ -42,6 +42,12 @@ GENERATION_SECONDS = Counter(
 )
 BATCH_SIZE = Histogram(
     "genforge_batch_size", "requests per model call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
+)
+CANCELLED = Counter(
+    "genforge_cancelled_generations_total",
+    "requests whose client left or timed out: dropped from the queue (stage=queued) or stopped "
+    "between two tokens (stage=running)",
+    ["model", "stage"],
 )
 QUEUE_DEPTH = Gauge(
     "genforge_queue_depth", "requests waiting per model", ["model"], multiprocess_mode="livesum"

@@ -74,7 +74,7 @@ def state_of(request: Request) -> ServerState:
     return request.app.state.serve
 
 
-def generation_payload(state: ServerState, served, body: Sampling, prompt: str) -> dict[str, Any]:
+async def generation_payload(state: ServerState, served, body: Sampling, prompt: str) -> dict[str, Any]:
     max_tokens = body.max_completion_tokens or body.max_tokens or min(128, state.config.max_tokens)
     if max_tokens > state.config.max_tokens:
         raise ApiError(400, f"max_tokens is {max_tokens} but this server allows at most {state.config.max_tokens}", param="max_tokens")  # fmt: skip
@@ -83,7 +83,9 @@ def generation_payload(state: ServerState, served, body: Sampling, prompt: str) 
         raise ApiError(400, "stop takes up to 4 non-empty strings", param="stop")
     return {
         "loaded": served.obj,
+        "model_name": served.name,
         "prompt": prompt,
+        "prompt_length": await state.prompt_length(served, prompt),
         "max_tokens": max_tokens,
         "temperature": body.temperature,
         "top_p": body.top_p if body.top_p < 1 else None,
@@ -140,7 +142,7 @@ async def chat_completions(body: ChatRequest, request: Request):
             )
         return await rag_reply(state, request, served, question, body)
     prompt = "\n".join(m.text() for m in body.messages if m.text())
-    payload = generation_payload(state, served, body, prompt)
+    payload = await generation_payload(state, served, body, prompt)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -175,7 +177,7 @@ async def completions(body: CompletionRequest, request: Request):
         prompt = body.prompt[0]
     else:
         prompt = body.prompt
-    payload = generation_payload(state, served, body, prompt)
+    payload = await generation_payload(state, served, body, prompt)
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

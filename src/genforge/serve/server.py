@@ -14,7 +14,10 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Callable
+
+import torch
 
 from genforge.core.errors import ConfigError, require
 from genforge.serve.config import ServeConfig, check_bind
@@ -52,10 +55,16 @@ def serve(config: ServeConfig, *, announce: Callable[[str], None] | None = None)
         KeyStore.load(config.api_keys)
     sock = bind(config.host, config.port)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    torch.set_num_threads(config.threads)  # per worker process; workers > 1 set it in each worker
+    started = time.perf_counter()
     models = load_catalog(config)
+    loaded = time.perf_counter() - started
     host, port = sock.getsockname()[:2]
     if announce:
-        announce(f"serving {', '.join(models)} on http://{host}:{port} ({config.workers} worker(s))")
+        announce(
+            f"serving {', '.join(models)} on http://{host}:{port} ({config.workers} worker(s); "
+            f"models loaded in {loaded:.2f} s)"
+        )
     try:
         if config.workers == 1:
             app = create_app(config, models)

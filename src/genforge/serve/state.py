@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 
-from genforge.pipelines.generation import generate
+from genforge.pipelines.generation import Generation, generate_batch, prompt_length
 from genforge.pipelines.inference import BATCHABLE_OPERATIONS, image_operation
-from genforge.rag.api import ask
 from genforge.serve.batcher import Job, MicroBatcher, QueueFull
 from genforge.serve.catalog import ServedModel
 from genforge.serve.config import ServeConfig, parse_rate
 from genforge.serve.errors import ApiError
 from genforge.serve.limits import StreamSlots
-from genforge.serve.metrics import BATCH_SIZE, QUEUE_DEPTH
+from genforge.serve.metrics import (
+    BATCH_SIZE,
+    CANCELLED,
+    FIRST_TOKEN,
+    GENERATION_SECONDS,
+    QUEUE_DEPTH,
+    TOKENS,
+)
 
 
 class Cancelled(Exception):
@@ -39,21 +48,36 @@ def _each(jobs: list[Job], fn) -> list[Any]:
 
 
 def run_text(jobs: list[Job]) -> list[Any]:
-    """Language models: one :func:`generate` call per request, in turn (each has its own seed)."""
+    """Language models: the batch decoded together by :func:`generate_batch` (prompts of one length share
+    each forward pass; every request keeps its own seed, so batched equals alone). A request whose
+    client left raises :class:`Cancelled` from its next piece of text and leaves the batch."""
 
-    def one(job: Job):
-        request = dict(job.payload)
-        loaded, on_text = request.pop("loaded"), request.pop("on_text", None)
+    def request(job: Job) -> dict[str, Any]:
+        arguments = dict(job.payload)
+        arguments.pop("loaded")
+        arguments.pop("prompt_length", None)
+        on_text = arguments.pop("on_text", None)
+        name = arguments.pop("model_name", None)
+        first = [True]
 
         def emit(piece: str) -> None:
             if job.cancelled.is_set():
                 raise Cancelled
+            if piece and first[0] and name is not None:  # from entering the queue to the first text
+                FIRST_TOKEN.labels(name).observe(time.perf_counter() - job.submitted)
+                first[0] = False
             if on_text is not None and piece:
                 on_text(piece)
 
-        return generate(loaded, on_text=emit, **request)
+        return {**arguments, "on_text": emit}
 
-    return _each(jobs, one)
+    results = generate_batch(jobs[0].payload["loaded"], [request(job) for job in jobs])
+    for job, result in zip(jobs, results, strict=True):
+        name = job.payload.get("model_name")
+        if name is not None and isinstance(result, Generation):
+            TOKENS.labels(name).inc(result.generated_tokens)
+            GENERATION_SECONDS.labels(name).inc(result.seconds)
+    return results
 
 
 def run_embeddings(jobs: list[Job]) -> list[Any]:
@@ -86,10 +110,21 @@ def run_image(jobs: list[Job]) -> list[Any]:
 
 def run_rag(jobs: list[Job]) -> list[Any]:
     """One :func:`genforge.rag.api.ask` call per question, on the store and guard opened at start-up."""
+    from genforge.rag.api import ask  # only a server with --rag pays for importing the RAG stack
+
     return _each(jobs, lambda j: ask(j.payload["question"], **j.payload["rag"]))
 
 
 RUNNERS = {"text": run_text, "embedding": run_embeddings, "image": run_image, "rag": run_rag}
+
+
+def _counting_cancelled(run: Callable[[list[Job]], list[Any]], name: str, jobs: list[Job]) -> list[Any]:
+    """``run(jobs)``, counting the generations it stopped because their client left."""
+    results = run(jobs)
+    stopped = sum(isinstance(r, Cancelled) for r in results)
+    if stopped:
+        CANCELLED.labels(name, "running").inc(stopped)
+    return results
 
 
 class ServerState:
@@ -103,12 +138,14 @@ class ServerState:
         for name, served in models.items():
             self.batchers[name] = MicroBatcher(
                 name,
-                RUNNERS[served.api],
+                partial(_counting_cancelled, RUNNERS[served.api], name),
                 max_batch=config.max_batch,
                 max_wait_ms=config.max_wait_ms,
                 max_queue=config.max_queue,
+                max_cost=config.max_batch_tokens if served.api == "text" else None,
                 on_batch=BATCH_SIZE.labels(name).observe,
                 on_queue=QUEUE_DEPTH.labels(name).set,
+                on_cancel=CANCELLED.labels(name, "queued").inc,
             )
 
     def model(self, name: str, api: str | tuple[str, ...], param: str = "model") -> ServedModel:
@@ -128,8 +165,14 @@ class ServerState:
         return served
 
     def submit(self, name: str, payload: dict[str, Any], key: Any = None) -> Job:
+        """Queue ``payload`` on the model's batcher; text requests are keyed by prompt length (one batch,
+        one length) and cost the tokens they may hold (prompt + max_tokens) against the token budget."""
+        cost = 1
+        if self.models[name].api == "text":
+            length = payload["prompt_length"]
+            key, cost = ("text", length), length + payload["max_tokens"]
         try:
-            return self.batchers[name].submit(payload, key)
+            return self.batchers[name].submit(payload, key, cost)
         except QueueFull as exc:
             raise ApiError(503, f"{exc}: retry shortly", headers={"Retry-After": "1"}) from None
 
@@ -148,6 +191,12 @@ class ServerState:
         if isinstance(result, Exception):
             raise result
         return result
+
+    async def prompt_length(self, served: ServedModel, prompt: str) -> int:
+        """The prompt's token count (a text request's batch key and cost); a long prompt is counted on
+        a worker thread, so tokenizing it never stalls the event loop."""
+        count = partial(prompt_length, served.obj, prompt)
+        return count() if len(prompt) < 2048 else await asyncio.to_thread(count)
 
     def new_seed(self) -> int:
         return secrets.randbits(31)

@@ -20,7 +20,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from genforge.serve.errors import ApiError
-from genforge.serve.metrics import FIRST_TOKEN, GENERATION_SECONDS, GUARDRAILS, TOKENS
+from genforge.serve.metrics import GUARDRAILS
 from genforge.serve.state import ServerState
 
 _END = object()
@@ -41,14 +41,13 @@ def _stream(
     payload = {**payload, "on_text": lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece)}
     try:
         job = state.submit(served.name, payload)
-    except ApiError:
+    except Exception:  # refused (queue full, prompt too long): the slot goes back
         state.streams.give(who)
         raise
     job.future.add_done_callback(lambda _: pieces.put_nowait(_END))
 
     async def events():
         started = time.perf_counter()
-        first = True
         try:
             yield _event(chunk({"role": "assistant", "content": ""}, None))
             deadline = started + state.config.timeout_s
@@ -56,16 +55,11 @@ def _stream(
                 piece = await asyncio.wait_for(pieces.get(), max(0.001, deadline - time.perf_counter()))
                 if piece is _END:
                     break
-                if first:
-                    FIRST_TOKEN.labels(served.name).observe(time.perf_counter() - started)
-                    first = False
                 yield _event(chunk({"content": piece}, None))
             result = job.future.result()
             if isinstance(result, Exception):
                 yield _event({"error": {"message": str(result), "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
                 return
-            TOKENS.labels(served.name).inc(result.generated_tokens)
-            GENERATION_SECONDS.labels(served.name).inc(result.seconds)
             reason = "length" if result.stopped_by == "max_tokens" else "stop"
             yield _event(chunk({}, reason))
             if include_usage:

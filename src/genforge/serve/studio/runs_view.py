@@ -40,20 +40,27 @@ def run_status(run: Run) -> str:
 
 
 _ROWS: dict[Path, tuple[tuple, dict[str, Any]]] = {}  # run folder -> (file signature, row)
+_LAYOUT = Run(Path("run"))  # the file names a row depends on, as core/runs.py lays a run out
+_SIGNED_FILES = (_LAYOUT.config_path.name, _LAYOUT.eval_path.name)
+_CHECKPOINTS = _LAYOUT.checkpoint_dir.name
 
 
 def _signature(run: Run) -> tuple:
     """What a row depends on: config.json and eval.json (inode, size, mtime) and the checkpoint names;
     an atomic rewrite changes the inode, so a rewrite within one timestamp tick is still seen."""
+    folder = str(run.path)  # plain strings and one listdir: the list page signs 1,000 runs per request
     stats = []
-    for path in (run.config_path, run.eval_path):
+    for name in _SIGNED_FILES:
         try:
-            stat = os.stat(path)
+            stat = os.stat(os.path.join(folder, name))
         except FileNotFoundError:
             stats.append(None)
             continue
         stats.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
-    names = tuple(sorted(os.listdir(run.checkpoint_dir))) if run.checkpoint_dir.is_dir() else ()
+    try:
+        names = tuple(sorted(os.listdir(os.path.join(folder, _CHECKPOINTS))))
+    except (FileNotFoundError, NotADirectoryError):
+        names = ()
     return (*stats, names)
 
 
@@ -67,7 +74,8 @@ def run_row(run: Run) -> dict[str, Any]:
     if row is None:
         row = _read_row(run)
         _ROWS[run.path] = (signature, dict(row))
-    if "error" not in row and run.is_training():
+    # a training process holds checkpoints/.lock: without that file (listed above) no run is training
+    if "error" not in row and ".lock" in signature[-1] and run.is_training():
         row["status"] = "training"
     return row
 
