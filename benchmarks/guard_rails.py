@@ -161,12 +161,15 @@ def _percentiles(guard, texts: list[str], repeats: int = 3) -> tuple[float, floa
 def _learned_rail_cost(guard, texts: list[str]) -> None:
     """The learned rail's own cost per 1,000-character text: the per-check path (memoized per-word n-gram
     columns) against scikit-learn's HashingVectorizer path it replaced (same scores), interleaved so that both
-    see the same machine load."""
+    see the same machine load. The cue hits are computed first, as the cue rails do before the learned rail in
+    a policy (both paths read them from the same per-text cache)."""
     from genforge.guard.detector import featurize
+    from genforge.guard.injection import all_cue_hits
 
     model = next(r for r in guard.rails["input"] if r.name == "jailbreak_model").model
     fast, slow = [], []
     for text in texts:
+        all_cue_hits(text)
         started = time.perf_counter()
         model.score(text)
         fast.append((time.perf_counter() - started) * 1000)
