@@ -165,6 +165,7 @@ def test_train_then_check_and_calibrate_with_the_new_model(sources, tmp_path, ca
     assert summary["sources"] == {"attacks": 18, "benign": 72}
     model = DetectorModel.load(out)
     assert model.meta["sources"] == {"attacks": 18, "benign": 72}
+    assert model.meta["kinds"] == ["attacks"]  # lines without a kind or category take their source's name
     again = tmp_path / "again"
     assert main(["guard", "train", "--data", str(sources / "sources.yaml"), "--out", str(again)]) == 0
     assert "trained on 90 texts" in capsys.readouterr().out
