@@ -1,7 +1,7 @@
 """DDP with 2 local processes against 1 process on the same global batch: throughput and time to a
 validation loss, on this machine's cores.
 
-    .venv/bin/python benchmarks/ddp_scaling.py [--family vae] [--max-steps 300] [--batch-size 128] [--seed 0]
+    .venv/bin/python benchmarks/ddp_scaling.py [--family vae] [--max-steps 300] [--batch-size 128] [--seed 0] [--ray]
 
 Both runs train the same family on digits with the same global batch, seed and step budget through the
 public API (``train(..., distributed="ddp", nproc=2)`` for the second). Printed side by side: training
@@ -10,6 +10,9 @@ the first step whose validation loss is at or below the target (the 1-process ru
 times 1.05) and the wall time to it, and ratios DDP / 1 process. On a 2-core machine two processes share
 the two cores that one process already uses through intra-op threads, so a speed-up is not expected;
 the figure shows the cost of the gradient all-reduce and of starting the workers.
+
+``--ray`` adds a third run under Ray Train (``distributed="ray"``, needs ``genforge[ray]``) and a row
+Ray / DDP: Ray's start-up overhead (wall time minus the trainer's own training time) and its time per step.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def _figures(result, wall: float, target: float | None) -> dict:
         "final_val_loss": final_val,
         "step_to_target": reach,
         "s_to_target": reach_s,
+        "startup_s": wall - result.elapsed_s,
+        "ms_per_step": 1000 * result.elapsed_s / max(records[-1]["step"], 1),
     }
 
 
@@ -53,13 +58,16 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ray", action="store_true", help="also train under Ray Train (genforge[ray])")
     args = parser.parse_args()
     out = tempfile.mkdtemp(prefix="gf-ddp-bench-")
     overrides = {"batch_size": args.batch_size, "eval_every": 50, "log_every": 25, "final_eval": False,
                  "early_stop_patience": 0}  # fmt: skip
     rows = {}
     target = None
-    for name, kwargs in (("1 process", {}), ("ddp x2", {"distributed": "ddp", "nproc": 2})):
+    runs = [("1 process", {}), ("ddp x2", {"distributed": "ddp", "nproc": 2})]
+    runs += [("ray x2", {"distributed": "ray", "nproc": 2})] if args.ray else []
+    for name, kwargs in runs:
         started = time.perf_counter()
         result = train(args.family, "digits", out=out, seed=args.seed, max_steps=args.max_steps,
                        overrides=overrides, **kwargs)  # fmt: skip
@@ -76,6 +84,9 @@ def main() -> None:
         print(f"{name:16}" + "".join(f"{_fmt(figures[k]):>16}" for k in keys))
     ratio = {k: _ratio(rows["ddp x2"][k], rows["1 process"][k]) for k in keys}
     print(f"{'ddp / 1 process':16}" + "".join(f"{v:>16}" for v in ratio.values()))
+    if args.ray:
+        ratio = {k: _ratio(rows["ray x2"][k], rows["ddp x2"][k]) for k in keys}
+        print(f"{'ray / ddp':16}" + "".join(f"{v:>16}" for v in ratio.values()))
 
 
 def _fmt(value) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rag_testdata import make_corpus
 
-from genforge.core.errors import ConfigError
+from genforge.core.errors import ConfigError, GenforgeError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.rag.catalog import Catalog
 from genforge.rag.config import StoreConfig
@@ -221,3 +221,14 @@ def test_a_schema_1_store_is_migrated_into_postgresql_and_other_versions_are_ref
     with pytest.raises(ConfigError, match="has schema version 3, this genforge writes 2"):
         Store(pg_url, config, embedding=embedding).search("tomatoes", k=1)
     conn.close()
+
+
+def test_an_unreachable_server_is_one_line_and_nothing_is_written(tmp_path, monkeypatch):
+    cache = _machine(monkeypatch, tmp_path, "a")
+    corpus = make_corpus(tmp_path / "corpus")
+    with pytest.raises(GenforgeError) as err:
+        Store(f"postgresql://me:secret@/db?host={tmp_path}/nowhere").index(corpus)
+    assert (
+        "cannot connect" in str(err.value) and "secret" not in str(err.value) and "\n" not in str(err.value)
+    )
+    assert not (cache / "genforge").exists(), sorted(cache.rglob("*"))

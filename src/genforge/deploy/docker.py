@@ -68,6 +68,8 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN pip install --no-cache-dir --index-url {TORCH_CPU_INDEX} "torch=={TORCH_VERSION}"
 COPY pyproject.toml setup.py README.md MANIFEST.in ./
 COPY src ./src
+# the wheel ships the docs (the default RAG corpus): setup.py refuses to build without them
+COPY docs ./docs
 RUN pip install --no-cache-dir "/src[{config.extras}]"
 
 FROM {config.base_image} AS runtime

@@ -254,6 +254,8 @@ class Store:
             raise ConfigError(
                 f"unsupported suffixes {sorted(unknown)} (supported: {', '.join(sorted(SUFFIXES))})"
             )
+        if self._pg_url is not None:
+            self.exists()  # an unreachable server or one without pgvector stops here, before anything is written
         has_files = any(p.suffix.lower() in wanted for p in iter_files(root_path))
         if not has_files and not self.exists():
             raise DataError(
