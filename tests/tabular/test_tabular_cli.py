@@ -74,6 +74,8 @@ def test_copula_sample_impute_and_report(people, tmp_path, capsys):
     assert report["ml_efficacy"]["holdout"]["f1"] > 0.8
     assert set(report["privacy"]) >= {"synthetic", "holdout", "dcr_ratio", "distance_attack"}
     assert "<table>" in html.read_text() and (tmp_path / trained["run"] / "report.json").is_file()
+    card = (tmp_path / trained["run"] / "model_card.md").read_text()
+    assert "## Synthetic data report" in card and "privacy verdict" in card
 
 
 @pytest.mark.parametrize(

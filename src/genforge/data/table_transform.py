@@ -42,6 +42,7 @@ class ColumnSpec:
     counts: list[int] = field(default_factory=list)  # training rows per category
     means: list[float] = field(default_factory=list)
     stds: list[float] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)  # mixture weight of each mode
     has_missing: bool = False
     low: float = 0.0
     high: float = 0.0
@@ -132,12 +133,13 @@ class TableTransform:
             mixture.fit(fit_on.reshape(-1, 1))
         keep = mixture.weights_ > MIN_MODE_WEIGHT
         means = mixture.means_.reshape(-1)[keep]
+        # a mode on one repeated value (capital_gain's zeros) has the mixture's regularised std (about
+        # 1e-3): it stays that narrow, so the value comes back exactly
         stds = np.sqrt(mixture.covariances_.reshape(-1))[keep]
-        spread = max(high - low, 1e-6)
-        stds = np.maximum(stds, 1e-3 * spread)  # a mode on one repeated value would divide by ~0
+        weights = mixture.weights_[keep] / mixture.weights_[keep].sum()
         return ColumnSpec(
-            name, "numeric", means=means.tolist(), stds=stds.tolist(), has_missing=bool((values == "").any()),
-            low=low, high=high, integer=integer, decimals=decimals,
+            name, "numeric", means=means.tolist(), stds=stds.tolist(), weights=weights.tolist(),
+            has_missing=bool((values == "").any()), low=low, high=high, integer=integer, decimals=decimals,
         )  # fmt: skip
 
     # -- layout -------------------------------------------------------------------------------------
@@ -193,8 +195,9 @@ class TableTransform:
         numbers = np.where(present, values, "nan").astype(np.float64)
         means, stds = np.array(column.means), np.array(column.stds)
         filled = np.where(present, numbers, means[0])[:, None]
-        # posterior of each mode under equal-weighted Gaussians: draw the mode the value came from
-        log_p = -0.5 * ((filled - means) / stds) ** 2 - np.log(stds)
+        # posterior of each mode (the mixture's weights and Gaussians): draw the mode the value came from
+        weights = np.array(column.weights) if column.weights else np.ones(len(means))
+        log_p = -0.5 * ((filled - means) / stds) ** 2 - np.log(stds) + np.log(weights)
         probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         modes = (rng.random((len(values), 1)) > probs.cumsum(axis=1)).sum(axis=1)

@@ -31,7 +31,9 @@ class TVAEConfig(Config):
     loss_factor: float = Field(2.0, gt=0, description="weight of the reconstruction term (TVAE uses 2)")
     init_sigma: float = Field(0.1, gt=0, lt=1, description="initial std of the alpha likelihood")
     discrete: Literal["argmax", "sample"] = Field(
-        "argmax", description="sampled categories: the decoder's argmax (TVAE) or a softmax draw"
+        "sample",
+        description="sampled categories and modes: a draw from the decoder's softmax, or its argmax (the "
+        "TVAE paper; on adult it loses rare categories: column shapes 0.854 against 0.896)",
     )
 
 

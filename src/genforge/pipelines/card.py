@@ -81,6 +81,29 @@ def _mia_lines(mia: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _synthetic_lines(report: dict[str, Any] | None) -> list[str]:
+    """The tabular synthesizer's report (``report.json``, written by ``genforge tabular report``)."""
+    if not report:
+        return []
+    q, p = report["quality"], report["privacy"]
+    f1 = {k: (v or {}).get("f1") for k, v in report["ml_efficacy"].items()}
+    lines = ["", "## Synthetic data report", ""]
+    for name in ("synthetic", "holdout"):
+        f1_text = "–" if f1.get(name) is None else f"{f1[name]:.3f}"
+        lines.append(
+            f"- {name} ({report['rows']} rows): column shapes {q[name]['column_shapes']:.3f}, pair trends "
+            f"{q[name]['pair_trends']:.3f}, ML-efficacy F1 {f1_text}, median DCR {p[name]['dcr_median']:.4f}, "
+            f"exact copies {p[name]['exact_copies']:.4f}"
+        )
+    verdict = "passes" if report["privacy_verdict"]["passes"] else "fails"
+    lines.append(
+        f"- distance membership attack AUC {p['distance_attack']['auc']:.3f}; privacy verdict: {verdict}"
+    )
+    for column, entry in report.get("fairness", {}).items():
+        lines.append(f"- {column}: largest group-share gap real vs synthetic {entry['max_share_gap']:.3f}")
+    return lines
+
+
 def write_model_card(run: Run) -> None:
     """Data, family, size, how training ended (early stopping and restored weights included), the last
     training loss, the evaluation figures, the DP guarantee and the membership-inference audit."""
@@ -119,7 +142,7 @@ def write_model_card(run: Run) -> None:
             for k, v in result.items()
             if not isinstance(v, dict | list)
         ]
-    lines += _privacy_lines(privacy) + _mia_lines(mia)
+    lines += _privacy_lines(privacy) + _mia_lines(mia) + _synthetic_lines(_optional_json(run, "report.json"))
     lines += ["", "Model config:", "", "```json", json.dumps(config["model"], indent=2), "```", ""]
     text = "\n".join(lines)
     atomic_write_text(run.model_card_path, text)

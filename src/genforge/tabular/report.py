@@ -22,7 +22,7 @@ from genforge.core.io import atomic_write_json, atomic_write_text, read_json_obj
 from genforge.core.paths import check_output_file
 from genforge.core.runs import Run
 from genforge.data.synth import SynthOptions, prepared_table
-from genforge.pipelines.card import PRIVACY_FILE
+from genforge.pipelines.card import PRIVACY_FILE, write_model_card
 from genforge.tabular import quality
 from genforge.tabular.engine import load_synthesizer
 
@@ -73,6 +73,7 @@ def tabular_report(
         ledger = read_json_object(synth.run.artifact(PRIVACY_FILE))
         result["dp"] = {k: ledger.get(k) for k in ("epsilon", "delta", "noise_multiplier", "max_grad_norm")}
     atomic_write_json(synth.run.artifact(REPORT_FILE), result)
+    write_model_card(synth.run)  # the card gains its "Synthetic data report" section
     if target is not None:
         atomic_write_text(target, render_html(result))
         result["html"] = str(target)
