@@ -131,6 +131,10 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         (("keys", "add"), "--api-keys"): (["keys", "add", "ci", "--api-keys", "OUT"], "file, folder made"),
         (("rl", "train"), "--out"): (["rl", "train", "ppo", "--steps", "64", "--out", "OUT"], "dir"),
         (("clip", "train"), "--out"): (["clip", "train", "--max-steps", "1", "--out", "OUT"], "dir"),
+        (("data", "make"), "--out"): (
+            ["data", "make", "scenes", "--n", "4", "--canvas", "32", "--out", "OUT"],
+            "dir",
+        ),
     }
 
 

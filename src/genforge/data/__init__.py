@@ -30,6 +30,7 @@ DATASETS = Registry(
         "genforge.data.seq2seq_tasks",
         "genforge.data.tabular",
         "genforge.data.captions",
+        "genforge.data.scenes",
     ],
 )
 
