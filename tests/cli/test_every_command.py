@@ -115,6 +115,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("clip", "train"): ["--data", "digits", "--out", str(tmp / "runs")],
         ("clip", "zeroshot"): [missing],
         ("clip", "score"): [missing, "--clip", missing],
+        ("data", "make"): ["scenes", "--canvas", "16", "--out", str(tmp / "scenes")],
     }
 
 

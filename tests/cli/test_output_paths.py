@@ -163,6 +163,10 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         ),
         (("tabular", "report"), "--out"): (["tabular", "report", runs["copula"], "--out", "OUT"], "file"),
         (("clip", "train"), "--out"): (["clip", "train", "--max-steps", "1", "--out", "OUT"], "dir"),
+        (("data", "make"), "--out"): (
+            ["data", "make", "scenes", "--n", "4", "--canvas", "32", "--out", "OUT"],
+            "dir",
+        ),
     }
 
 

@@ -31,6 +31,7 @@ DATASETS = Registry(
         "genforge.data.tabular",
         "genforge.data.synth",
         "genforge.data.captions",
+        "genforge.data.scenes",
     ],
 )
 

@@ -101,7 +101,9 @@ def mean_average_precision(
     for category in categories:
         scores, hits, num_gt = [], [], 0
         for det, gt in zip(detections, ground_truth, strict=True):
-            gt_boxes = np.asarray(gt.boxes, dtype=np.float64).reshape(-1, 4)[np.asarray(gt.labels) == category]
+            gt_boxes = np.asarray(gt.boxes, dtype=np.float64).reshape(-1, 4)[
+                np.asarray(gt.labels) == category
+            ]
             num_gt += len(gt_boxes)
             mine = np.asarray(det.labels) == category
             det_scores = np.asarray(det.scores, dtype=np.float64)[mine]
@@ -131,7 +133,9 @@ def mean_average_precision(
 def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
     """(num_classes, num_classes) pixel counts, rows = target class, columns = predicted class."""
     pred, target = np.asarray(pred).ravel().astype(np.int64), np.asarray(target).ravel().astype(np.int64)
-    return np.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
+    return np.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(
+        num_classes, num_classes
+    )
 
 
 def mean_iou(confusion: np.ndarray) -> dict[str, object]:
