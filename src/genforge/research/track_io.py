@@ -34,6 +34,7 @@ from genforge.research.tracking import (
     Store,
     TrackingTarget,
     eval_figures,
+    flat_params,
     log_params_and_tags,
     log_run_files,
     open_store,
@@ -103,7 +104,7 @@ def _export_one(store: Store, run: Run) -> dict[str, Any]:
         "status": "exported",
         "mlflow_run_id": mlflow_run_id,
         "metric_values": sent,
-        "params": len(config),
+        "params": len(flat_params(config)),
         "artifacts": files,
     }
 
