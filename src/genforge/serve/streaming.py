@@ -1,7 +1,9 @@
 """Server-sent events for streamed completions, and the ``rag`` reply.
 
 A streamed request takes one of its key's stream slots, queues its generation on the model's batcher
-and relays each piece of text as a ``chat.completion.chunk`` (or ``text_completion``) event; the last
+and relays the text as ``chat.completion.chunk`` (or ``text_completion``) events, one per piece, or
+one for all the pieces that arrived while the previous event was being sent (so a slow client costs
+fewer, larger events rather than a backlog); the last
 content event carries ``finish_reason``, a usage event with ``choices: []`` follows when
 ``stream_options.include_usage`` asked for it, then ``data: [DONE]``. When the client disconnects,
 Starlette cancels the response; the job's ``cancelled`` event then stops generation at the next token
@@ -51,11 +53,20 @@ def _stream(
         try:
             yield _event(chunk({"role": "assistant", "content": ""}, None))
             deadline = started + state.config.timeout_s
-            while True:
-                piece = await asyncio.wait_for(pieces.get(), max(0.001, deadline - time.perf_counter()))
-                if piece is _END:
-                    break
-                yield _event(chunk({"content": piece}, None))
+            done = False
+            while not done:
+                if pieces.empty():
+                    left = max(0.001, deadline - time.perf_counter())
+                    text = [await asyncio.wait_for(pieces.get(), left)]
+                else:
+                    text = [pieces.get_nowait()]
+                while not pieces.empty():  # pieces that arrived while the last chunk was sent go as one
+                    text.append(pieces.get_nowait())
+                done = text[-1] is _END  # put last, once generation is over
+                if done:
+                    text.pop()
+                if text:
+                    yield _event(chunk({"content": "".join(text)}, None))
             result = job.future.result()
             if isinstance(result, Exception):
                 yield _event({"error": {"message": str(result), "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
