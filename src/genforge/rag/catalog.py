@@ -263,6 +263,13 @@ class Catalog:
             out[cid] = {**record, "headings": json.loads(r["headings"])}
         return out
 
+    def chunk_counts(self, doc_ids: Sequence[int]) -> dict[int, int]:
+        """``num_chunks`` of each given document row id."""
+        if not len(doc_ids):
+            return {}
+        query = f"SELECT doc_id, num_chunks FROM documents WHERE doc_id IN ({_marks(doc_ids)})"
+        return {r["doc_id"]: r["num_chunks"] for r in self.db.execute(query, [int(d) for d in doc_ids])}
+
     def documents_of(self, cids: Sequence[int]) -> dict[int, int]:
         """The document row id of each given chunk row id."""
         if not len(cids):
