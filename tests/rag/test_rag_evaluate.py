@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from rag_testdata import make_corpus
@@ -93,3 +94,38 @@ def test_evaluation_on_a_small_corpus_reports_every_metric_without_nan(tmp_path)
     assert report["answer"]["answer_similarity"]["n"] == 1
     text = json.dumps(report)
     assert "NaN" not in text
+
+
+def test_qa_file_refuses_duplicate_ids_empty_questions_and_unknown_pages(tmp_path):
+    root = tmp_path / "docs"
+    (root / "lib").mkdir(parents=True)
+    (root / "lib" / "a.html").write_text("<p>a</p>")
+    path = tmp_path / "qa.jsonl"
+    good = {"id": "q1", "question": "How?", "sources": ["lib/a.html#section"]}
+    path.write_text(json.dumps(good) + "\n")
+    assert load_qa(path, root=root) == [good]
+    cases = {
+        "repeats id 'q1' (first on line 1)": [good, {**good, "question": "Again?"}],
+        "needs 'question' (text), got '  '": [{**good, "question": "  "}],
+        "needs a non-empty 'sources' list": [{**good, "sources": []}],
+        "names unknown page(s) lib/b.html": [
+            good,
+            {"id": "q2", "question": "Why?", "sources": ["lib/b.html"]},
+        ],
+    }
+    for message, rows in cases.items():
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with pytest.raises(DataError) as info:
+            load_qa(path, root=root)
+        line = len(rows)
+        assert str(info.value).startswith(f"{path}:{line} ") and message in str(info.value)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["pydocs_user", "pgdocs_user"])
+def test_user_question_sets_are_valid_and_disjoint(name):
+    data = Path(__file__).parents[2] / "benchmarks" / "data"
+    dev, test = load_qa(data / f"{name}_dev.jsonl"), load_qa(data / f"{name}_test.jsonl")
+    assert len(dev) >= 50 and len(test) >= 50
+    assert not {q["id"] for q in dev} & {q["id"] for q in test}
+    assert not {q["question"] for q in dev} & {q["question"] for q in test}

@@ -48,3 +48,12 @@ def test_document_fusion_takes_each_documents_chunks_in_rounds_by_their_own_scor
     assert list(doc_scores) == ["A", "B", "C"]
     # round 1: the best chunk of A, B, C; round 2: A's second (a1: two votes beats a2: one); round 3: a2
     assert list(order) == ["a3", "b1", "c1", "a1", "a2"]
+
+
+def test_document_fusion_prior_reorders_documents_by_score_times_prior():
+    # A (3 chunks) and B (1 chunk) tie on votes; a chunk-count prior n ** -0.5 puts B first
+    doc_of = {"a1": "A", "a2": "A", "b1": "B"}
+    prior = {"A": 3**-0.5, "B": 1.0}
+    order, doc_scores, _ = document_fusion([["a1", "b1"], ["b1", "a2"]], doc_of, k=60, prior=prior)
+    assert doc_scores == pytest.approx({"B": 1 / 62 + 1 / 61, "A": (1 / 61 + 1 / 62) * 3**-0.5})
+    assert list(doc_scores) == ["B", "A"] and list(order) == ["b1", "a1", "a2"]

@@ -288,13 +288,15 @@ def run_ask(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from genforge.core.seed import seed_everything
     from genforge.rag.api import resolve_rails
-    from genforge.rag.evaluate import evaluate
+    from genforge.rag.evaluate import evaluate, load_qa
     from genforge.rag.pipeline import RagPipeline
 
     seed_everything(args.seed)
     if args.judge and not args.llm:
         raise _error("--judge needs --llm URL --model NAME")
     retrieval = _retrieval(args)
+    root = args.corpus if args.corpus and os.path.isdir(args.corpus) else None
+    qa = load_qa(args.qa, root=root)  # a bad QA file is one line before any indexing
     if args.corpus:
         from genforge.rag.corpus import default_store_path
         from genforge.rag.store import Store
@@ -303,7 +305,7 @@ def run_eval(args: argparse.Namespace) -> int:
     store = _store(args)
     pipeline = RagPipeline(store, guard=resolve_rails(_rails(args)), llm=_llm(args), retrieval=retrieval)
     report = evaluate(
-        args.qa, pipeline, answers=not args.no_answers, judge_llm=pipeline.llm if args.judge else None
+        qa, pipeline, answers=not args.no_answers, judge_llm=pipeline.llm if args.judge else None
     )
     if args.json:
         print_json(report)

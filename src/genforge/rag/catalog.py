@@ -258,6 +258,13 @@ class CatalogRows:
         query = f"SELECT cid, doc_id FROM {{chunks}} WHERE cid IN ({_marks(cids)})"
         return {r["cid"]: r["doc_id"] for r in self._rows(query, [int(c) for c in cids])}
 
+    def chunk_counts(self, doc_ids: Sequence[int]) -> dict[int, int]:
+        """``num_chunks`` of each given document row id."""
+        if not len(doc_ids):
+            return {}
+        query = f"SELECT doc_id, num_chunks FROM {{documents}} WHERE doc_id IN ({_marks(doc_ids)})"
+        return {r["doc_id"]: r["num_chunks"] for r in self._rows(query, [int(d) for d in doc_ids])}
+
     def counts(self) -> dict[str, int]:
         return {
             "documents": int(self._one("SELECT COUNT(*) AS n FROM {documents}")["n"]),

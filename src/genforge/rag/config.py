@@ -48,6 +48,16 @@ class RetrievalConfig(Config):
     fusion: str = Field("document", description="hybrid: fuse documents and chunks (document) or chunks only")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant (Cormack et al., 2009)")
     bm25_weight: float = Field(0.5, ge=0, description="hybrid: BM25's fusion weight (dense has 1)")
+    page_prior: float = Field(
+        0.0,
+        ge=0,
+        description="hybrid document fusion: divide a page's fused score by its chunk count to this power "
+        "(a long page has more chunks that can match by chance)",
+    )
+    prf_chunks: int = Field(
+        0, ge=0, le=100, description="dense: pseudo-relevance feedback from this many top chunks (0: off)"
+    )
+    prf_weight: float = Field(0.5, ge=0, description="dense PRF: weight of the top chunks' mean vector")
     mmr: bool = Field(False, description="re-rank with maximal marginal relevance for diversity")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR: relevance weight against diversity")
 

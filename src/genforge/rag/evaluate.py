@@ -25,6 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,13 +39,32 @@ from genforge.text.support import claim_spans, strip_citations, support_matrix
 K_VALUES = (1, 3, 5, 10)
 
 
-def load_qa(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read a QA JSONL file; every line needs ``question`` and a non-empty ``sources`` list."""
-    items = []
+def load_qa(path: str | os.PathLike, root: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Read a QA JSONL file; every line needs ``question`` (non-empty text) and a non-empty ``sources`` list.
+
+    Ids, where given, must be unique. With ``root`` (the indexed folder) every source (``#fragment``
+    ignored) must be a file under it. Any problem is one :class:`DataError` naming the file and line.
+    """
+    items, seen = [], {}
     for number, item in io.read_jsonl_strict(path, what="QA file"):
-        question = item.get("question")
-        if not isinstance(question, str) or not question.strip() or not isinstance(item.get("sources"), list):
-            raise DataError(f"{path}:{number} needs 'question' (text) and a 'sources' list, got {question!r}")
+        question, sources = item.get("question"), item.get("sources")
+        if not isinstance(question, str) or not question.strip():
+            raise DataError(f"{path}:{number} needs 'question' (text), got {question!r}")
+        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
+            raise DataError(
+                f"{path}:{number} needs a non-empty 'sources' list of page paths, got {sources!r}"
+            )
+        qid = item.get("id")
+        if qid is not None:
+            if qid in seen:
+                raise DataError(f"{path}:{number} repeats id {qid!r} (first on line {seen[qid]})")
+            seen[qid] = number
+        if root is not None:
+            missing = [s for s in sources if not (Path(root) / _normalise(s)).is_file()]
+            if missing:
+                raise DataError(
+                    f"{path}:{number} names unknown page(s) {', '.join(missing)} (not under {root})"
+                )
         items.append(item)
     if not items:
         raise DataError(f"{path} has no questions")

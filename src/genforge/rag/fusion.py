@@ -49,15 +49,20 @@ def document_fusion(
     document_of: Mapping[T, Hashable],
     k: int = 60,
     weights: Sequence[float] | None = None,
+    prior: Mapping[Hashable, float] | None = None,
 ) -> tuple[dict[T, float], dict[Hashable, float], dict[T, float]]:
     """Chunks in rounds over the fused documents: every document's best chunk, then every second-best, ...
 
     Documents are ordered by their RRF score (a document ranks where its first chunk does in each list),
-    chunks within a document by their own RRF score. Returns ``(order, document_scores, chunk_scores)``;
-    ``order`` maps each chunk, in result order, to its document's score.
+    times ``prior[document]`` when given, chunks within a document by their own RRF score. Returns
+    ``(order, document_scores, chunk_scores)``; ``order`` maps each chunk, in result order, to its
+    document's score.
     """
     chunk_scores = reciprocal_rank_fusion(rankings, k, weights)
     doc_scores = reciprocal_rank_fusion([first_occurrences(r, document_of) for r in rankings], k, weights)
+    if prior is not None:
+        doc_scores = {d: s * prior[d] for d, s in doc_scores.items()}
+        doc_scores = dict(sorted(doc_scores.items(), key=lambda kv: -kv[1]))
     by_document: dict[Hashable, list[T]] = {d: [] for d in doc_scores}
     for chunk in chunk_scores:
         by_document[document_of[chunk]].append(chunk)

@@ -394,6 +394,11 @@ class Store:
         with self._lock:
             return self.catalog.documents_of(cids)
 
+    def chunk_counts(self, doc_ids: Sequence[int]) -> dict[int, int]:
+        """The number of chunks of each given document row id."""
+        with self._lock:
+            return self.catalog.chunk_counts(doc_ids)
+
     def search(self, query: str, k: int | None = None, *, retrieval: RetrievalConfig | None = None,
                **settings: Any) -> list[SearchHit]:  # fmt: skip
         """The best chunks for ``query`` under ``retrieval`` (its ``k`` unless ``k`` is given here);

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from genforge.rag.retrievers import RETRIEVERS, Ranking, Retriever
 
 
 @RETRIEVERS.register("dense")
 class DenseRetriever(Retriever):
     def rank(self, store, query, config) -> Ranking:
-        ids, scores = store.dense_search(store.query_vector(query), config.pool)
+        vector = store.query_vector(query)
+        ids, scores = store.dense_search(vector, config.pool)
+        if config.prf_chunks and len(ids):  # Rocchio-style pseudo-relevance feedback, no LLM
+            vector = vector + config.prf_weight * store.vectors_of(ids[: config.prf_chunks]).mean(axis=0)
+            ids, scores = store.dense_search(vector / np.linalg.norm(vector), config.pool)
         order = dict(zip(ids.tolist(), scores.tolist(), strict=True))
         return Ranking(order, "cosine", {"dense": order})

@@ -25,6 +25,10 @@ class HybridRetriever(Retriever):
             order = scores["rrf"] = reciprocal_rank_fusion(rankings, config.rrf_k, weights)
             return Ranking(order, "rrf", scores)
         doc_of = store.documents_of(sorted(set(rankings[0]) | set(rankings[1])))
-        order, _, scores["rrf"] = document_fusion(rankings, doc_of, config.rrf_k, weights)
+        prior = None
+        if config.page_prior:
+            sizes = store.chunk_counts(sorted(set(doc_of.values())))
+            prior = {d: max(n, 1) ** -config.page_prior for d, n in sizes.items()}
+        order, _, scores["rrf"] = document_fusion(rankings, doc_of, config.rrf_k, weights, prior)
         scores["rrf_document"] = order
         return Ranking(order, "rrf_document", scores)
