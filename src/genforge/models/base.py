@@ -44,6 +44,8 @@ MODELS = Registry(
         "genforge.models.seq2seq",
         "genforge.models.diffusion",
         "genforge.models.clip",
+        "genforge.models.segmenter",
+        "genforge.models.detector",
     ],
 )
 
