@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from genforge.core.runs import Run
+from genforge.data.scenes import SceneConfig, make_scenes
 from genforge.models.base import MODELS
 from genforge.pipelines.training import resume, train
 
@@ -37,6 +38,7 @@ TRAIN = {
 }
 TEXT = {"tokenizer": "char", "block_size": 16}
 CLIP_RUN = "<a tiny clip run, trained once per module>"
+SCENES = "<tiny scenes, made once per module>"
 _clip_runs: dict[str, str] = {}
 CASES = {  # name: (family, data, model overrides, data options)
     "vae": ("vae", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 4, "dropout": 0.1}, {}),
@@ -51,7 +53,10 @@ CASES = {  # name: (family, data, model overrides, data options)
     "diffusion": ("diffusion", "digits", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "dropout": 0.1, "cond": "class"}, {}),
     "clip": ("clip", "digits-captions", {"image_channels": 4, "text_width": 8, "text_heads": 2, "embed_dim": 8}, {}),
     "diffusion-text": ("diffusion", "digits-captions", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "cond": "text", "clip_run": CLIP_RUN}, {}),
+    "detector": ("detector", SCENES, {"width": 4}, {}),
+    "segmenter": ("segmenter", SCENES, {"width": 4}, {}),
 }  # fmt: skip
+NO_SAMPLES = ("clip", "detector", "segmenter")
 # point: (the call that trips, its index): loss and optimizer in step 7, validation at step 8, samples at step 8
 POINTS = {"loss": 7, "optimizer": 7, "validation": 3, "samples": 2}
 TIMING = ("elapsed_s", "samples_per_s")
@@ -104,6 +109,9 @@ def install(monkeypatch, family: str, point: str, trap: Trap) -> None:
 def tiny_clip_run(tmp_path_factory):
     """The clip run whose text tower the text-conditioned diffusion case embeds captions with."""
     out = tmp_path_factory.mktemp("clip")
+    scenes = tmp_path_factory.mktemp("scenes") / "s"
+    make_scenes(scenes, SceneConfig(n=200, canvas=16, max_scale=2, max_objects=2), seed=0)  # 2 val batches
+    _clip_runs[SCENES] = f"scenes:{scenes}"
     _clip_runs[CLIP_RUN] = str(
         train(
             "clip", "digits-captions", out=out, max_steps=2, overrides={**TRAIN, **CASES["clip"][2]}
@@ -115,6 +123,7 @@ def tiny_clip_run(tmp_path_factory):
 
 def run_case(name: str, out, **kwargs):
     family, data, model, options = CASES[name]
+    data = _clip_runs.get(data, data)
     model = {k: _clip_runs.get(v, v) if isinstance(v, str) else v for k, v in model.items()}
     return train(
         family,
@@ -163,13 +172,13 @@ def assert_same_run(expected: Run, got: Run) -> None:
 def _cases() -> list[tuple[str, str, str]]:
     """Every family at every point with both kinds of interrupt, except two that repeat another: right
     after an optimizer step is tried where a step holds more than one update (the GAN) and on the VAE,
-    and pairs (seq2seq) and the CLIP encoder have no samples to draw."""
+    and pairs (seq2seq), the CLIP encoder, the detector and the segmenter have no samples to draw."""
     cases = []
     for name, (_, data, _, _) in CASES.items():
         for point in POINTS:
             if point == "optimizer" and name not in ("vae", "gan"):
                 continue
-            if point == "samples" and (data.startswith("seq2seq") or name == "clip"):
+            if point == "samples" and (data.startswith("seq2seq") or name in NO_SAMPLES):
                 continue
             cases += [(name, point, "signal"), (name, point, "raise")]
     return cases

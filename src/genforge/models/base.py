@@ -46,6 +46,8 @@ MODELS = Registry(
         "genforge.models.tvae",
         "genforge.models.ctgan",
         "genforge.models.clip",
+        "genforge.models.segmenter",
+        "genforge.models.detector",
     ],
 )
 

@@ -24,6 +24,7 @@ from genforge.metrics.run_metrics import DEFAULT_NUM_SAMPLES, evaluate_samples, 
 from genforge.models.baseline import pixel_categorical_bits_per_dim
 from genforge.pipelines.card import write_model_card
 from genforge.pipelines.loading import load_run
+from genforge.pipelines.scenes import SCENE_METRICS, scene_figures
 
 __all__ = ["evaluate_run", "headline", "DEFAULT_NUM_SAMPLES"]
 SAMPLE_HEADLINE_METRICS = ["fd"]  # what a family without a likelihood is judged by
@@ -88,6 +89,8 @@ def evaluate_run(
                 info.num_levels,
             ),
         }
+    result.update(scene_figures(model, dataset, split))
+    metrics = [m for m in metrics if m not in SCENE_METRICS]
     if metrics:
         result["metrics"] = evaluate_samples(loaded, list(metrics), num_samples, seed)
     result = {"headline": headline(result), **result}
