@@ -185,3 +185,19 @@ def test_a_damaged_checkpoint_stops_start_up_naming_it_or_is_skipped(serve_runs,
     assert checkpoints[-1].name in lines[0]
     skipped = run_cli("serve", str(broken), "--port", "0", "--embeddings", "none", "--skip-broken")
     assert skipped.returncode == 2 and "skipping" in skipped.stderr and "nothing to serve" in skipped.stderr
+
+
+def test_a_plain_chat_counts_its_time_to_first_token_and_its_tokens(server):
+    def counted() -> tuple[float, float]:
+        return (
+            metric(server, "genforge_time_to_first_token_seconds_count", model="gpt-lee"),
+            metric(server, "genforge_generated_tokens_total", model="gpt-lee"),
+        )
+
+    firsts, tokens = counted()
+    with server.client() as http:
+        r = http.post("/v1/chat/completions", json={**CHAT, "max_tokens": 8, "seed": 7, "temperature": 0})
+    assert r.status_code == 200, r.text
+    after_firsts, after_tokens = counted()
+    assert after_firsts == firsts + (1 if r.json()["choices"][0]["message"]["content"] else 0)
+    assert after_tokens - tokens == r.json()["usage"]["completion_tokens"]
