@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,8 +63,10 @@ DEPTH = 30  # chunks asked for; pages are deduplicated from them
 VARIANTS: dict[str, dict] = {
     "hybrid bm25 weight 0.25": {"bm25_weight": 0.25},
     "hybrid bm25 weight 1.0": {"bm25_weight": 1.0},
+    "hybrid rrf k 10": {"rrf_k": 10},
     "hybrid chunk fusion": {"fusion": "chunk"},
-    "hybrid 100 candidates": {"candidates": 100},
+    "hybrid page prior 0.1": {"page_prior": 0.1},
+    "hybrid dense PRF 3 chunks": {"prf_chunks": 3},
 }
 
 
@@ -76,13 +80,23 @@ def ensure_root(name: str) -> Path:
     return corpus["root"]
 
 
-def open_store(name: str, stores: Path, embedding):
+def page_subset(name: str, root: Path) -> Path:
+    """A copy of the pages listed in ``data/rag_user_sets_pages_NAME.txt`` (the reduced corpus)."""
+    out = Path(tempfile.mkdtemp(prefix=f"rag-{name}-pages-"))
+    for rel in (DATA / f"rag_user_sets_pages_{name}.txt").read_text().split():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, out / rel)
+    return out
+
+
+def open_store(name: str, stores: Path, embedding, subset: bool = False):
     """The corpus's store under ``stores``; built (and timed) when it does not exist yet."""
     from genforge.rag.store import Store
 
     root = ensure_root(name)
     store = Store(stores / name, embedding=embedding)
     if not store.exists():
+        root = page_subset(name, root) if subset else root
         started, cpu = time.perf_counter(), time.process_time()
         report = store.index(root, suffixes=[".html"])
         print(
@@ -190,6 +204,12 @@ def main() -> None:
     )
     parser.add_argument("--ablation", action="store_true", help="also run the VARIANTS (one change each)")
     parser.add_argument("--no-llamaindex", action="store_true", help="genforge only")
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help="build new stores from the reduced corpora listed in data/rag_user_sets_pages_*.txt "
+        "(every page a user-set question names, plus the pages that fit the time; see docs/rag.md)",
+    )
     args = parser.parse_args()
     names = [c.strip() for c in args.corpus.split(",") if c.strip()]
     if not names or any(c not in CORPORA for c in names):
@@ -205,13 +225,21 @@ def main() -> None:
     embedding = SentenceEmbedding()
     print(f"cpus {os.cpu_count()}, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     for corpus in names:
-        store = open_store(corpus, args.stores, embedding)
+        store = open_store(corpus, args.stores, embedding, args.subset)
+        print(f"{corpus}: {store.stats()['documents']} pages, {store.stats()['chunks']} chunks", flush=True)
         systems = {f"genforge {m}": genforge_ranker(store, retriever=m) for m in ("bm25", "dense", "hybrid")}
         if args.ablation:
             systems.update({f"genforge {n}": genforge_ranker(store, **s) for n, s in VARIANTS.items()})
         if not args.no_llamaindex:
             systems["llamaindex hybrid"] = llamaindex_ranker(store, embedding)
+        present = {r[0] for r in store.catalog.db.execute("SELECT source FROM documents")}
         for set_name, qa in sets[corpus].items():
+            kept = [q for q in qa if all(s.split("#")[0] in present for s in q["sources"])]
+            if len(kept) < len(qa):  # a reduced store: questions about pages it lacks are left out
+                print(
+                    f"{corpus} / {set_name}: {len(qa) - len(kept)} of {len(qa)} questions left out (page not indexed)"
+                )
+            qa = kept
             results = {name: score([rank(q["question"]) for q in qa], qa) for name, rank in systems.items()}
             report(corpus, set_name, results, None if args.no_llamaindex else "llamaindex hybrid")
 

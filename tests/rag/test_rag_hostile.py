@@ -239,3 +239,14 @@ def test_index_reports_progress_per_committed_batch_ending_at_the_total(tmp_path
         root, progress=lambda done, total: calls.append((done, total))
     )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_a_qa_file_naming_an_unknown_page_is_one_line_before_indexing(tmp_path, capsys):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"id": "q1", "question": "Why?", "sources": ["missing.txt"]}) + "\n")
+    root = _folder(tmp_path, {"notes.txt": NOTES_TXT})
+    store = tmp_path / "s"
+    assert main(["rag", "eval", str(qa), "--corpus", str(root), "--store", str(store), "--no-answers"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {qa}:1 names unknown page(s) missing.txt") and err.count("\n") == 1
+    assert not store.exists()  # refused before any indexing

@@ -355,3 +355,23 @@ def test_onnx_embedder_store_reopens_with_onnx_and_ranks_like_the_torch_store(tm
     for query in ("watering tomato plants", "temperature of samples", "bake bread"):
         expected = [h.chunk_id for h in torch_store.search(query, k=3, retriever="dense")]
         assert [h.chunk_id for h in reopened.search(query, k=3, retriever="dense")] == expected
+
+
+def test_page_prior_and_dense_feedback_rerank_the_same_candidates(built):
+    _, store, _ = built
+    query = "how much sun do tomatoes need"
+    plain = store.search(query, 10, retriever="dense")
+    fed = store.search(query, 10, retriever="dense", prf_chunks=2, prf_weight=0.5)
+    assert {h.chunk_id for h in fed} <= {h.chunk_id for h in store.search(query, 100, retriever="dense")}
+    vector = store.query_vector(query)
+    expected = vector + 0.5 * store.vectors_of([store.dense_search(vector, 2)[0][i] for i in range(2)]).mean(
+        0
+    )
+    expected /= np.linalg.norm(expected)
+    cosines = {h.chunk_id: h.scores["dense"] for h in fed}
+    best = store.dense_search(expected, 1)[0][0]
+    assert fed[0].chunk_id == store.records([best])[best]["chunk_id"] and len(plain) == len(fed) == 10
+    assert max(cosines.values()) == pytest.approx(float(store.vectors_of([best])[0] @ expected), abs=1e-5)
+    prior = store.search(query, 10, page_prior=1.0)  # the same fused candidates, pages re-ordered
+    assert len(prior) == 10 and {h.chunk_id for h in prior} <= {h.chunk_id for h in store.search(query, 100)}
+    assert prior[0].score_kind == "rrf_document" and prior[0].score >= prior[-1].score
