@@ -102,12 +102,16 @@ class RagPipeline:
         guard: a guard policy; ``None`` loads the default policy; ``False`` disables guardrails.
         llm: an OpenAI-compatible :class:`ChatClient`; ``None`` uses the offline extractive answerer.
         retrieval: how chunks are retrieved (retriever, k, fusion, MMR …).
-        max_sentences, min_score: extractive answerer settings.
+        max_sentences, min_score: extractive answerer settings (sentences quoted, score each must reach).
+        min_relevance, confident_score: the extractive answerer says "not found" unless the best retrieved
+            chunk's cosine similarity to the question reaches ``min_relevance`` or its best sentence scores
+            at least ``confident_score`` (both chosen on dev questions; see docs/rag.md).
         min_support: support a sentence needs from its cited passages to count as grounded.
     """
 
     def __init__(self, store: Store, *, guard: Guard | None | bool = None, llm: ChatClient | None = None,
                  retrieval: RetrievalConfig | None = None, max_sentences: int = 3, min_score: float = 0.45,
+                 min_relevance: float = 0.525, confident_score: float = 0.6,
                  min_support: float = MIN_SUPPORT) -> None:  # fmt: skip
         self.store = store
         self.guard = Guard.load() if guard is None or guard is True else (guard or None)
@@ -115,6 +119,8 @@ class RagPipeline:
         self.retrieval = retrieval or RetrievalConfig()
         self.max_sentences = max_sentences
         self.min_score = min_score
+        self.min_relevance = min_relevance
+        self.confident_score = confident_score
         self.min_support = min_support
 
     def search(self, query: str, k: int | None = None, candidates: int | None = None) -> list[SearchHit]:
@@ -205,8 +211,22 @@ class RagPipeline:
         return extractive_answer(question, [_body(h) for h in hits], self.store.embedding,
                                  max_sentences=self.max_sentences, min_score=threshold)  # fmt: skip
 
+    def relevance(self, question: str, hits: list[SearchHit]) -> float:
+        """Cosine similarity of ``question`` to the closest of ``hits`` (to the closest chunk in the store
+        when no hit carries a dense score, e.g. with the BM25 retriever); 0 without hits."""
+        if not hits:
+            return 0.0
+        dense = [h.scores["dense"] for h in hits if "dense" in h.scores]
+        if dense:
+            return max(dense)
+        _, scores = self.store.dense_search(self.store.query_vector(question), 1)
+        return float(scores[0]) if len(scores) else 0.0
+
     def _extractive(self, question: str, hits: list[SearchHit]) -> tuple[str, list[int]]:
         extracts = self.extracts(question, hits)
+        unsure = extracts and max(e.score for e in extracts) < self.confident_score
+        if unsure and self.relevance(question, hits) < self.min_relevance:
+            extracts = []
         if not extracts:
             return NOT_FOUND, []
         order: list[int] = []
