@@ -20,51 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-
-GENFORGE = [sys.executable, "-m", "genforge.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from serve_process import GENFORGE, start, stop
 
 
 def train(family: str, data: str, root: Path) -> Path:
     out = subprocess.run([*GENFORGE, "train", family, "--data", data, "--max-steps", "30", "--out", str(root), "--quiet", "--json"], capture_output=True, text=True, check=True)  # fmt: skip
     return Path(json.loads(out.stdout)["run"])
-
-
-def start(args: list[str], timeout: float = 600) -> tuple[subprocess.Popen, str, float]:
-    """A server process, its URL and the seconds from start to the first 200 of /health/ready; the
-    process is stopped here if it never gets ready (or the wait is interrupted)."""
-    port = free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen([*GENFORGE, "serve", *args, "--port", str(port), "--rate", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while time.perf_counter() - started < timeout:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    return process, url, time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise SystemExit(f"server not ready within {timeout:g} s")
-    except BaseException:
-        stop(process)
-        raise
 
 
 async def load(url: str, path: str, bodies: list[dict], connections: int) -> tuple[float, float, float]:
@@ -87,15 +55,6 @@ async def load(url: str, path: str, bodies: list[dict], connections: int) -> tup
         elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=20)
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, cuts[18] * 1000
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def main() -> None:

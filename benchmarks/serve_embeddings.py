@@ -18,21 +18,17 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 import torch  # noqa: E402
+from serve_process import start, stop  # noqa: E402
 
 from genforge.data.text import load_corpus  # noqa: E402
 from genforge.embed.sentence import SentenceEmbedding  # noqa: E402
-
-GENFORGE = [sys.executable, "-m", "genforge.cli.main"]
 
 
 def sentences(count: int, round_number: int) -> list[str]:
@@ -40,44 +36,6 @@ def sentences(count: int, round_number: int) -> list[str]:
     documents = load_corpus("lee").documents
     pool = [s.strip() for d in documents for s in re.split(r"(?<=[.!?])\s+", d) if len(s.split()) >= 3]
     return [f"{pool[i % len(pool)]} ({round_number}.{i})" for i in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start_server(threads: int, max_batch: int, timeout: float = 600) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    args = ["serve", "--embeddings", "minilm", "--studio", "none", "--rate", "off", "--threads", str(threads)]
-    args += ["--max-batch", str(max_batch), "--port", str(port)]
-    process = subprocess.Popen([*GENFORGE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    return process, url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"server not ready within {timeout:g} s")
-    except BaseException:
-        stop(process)
-        raise
 
 
 async def served(url: str, texts: list[str], per_request: int, connections: int) -> float:
@@ -117,7 +75,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = SentenceEmbedding(cache_size=0)
     model.embed_texts(sentences(args.batch, -1))  # warm-up, as the server warms its model
-    process, url = start_server(args.threads, args.batch)
+    serve_args = ["--embeddings", "minilm", "--studio", "none", "--threads", str(args.threads)]
+    process, url, _ = start([*serve_args, "--max-batch", str(args.batch)])
     rates: dict[str, list[float]] = {"in-process embed_texts": [], "/v1/embeddings": []}
     try:
         asyncio.run(served(url, sentences(64, -1), args.per_request, args.connections))  # warm the path

@@ -14,59 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import torch
+from serve_process import start, stop
 
 from genforge.pipelines.generation import generate
 from genforge.pipelines.loading import load_run
 
-GENFORGE = [sys.executable, "-m", "genforge.cli.main"]
 PROMPT = "The government"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start_server(gpt: Path, threads: int, timeout: float = 600) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    args = ["serve", f"gpt={gpt}", "--embeddings", "none", "--studio", "none", "--rate", "off"]
-    args += ["--threads", str(threads), "--port", str(port)]
-    process = subprocess.Popen([*GENFORGE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    return process, url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"server not ready within {timeout:g} s")
-    except BaseException:
-        stop(process)
-        raise
 
 
 def in_process(loaded, tokens: int, seed: int) -> tuple[float, float]:
@@ -112,7 +71,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     loaded = load_run(args.gpt, data=False)
     in_process(loaded, 4, 0)  # warm-up, as the server warms its model
-    process, url = start_server(Path(args.gpt), args.threads)
+    serve_args = [
+        f"gpt={Path(args.gpt)}",
+        "--embeddings",
+        "none",
+        "--studio",
+        "none",
+        "--threads",
+        str(args.threads),
+    ]
+    process, url, _ = start(serve_args)
     rows: dict[str, list[tuple[float, float]]] = {"in-process generate": [], "served stream": []}
     try:
         with httpx.Client(base_url=url, timeout=120) as client:

@@ -1,0 +1,51 @@
+"""A ``genforge serve`` process on a free loopback port for the serve benchmarks: start, wait, stop."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+GENFORGE = [sys.executable, "-m", "genforge.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], timeout: float = 600) -> tuple[subprocess.Popen, str, float]:
+    """``genforge serve ARGS --rate off`` on a free port: the process, its URL and the seconds from start to
+    the first 200 of /health/ready; the process is stopped here if it never gets ready (or the wait is
+    interrupted)."""
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen([*GENFORGE, "serve", *args, "--port", str(port), "--rate", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                raise SystemExit(f"server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                    return process, url, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"server not ready within {timeout:g} s")
+    except BaseException:
+        stop(process)
+        raise
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
