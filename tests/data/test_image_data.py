@@ -25,6 +25,17 @@ def test_digits_has_fixed_split_and_17_levels():
     assert torch.equal(d.split("test")["x"], again.split("test")["x"])
 
 
+def test_digits_read_without_scikit_learn_equal_load_digits():
+    from sklearn.datasets import load_digits
+
+    from genforge.data.images import digits_tensors
+
+    x, y = digits_tensors()
+    bunch = load_digits()
+    assert x.shape == (1797, 1, 8, 8) and x.dtype == torch.uint8 and y.dtype == torch.long
+    assert np.array_equal(x.squeeze(1).numpy(), bunch.images) and np.array_equal(y.numpy(), bunch.target)
+
+
 def test_digits_can_be_resized_to_256_levels():
     d = load_dataset("digits", {"image_size": 16})
     assert d.info.shape == (1, 16, 16) and d.info.num_levels == 256

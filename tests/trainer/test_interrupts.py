@@ -229,3 +229,42 @@ def test_training_leaves_the_callers_global_rng_alone(tmp_path):
     torch.manual_seed(1234)
     run_case("vae", tmp_path)
     assert torch.equal(torch.rand(3), expected)
+
+
+def _trap_setup(monkeypatch, trap: Trap) -> None:
+    """Fire ``trap`` while the trainer builds its optimizers: after the run folder and config exist,
+    before the first step (where torch's lazy imports spend seconds)."""
+    import genforge.trainer.loop as loop
+
+    original = loop.make_optimizer
+
+    def wrapped(*args, **kwargs):
+        trap.fire()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "make_optimizer", wrapped)
+
+
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_a_ctrl_c_during_setup_stops_at_step_0_and_the_run_resumes_exactly(
+    name, reference, tmp_path, monkeypatch
+):
+    trap = Trap("signal", 1)
+    with monkeypatch.context() as patch:
+        _trap_setup(patch, trap)
+        part = run_case(name, tmp_path)
+    assert trap.calls >= 1
+    assert (part.status, part.step, part.stop_signal) == ("interrupted", 0, "SIGINT")
+    assert part.run.checkpoint_steps() == [0]
+    resumed = resume(part.run.path)
+    assert resumed.status == "completed" and resumed.step == STEPS
+    assert_same_run(reference(name), part.run)
+
+
+def test_a_second_ctrl_c_during_setup_leaves_no_run_behind(tmp_path, monkeypatch):
+    trap = Trap("double-signal", 1)
+    with monkeypatch.context() as patch:
+        _trap_setup(patch, trap)
+        with pytest.raises(KeyboardInterrupt):
+            run_case("vae", tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -177,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
         err_console().print(f"note: {note}", soft_wrap=True)
     out = console()
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if isinstance(v, float))
-    out.print(f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s; {figures}", soft_wrap=True)
+    summary = f"{result.status}: {result.step} steps in {result.elapsed_s:.1f} s"
+    out.print(f"{summary}; {figures}" if figures else summary, soft_wrap=True)
     if result.evaluation is not None:
         figure = headline_text(result.evaluation)
         if figure:

@@ -21,7 +21,24 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic_kernels()
+
+
+def deterministic_kernels() -> None:
+    """Ask torch for deterministic kernels, warning where an op has none.
+
+    ``torch.use_deterministic_algorithms`` also imports ``torch._inductor.config`` (about 1.5 s on
+    this machine, before a run's first step) only to set inductor's flag; genforge never compiles
+    with inductor, so the flag is set there only when something has already imported it.
+    """
+    import sys
+
+    import torch
+
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
+    inductor_config = sys.modules.get("torch._inductor.config")
+    if inductor_config is not None:
+        inductor_config.deterministic = True
 
 
 def make_generator(seed: int):

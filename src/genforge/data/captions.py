@@ -23,7 +23,7 @@ import torch
 
 from genforge.core.errors import DataError
 from genforge.data import Dataset, register_dataset, split_indices
-from genforge.data.images import SPLIT_SEED, ImageOptions, _augmenter
+from genforge.data.images import SPLIT_SEED, ImageOptions, _augmenter, digits_tensors
 from genforge.data.info import DataInfo
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -127,15 +127,11 @@ def class_prompts() -> list[str]:
     help="sklearn digits with templated captions (digit; thin/thick, upright/slanted, small/large)",
 )
 def digits_captions(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Dataset:
-    from sklearn.datasets import load_digits
-
     if arg:
         raise DataError(f"'digits-captions' takes no argument (got 'digits-captions:{arg}')")
     if options.image_size not in (None, 8) or options.channels == "rgb":
         raise DataError("digits-captions are 8x8 grey images: drop --image-size/--channels rgb")
-    bunch = load_digits()
-    x = torch.as_tensor(bunch.images, dtype=torch.uint8).unsqueeze(1)
-    y = torch.as_tensor(bunch.target, dtype=torch.long)
+    x, y = digits_tensors()
     tokens = torch.tensor([encode_words(w) for w in caption_words(x, y)], dtype=torch.long)
     idx = split_indices(len(x), (0.7, 0.15, 0.15), SPLIT_SEED)  # the digits dataset's own split
     splits = {name: {"x": x[ids], "y": y[ids], "tokens": tokens[ids]} for name, ids in idx.items()}

@@ -68,6 +68,31 @@ def _image_dataset(spec, x, y, num_levels, num_classes, description, options) ->
     return Dataset(spec=spec, info=info, splits=splits, description=description, augment=_augmenter(options))
 
 
+def digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's digits as ``(images (1797, 1, 8, 8) uint8 with levels 0..16, labels long)``.
+
+    Read with numpy from the CSV scikit-learn installs (what ``load_digits`` reads): importing
+    scikit-learn costs seconds before a training run's first step, so it is imported only if the
+    file is not where this scikit-learn version puts it.
+    """
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        data = np.loadtxt(path, delimiter=",")
+        images, target = data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+    else:
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        images, target = bunch.images, bunch.target
+    x = torch.as_tensor(images, dtype=torch.uint8).unsqueeze(1)
+    return x, torch.as_tensor(target, dtype=torch.long)
+
+
 @register_dataset(
     "digits",
     options=ImageOptions,
@@ -75,13 +100,9 @@ def _image_dataset(spec, x, y, num_levels, num_classes, description, options) ->
     help="scikit-learn's 8x8 handwritten digits: 1,797 images, 17 grey levels, 10 classes (70/15/15 split)",
 )
 def digits(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Dataset:
-    from sklearn.datasets import load_digits
-
     if arg:
         raise DataError(f"'digits' takes no argument (got 'digits:{arg}')")
-    bunch = load_digits()
-    x = torch.as_tensor(bunch.images, dtype=torch.uint8).unsqueeze(1)  # (1797, 1, 8, 8), levels 0..16
-    y = torch.as_tensor(bunch.target, dtype=torch.long)
+    x, y = digits_tensors()
     num_levels = 17
     if options.image_size and options.image_size != 8:
         scaled = (x.float() * 255 / 16).round().to(torch.uint8)

@@ -35,6 +35,7 @@ from genforge.pipelines.sampling import sample_writer
 from genforge.trainer.config import TrainConfig
 from genforge.trainer.distributed import Distributed
 from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
+from genforge.trainer.signals import StopSignals
 
 
 def resolve_configs(
@@ -81,49 +82,55 @@ def train(
     if distributed and train_cfg.dp:
         raise ConfigError("DP training runs in one process: drop --distributed (or --dp)")
     run = new_run(out, f"{family}-{data.split(':')[0]}")
-    try:
-        dataset = load_dataset(data, data_options, artifacts=run.path)
-        with torch_rng_stream(seed=seed):
-            model = build_model(family, model_cfg, dataset.info)
-            rng_state = torch.get_rng_state()
-        run.write_config(
-            {
-                "family": family,
-                "model": model_cfg.model_dump(mode="json"),
-                "train": train_cfg.model_dump(mode="json"),
-                "data": {"spec": data, "options": dict(data_options or {})},
-                "data_info": dataset.info.to_dict(),
-                "seed": seed,
-                "parameters": model.num_parameters(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "versions": {"genforge": __version__, "torch": torch.__version__},
-            }
-        )
-        trainer = Trainer(
-            model,
-            dataset,
-            train_cfg,
-            run,
-            seed=seed,
-            rng_state=rng_state,
-            progress=progress,
-            write_samples=sample_writer(run, dataset, train_cfg.num_samples, seed),
-        )
-        if distributed:  # refused before any worker starts; the workers continue this step-0 checkpoint
-            Distributed(rank=0, world_size=nproc).check(model, trainer.batch_size)
-            trainer.save_checkpoint("running", 0.0)
-    except BaseException:
-        shutil.rmtree(run.path, ignore_errors=True)
-        raise
-    with run.training_lock():
-        if distributed:
-            return finish(launch(run, distributed, nproc, max_steps, max_minutes), train_cfg, seed, [])
+    # A Ctrl-C or SIGTERM during setup (seconds of imports and data loading) is held until the run is
+    # set up, then stops it at step 0 with a resumable checkpoint; a second Ctrl-C removes the run.
+    with StopSignals() as stop:
         try:
-            return _fit_and_finish(trainer, train_cfg, seed, [])
-        except ConfigError:  # refused in the first step (a layer DP cannot handle): leave nothing behind
-            if trainer.step == 0:
-                shutil.rmtree(run.path, ignore_errors=True)
+            dataset = load_dataset(data, data_options, artifacts=run.path)
+            with torch_rng_stream(seed=seed):
+                model = build_model(family, model_cfg, dataset.info)
+                rng_state = torch.get_rng_state()
+            run.write_config(
+                {
+                    "family": family,
+                    "model": model_cfg.model_dump(mode="json"),
+                    "train": train_cfg.model_dump(mode="json"),
+                    "data": {"spec": data, "options": dict(data_options or {})},
+                    "data_info": dataset.info.to_dict(),
+                    "seed": seed,
+                    "parameters": model.num_parameters(),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "versions": {"genforge": __version__, "torch": torch.__version__},
+                }
+            )
+            trainer = Trainer(
+                model,
+                dataset,
+                train_cfg,
+                run,
+                seed=seed,
+                rng_state=rng_state,
+                progress=progress,
+                write_samples=sample_writer(run, dataset, train_cfg.num_samples, seed),
+            )
+            if distributed:  # refused before any worker starts; the workers continue this step-0 checkpoint
+                Distributed(rank=0, world_size=nproc).check(model, trainer.batch_size)
+                trainer.save_checkpoint("running", 0.0)
+        except BaseException:
+            shutil.rmtree(run.path, ignore_errors=True)
             raise
+        if not distributed:
+            with run.training_lock():
+                try:
+                    return _fit_and_finish(trainer, train_cfg, seed, [], stop)
+                except ConfigError:  # refused in the first step (a layer DP cannot handle): leave nothing
+                    if trainer.step == 0:
+                        shutil.rmtree(run.path, ignore_errors=True)
+                    raise
+    if stop.received:  # the workers never started; the step-0 checkpoint is kept for --resume
+        raise KeyboardInterrupt
+    with run.training_lock():
+        return finish(launch(run, distributed, nproc, max_steps, max_minutes), train_cfg, seed, [])
 
 
 def resume(
@@ -169,9 +176,11 @@ def resume(
         return _fit_and_finish(trainer, train_cfg, config["seed"], notes)
 
 
-def _fit_and_finish(trainer: Trainer, train_cfg: TrainConfig, seed: int, notes: list[str]) -> TrainResult:
+def _fit_and_finish(
+    trainer: Trainer, train_cfg: TrainConfig, seed: int, notes: list[str], stop: StopSignals | None = None
+) -> TrainResult:
     """Train in this process; record the privacy spent (DP runs), then :func:`finish` the run."""
-    result = trainer.fit()
+    result = trainer.fit(stop)
     if trainer.privacy is not None:  # the (epsilon, delta) spent, beside the run's other records
         trainer.privacy.close()
         ledger = trainer.privacy.ledger(result.step)

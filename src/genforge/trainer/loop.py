@@ -19,6 +19,7 @@ logged twice.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -247,16 +248,20 @@ class Trainer:
             self.privacy.restore(meta["privacy"])
 
     # the loop ------------------------------------------------------------------------------------
-    def fit(self) -> TrainResult:
+    def fit(self, stop: StopSignals | None = None) -> TrainResult:
         """Train until the budget, early stopping or a stop signal; always ends with a checkpoint of a
-        completed step (or keeps the last one, see the module docstring)."""
+        completed step (or keeps the last one, see the module docstring).
+
+        ``stop``, when given, is a :class:`StopSignals` the caller entered before building the trainer:
+        a Ctrl-C that arrived during setup then stops the run at step 0, saved and resumable."""
         clock = Clock(self.elapsed_before)
         notes: list[str] = []
         snapshot = (self.counters.copy(), self.best_weights)
         save, status = True, "completed"
         if self._writes:
             self.run.drop_metrics_after(self.step - 1 if self.post_pending else self.step)
-        with torch_rng_stream(state=self.rng_state), StopSignals() as stop:
+        signals = contextlib.nullcontext(stop) if stop is not None else StopSignals()
+        with torch_rng_stream(state=self.rng_state), signals as stop:
             self._live_rng = True
             try:
                 if self.step == 0 and not self.run.checkpoint_steps():
