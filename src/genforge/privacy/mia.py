@@ -198,7 +198,8 @@ def train_shadow(
         rng_state = torch.get_rng_state()
     run = new_run(workdir, f"shadow-{seed}")
     trainer = Trainer(model, shadow_data, train_cfg, run, seed=seed, rng_state=rng_state)
-    trainer.fit()
+    if trainer.fit().status == "interrupted":  # a Ctrl-C stops the whole attack, not just this shadow
+        raise KeyboardInterrupt
     if trainer.ema is not None:  # score the weights the target is scored with (EMA when it has one)
         model.load_state_dict(trainer.ema.weights_for(model))
     shutil.rmtree(run.path, ignore_errors=True)
