@@ -80,3 +80,34 @@ def test_mitigation_reports_before_and_after_on_the_test_split(method):
     assert set(result["before"]) == set(result["after"])
     again = mitigate("german-credit", sensitive="sex", config=config, seed=0)
     assert again["after"] == result["after"]  # randomized predictions are seeded
+
+
+def test_cli_audit_of_a_synthesizers_rows_against_the_real_table(tmp_path, capsys):
+    from tests.tabular.tabular_testdata import write_people_csv
+
+    people = write_people_csv(tmp_path / "people.csv", rows=400)
+    argv = ["tabular", "train", "copula", "--data", f"csv:{people}", "--target", "label",
+            "--out", str(tmp_path / "runs"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    run = str(tmp_path / "runs" / json.loads(capsys.readouterr().out)["run"])
+    audit = ["fairness", "audit", "--samples", run, "--reference", f"csv:{people}", "--sensitive", "sex",
+             "--rows", "200", "--seed", "3", "--json"]  # fmt: skip
+    assert main(audit) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["audited"]["rows"] == 200 and out["audited"]["test_rows"] == 60
+    groups = out["groups"]["sex"]["groups"]
+    assert set(groups) == {"Female", "Male"}
+    for source in ("real", "synthetic"):
+        assert abs(sum(g[f"{source}_share"] for g in groups.values()) - 1) < 1e-12
+        assert all(0 <= g[f"{source}_positive_rate"] <= 1 for g in groups.values())
+    assert out["groups"]["sex"]["max_share_gap"] < 0.15  # a copula keeps the marginal
+    real, synthetic = out["train_on"]["real"], out["train_on"]["synthetic"]
+    assert real["accuracy"] > 0.75 and synthetic["accuracy"] > 0.6  # the label follows the amount
+    assert 0 <= synthetic["demographic_parity_difference"] <= 1
+    assert main(audit) == 0 and json.loads(capsys.readouterr().out) == out  # seeded
+    assert main([*audit[:6], "--sensitive", "nationality"]) != 0
+    err = capsys.readouterr().err
+    assert "no column nationality" in err and "Traceback" not in err
+    assert main(["fairness", "audit", "--samples", run, "--sensitive", "sex"]) != 0
+    err = capsys.readouterr().err
+    assert "--samples needs --reference" in err and "Traceback" not in err

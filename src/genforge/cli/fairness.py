@@ -19,6 +19,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--data", help="a table (adult, compas, german-credit, actg175): audit a logistic regression"
     )
+    source.add_argument(
+        "--samples", metavar="RUN", help="a tabular synthesizer run: audit its rows against --reference"
+    )
+    audit.add_argument("--reference", help="with --samples: the real table (adult, csv:PATH.csv …)")
+    audit.add_argument(
+        "--rows",
+        type=int,
+        default=5000,
+        help="with --samples: rows drawn and real rows compared (default 5000)",
+    )
     audit.add_argument("--y-true", default="label", help="true-label column of --predictions (default label)")
     audit.add_argument("--y-pred", default="pred", help="prediction column of --predictions (default pred)")
     audit.add_argument("--sensitive", help="sensitive column(s), comma-separated (several: intersectional)")
@@ -42,6 +52,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mit.set_defaults(handler=run_mitigate)
 
 
+def _audit_samples(args: argparse.Namespace, sensitive: list[str], config) -> int:
+    from genforge.core.errors import ConfigError
+    from genforge.fairness.audit import audit_samples
+
+    if not args.reference:
+        raise ConfigError("--samples needs --reference TABLE (the real table the synthesizer imitates)")
+    if args.rows < 10:
+        raise ConfigError(f"--rows must be at least 10 (got {args.rows})")
+    result = audit_samples(args.samples, reference=args.reference, sensitive=sensitive, rows=args.rows,
+                           config=config, seed=args.seed)  # fmt: skip
+    if args.json:
+        print_json(result)
+        return 0
+    out = console()
+    for column, entry in result["groups"].items():
+        rows = [[group, g["real_share"], g["synthetic_share"], g.get("real_positive_rate"),
+                 g.get("synthetic_positive_rate")] for group, g in entry["groups"].items()]  # fmt: skip
+        header = ["group", "real share", "synthetic share", "real label rate", "synthetic label rate"]
+        out.print(table(f"{column}: max share gap {entry['max_share_gap']:.4f}", header, rows))
+    keys = ("accuracy", "demographic_parity_difference", "equalized_odds_difference")
+    rows = [
+        [k.replace("_", " ")] + [result["train_on"][t].get(k) for t in ("real", "synthetic")] for k in keys
+    ]
+    title = f"logistic regression on {result['audited']['test_rows']} real test rows"
+    out.print(table(title, ["figure", "trained on real", "trained on synthetic"], rows))
+    return 0
+
+
 def run_audit(args: argparse.Namespace) -> int:
     from genforge.fairness.audit import AuditConfig, audit_model, audit_predictions
 
@@ -50,6 +88,8 @@ def run_audit(args: argparse.Namespace) -> int:
         where="audit",
     )
     sensitive = _names(args.sensitive)
+    if args.samples:
+        return _audit_samples(args, sensitive, config)
     if args.predictions:
         result = audit_predictions(
             args.predictions, y_true=args.y_true, y_pred=args.y_pred, sensitive=sensitive, config=config,

@@ -50,6 +50,8 @@ def _front_matter(run: Run, config: dict[str, Any], privacy, mia) -> dict[str, A
         }
     if mia:
         front["membership_inference"] = {k: mia.get(k) for k in ("attack", "auc", "tpr_at_fpr_0.01")}
+        if "lira" in mia:
+            front["membership_inference"]["shadows"] = mia["lira"]["shadows"]
     return front
 
 
@@ -78,6 +80,19 @@ def _mia_lines(mia: dict[str, Any] | None) -> list[str]:
         f"- {mia['attack']} attack, {mia['members']} members vs {mia['nonmembers']} held-out examples: "
         f"AUC {mia['auc']:.4f}, TPR at 1% FPR {mia['tpr_at_fpr_0.01']:.4f}, at 0.1% FPR "
         f"{mia['tpr_at_fpr_0.001']:.4f} (0.5 and the FPR itself mean no measurable leak)",
+    ] + _lira_lines(mia)
+
+
+def _lira_lines(mia: dict[str, Any]) -> list[str]:
+    """LiRA's shadow models and its offline variant, when the attack was LiRA."""
+    if "lira" not in mia:
+        return []
+    lira, offline = mia["lira"], mia["offline"]
+    return [
+        f"- LiRA: {lira['shadows']} shadow models of this family and config, {lira['shadow_steps']} steps "
+        f"each on random halves (about {lira['shadow_train_size']} examples) of a {lira['pool']}-example "
+        f"train + holdout pool; offline variant AUC {offline['auc']:.4f}, TPR at 1% FPR "
+        f"{offline['tpr_at_fpr_0.01']:.4f}",
     ]
 
 
