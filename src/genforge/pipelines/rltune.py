@@ -22,6 +22,7 @@ from typing import Any
 
 from genforge.core.errors import CheckpointError, ConfigError
 from genforge.core.io import load_tensors, save_tensors
+from genforge.core.paths import check_output_dir
 from genforge.core.runs import Run, new_run
 from genforge.data.tokenizers import TOKENIZER_FILE, TextTokenizer, load_run_tokenizer
 from genforge.guard.policy import Guard
@@ -67,6 +68,17 @@ def build_reward(spec: str) -> RewardFn:
     raise ConfigError(
         f"unknown reward '{spec}': use rules:FILE (or a .yaml path), guard[:POLICY] or classifier:RUN"
     )
+
+
+def reward_spec(spec: str) -> str:
+    """``spec`` with a rule file's path made absolute, as the run records it (a resume from another
+    directory reads the same file)."""
+    kind, _, arg = spec.partition(":")
+    if kind in ("rules", "rule") and arg:
+        return f"rules:{Path(arg).resolve()}"
+    if kind not in ("guard", "classifier") and Path(spec).suffix in (".yaml", ".yml", ".json"):
+        return f"rules:{Path(spec).resolve()}"
+    return spec
 
 
 def _gpt_and_tokenizer(loaded: LoadedRun) -> tuple[GPT, TextTokenizer]:
@@ -118,6 +130,8 @@ def tune_gpt(
     """RL-tune the GPT run ``parent`` toward ``reward`` (a spec, see :func:`build_reward`) into a new run
     under ``out``. Everything is checked before the run directory is created."""
     config = config or TuneConfig()
+    check_output_dir(out)
+    reward = reward_spec(reward)
     reward_fn = build_reward(reward)
     loaded = load_run(parent, data=False, ema=True)
     policy, tokenizer = _gpt_and_tokenizer(loaded)
@@ -143,11 +157,8 @@ def tune_gpt(
     return _fit(tuner, max_minutes, progress, list(loaded.notes))
 
 
-def resume_tune(
-    run: str | Path | Run, *, max_minutes: float | None = None, progress: ProgressFn | None = None
-) -> TuneResult:
-    """Continue a tune run from its latest checkpoint to its ``max_steps``, exactly."""
-    run = as_run(run)
+def _restore(run: Run) -> Tuner:
+    """The tuner of a tune run, its weights, optimizer and generator from the latest checkpoint."""
     saved = run.read_config()
     if "rltune" not in saved:
         raise ConfigError(f"run {run.id} is not an rl tune run (genforge rl tune makes one)")
@@ -163,12 +174,33 @@ def resume_tune(
             f"{run.artifact(REFERENCE_FILE)} does not fit the model: {str(exc).splitlines()[0]}"
         ) from None
     tuner = _tuner(run, config, policy, reference, tokenizer, reward_fn, int(saved["seed"]), saved["reward"])
-    notes = tuner.load()
+    tuner.notes = tuner.load()
+    return tuner
+
+
+def resume_tune(
+    run: str | Path | Run, *, max_minutes: float | None = None, progress: ProgressFn | None = None
+) -> TuneResult:
+    """Continue a tune run from its latest checkpoint to its ``max_steps``, exactly."""
+    tuner = _restore(as_run(run))
+    config, run = tuner.config, tuner.run
     if tuner.steps >= config.max_steps:
         raise ConfigError(
             f"run {run.id} already finished its {config.max_steps} updates; tune a new run for more"
         )
-    return _fit(tuner, max_minutes, progress, notes)
+    return _fit(tuner, max_minutes, progress, tuner.notes)
+
+
+def evaluate_tune(run: str | Path | Run, samples: int = 128, *, seed: int = 0) -> dict[str, Any]:
+    """Mean reward of ``samples`` fresh completions from the parent (the frozen reference) and from the
+    tune run's latest weights, and the tuned model's mean sequence KL to the parent; into ``eval.json``."""
+    if not 1 <= samples <= 100_000:
+        raise ConfigError(f"--samples must be between 1 and 100000, got {samples}")
+    tuner = _restore(as_run(run))
+    evaluation = tuner.evaluate(samples, seed=seed)
+    result = {"run": tuner.run.id, "reward": tuner.reward_name, "updates": tuner.steps, **evaluation}
+    tuner.run.write_eval(result)
+    return result
 
 
 def _fit(
@@ -177,4 +209,13 @@ def _fit(
     with tuner.run.training_lock():
         result = tuner.fit(max_minutes, progress)
     result.notes = notes + result.notes
+    if result.status in ("completed", "constant_reward", "time_budget"):
+        evaluation = tuner.evaluate(tuner.config.eval_samples, seed=tuner.seed + 10**6)
+        result.evaluation = {
+            "run": tuner.run.id,
+            "reward": result.reward,
+            "updates": tuner.steps,
+            **evaluation,
+        }
+        tuner.run.write_eval(result.evaluation)
     return result

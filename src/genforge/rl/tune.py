@@ -66,6 +66,9 @@ class TuneConfig(Config):
     )
     checkpoint_every: int = Field(10, ge=1, description="checkpoint every this many updates")
     log_samples: int = Field(2, ge=0, le=64, description="sample texts logged per step")
+    eval_samples: int = Field(
+        128, ge=1, le=100_000, description="fresh completions scored for eval.json at the end"
+    )
 
 
 @dataclass
@@ -77,6 +80,8 @@ class TuneResult:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    evaluation: dict[str, Any] | None = None
+    reward: str = ""
 
 
 @dataclass
@@ -208,29 +213,39 @@ class Tuner:
         self.optimizer = torch.optim.Adam(params, lr=config.lr)
         self.generator = make_generator(seed + 1)
         self.steps = 0
+        self.notes: list[str] = []
         self.constant_steps = 0
         self.elapsed_before = 0.0
 
     # -- sampling and scoring -------------------------------------------------------------------------
     @torch.no_grad()
-    def sample_group(self, prompt_ids: list[int], k: int) -> Batch:
-        """``k`` completions of one prompt at temperature 1, drawn from the tuner's generator."""
+    def sample_group(
+        self,
+        prompt_ids: list[int],
+        k: int,
+        model: nn.Module | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Batch:
+        """``k`` completions of one prompt at temperature 1 from ``model`` (the policy), drawn from
+        ``generator`` (the tuner's)."""
         steps = self.config.max_new_tokens
+        model = model or self.policy
+        generator = generator or self.generator
         prompt = torch.tensor(prompt_ids).repeat(k, 1)
-        state = self.policy.init_state(k, len(prompt_ids) + steps)
-        logits, state = self.policy.advance(prompt, state)
+        state = model.init_state(k, len(prompt_ids) + steps)
+        logits, state = model.advance(prompt, state)
         out = torch.zeros(k, steps, dtype=torch.long)
         alive = torch.ones(k, dtype=torch.bool)
         mask = torch.zeros(k, steps)
         for t in range(steps):
             probs = logits.float().softmax(-1)
-            token = torch.multinomial(probs, 1, generator=self.generator).squeeze(-1)
+            token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
             token = torch.where(alive, token, torch.full_like(token, self.eot_id))
             out[:, t], mask[:, t] = token, alive.float()
             alive = alive & (token != self.eot_id)
             if not alive.any() or t == steps - 1:
                 break
-            logits, state = self.policy.advance(token[:, None], state)
+            logits, state = model.advance(token[:, None], state)
         texts = []
         for row in out.tolist():
             end = row.index(self.eot_id) if self.eot_id in row else len(row)
@@ -245,6 +260,28 @@ class Tuner:
         log_prob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         entropy = -(logits.exp() * logits).sum(-1)
         return log_prob, entropy, (self.value_head(hidden) if values else None)
+
+    @torch.no_grad()
+    def evaluate(self, samples: int, seed: int) -> dict[str, Any]:
+        """Mean reward of ``samples`` fresh completions of the reference and of the policy (the prompts
+        cycled, a generator seeded with ``seed``), and the policy's mean sequence KL to the reference."""
+        cfg = self.config
+        out: dict[str, Any] = {"samples": samples, "seed": seed}
+        for name, model in (("reference", self.reference), ("tuned", self.policy)):
+            generator = make_generator(seed)
+            rewards, kls = [], []
+            for g in range(-(-samples // cfg.samples_per_prompt)):
+                prompt = self.prompt_ids[g % len(self.prompt_ids)]
+                batch = self.sample_group(prompt, cfg.samples_per_prompt, model, generator)
+                rewards += checked_rewards(self.reward(batch.texts), self.reward_name)
+                if model is self.policy:  # KL(policy || reference) on the policy's own samples
+                    log_prob, _, _ = self._token_log_probs(self.policy, batch)
+                    ref_log_prob, _, _ = self._token_log_probs(self.reference, batch)
+                    kls += ((log_prob - ref_log_prob) * batch.mask).sum(1).tolist()
+            out[f"{name}_reward"] = sum(rewards[:samples]) / samples
+        out["kl"] = sum(kls[:samples]) / samples
+        out["reward_gain"] = out["tuned_reward"] - out["reference_reward"]
+        return out
 
     # -- one update -------------------------------------------------------------------------------------
     def step(self) -> dict[str, Any]:
@@ -423,7 +460,10 @@ class Tuner:
                         "(lower lr or raise kl_coef)"
                     )
                     self.run.set_aside_checkpoints_after(max(0, self.steps - 1))
-                    return TuneResult(self.run, status, self.steps, self._elapsed(start), message, warnings)
+                    elapsed = self._elapsed(start)
+                    return TuneResult(
+                        self.run, status, self.steps, elapsed, message, warnings, reward=self.reward_name
+                    )
                 self.steps += 1
                 record = {"step": self.steps, "split": "train", **record}
                 self.run.log([record])
@@ -433,15 +473,15 @@ class Tuner:
                 if self.constant_steps >= cfg.constant_reward_steps:
                     status = "constant_reward"
                     message = (
-                        f"every sample got the same reward for {self.constant_steps} updates in a row: "
-                        "the reward gives no signal here; stopped"
+                        f"every sample got the same reward ({record['reward']:.4g}) for {self.constant_steps} "
+                        "updates in a row: no signal left to learn from; stopped"
                     )
                     break
                 if self.steps % cfg.checkpoint_every == 0:
                     self.save("running", self._elapsed(start))
             elapsed = self._elapsed(start)
             self.save(status, elapsed)
-        return TuneResult(self.run, status, self.steps, elapsed, message, warnings)
+        return TuneResult(self.run, status, self.steps, elapsed, message, warnings, reward=self.reward_name)
 
     def _elapsed(self, start: float) -> float:
         return self.elapsed_before + time.perf_counter() - start
