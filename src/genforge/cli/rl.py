@@ -91,24 +91,18 @@ def run_train(args: argparse.Namespace) -> int:
         else:
             if not args.algo:
                 raise ConfigError(f"name an algorithm to train ({', '.join(ALGOS)}) or pass --resume RUN")
-            if not 1 <= args.seeds <= 100:
-                raise ConfigError(f"--seeds must be between 1 and 100, got {args.seeds}")
-            results = [
-                train_rl(
-                    args.algo,
-                    args.env,
-                    steps=args.steps,
-                    out=args.out,
-                    seed=args.seed + k,
-                    overrides=overrides,
-                    max_minutes=args.max_minutes,
-                    progress=progress,
-                )
-                for k in range(args.seeds)
-            ]
-            if args.seeds > 1:
-                return _report_seeds(args, results)
-            result = results[0]
+            if args.seeds != 1:
+                return _train_seeds(args, overrides, progress)
+            result = train_rl(
+                args.algo,
+                args.env,
+                steps=args.steps,
+                out=args.out,
+                seed=args.seed,
+                overrides=overrides,
+                max_minutes=args.max_minutes,
+                progress=progress,
+            )
     code = 130 if result.status == "interrupted" else 0
     if args.json:
         print_json(
@@ -136,23 +130,27 @@ def run_train(args: argparse.Namespace) -> int:
     return code
 
 
-def _report_seeds(args: argparse.Namespace, results: list) -> int:
-    from genforge.core.errors import ConfigError
-    from genforge.rl.learner import summarize_seeds
+def _train_seeds(args: argparse.Namespace, overrides: dict, progress) -> int:
+    from genforge.research.rl_seeds import train_rl_seeds
 
-    unfinished = [r for r in results if r.evaluation is None]
-    if unfinished:
-        raise ConfigError(
-            f"run {unfinished[0].run.path} stopped early ({unfinished[0].status}): resume it with --resume"
-        )
-    summary = summarize_seeds([r.evaluation for r in results])
+    result = train_rl_seeds(
+        args.algo, args.env, seeds=args.seeds, seed=args.seed, steps=args.steps, out=args.out,
+        overrides=overrides, max_minutes=args.max_minutes, progress=progress,
+    )  # fmt: skip
+    summary = result.summary
     if args.json:
-        print_json({**summary, "status": "completed", "evaluations": [r.evaluation for r in results]})
+        print_json(result.to_dict())
         return 0
     low, high = summary["ci95"]
-    rows = [[r.run.id, f"{r.evaluation['mean_reward']:.1f}"] for r in results]
-    title = f"{args.algo} on {args.env}: mean {summary['mean_reward']:.1f} (95% CI {low:.1f} .. {high:.1f})"
-    console().print(table(title, ["run", "mean reward"], rows))
+    rows = [
+        [r.run.id, str(r.run.read_config()["seed"]), f"{r.evaluation['mean_reward']:.1f}"]
+        for r in result.results
+    ]
+    title = (
+        f"{args.algo} on {args.env}: mean {summary['mean_reward']:.1f} over {summary['seeds']} seeds "
+        f"(95% Student-t interval {low:.1f} .. {high:.1f}; IQM {summary['stats']['iqm']:.1f})"
+    )
+    console().print(table(title, ["run", "seed", "mean reward"], rows))
     return 0
 
 
