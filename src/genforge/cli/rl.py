@@ -212,7 +212,7 @@ def run_tune(args: argparse.Namespace) -> int:
     from genforge.pipelines.rltune import resume_tune, tune_gpt
 
     seed_everything(args.seed)
-    with CountProgress(f"rl tune {args.algo}", "updates", quiet=args.quiet) as bar:
+    with CountProgress("rl tune", "updates", quiet=args.quiet) as bar:
 
         def progress(event: dict) -> None:
             bar.update(
