@@ -13,7 +13,7 @@ from genforge.core.io import load_tensors
 from genforge.core.runs import Run, new_run
 from genforge.pipelines.generation import generate
 from genforge.pipelines.loading import load_run
-from genforge.pipelines.rltune import build_reward, evaluate_tune, resume_tune, tune_gpt
+from genforge.pipelines.rltune import build_reward, evaluate_tune, resume_tune, reward_spec, tune_gpt
 from genforge.pipelines.training import train
 from genforge.rl.tune import TuneConfig, Tuner
 
@@ -157,3 +157,11 @@ def test_an_unwritable_out_is_refused_before_anything_is_loaded(gpt_run, tmp_pat
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
         tune_gpt(gpt_run, "guard", out=blocker / "runs")
+
+
+def test_the_run_records_reward_files_by_absolute_path(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert reward_spec("rules:r.yaml") == f"rules:{tmp_path / 'r.yaml'}"
+    assert reward_spec("r.yml") == f"rules:{tmp_path / 'r.yml'}"
+    assert reward_spec("guard:p.yaml") == f"guard:{tmp_path / 'p.yaml'}"
+    assert reward_spec("guard") == "guard"

@@ -71,11 +71,13 @@ def build_reward(spec: str) -> RewardFn:
 
 
 def reward_spec(spec: str) -> str:
-    """``spec`` with a rule file's path made absolute, as the run records it (a resume from another
+    """``spec`` with a rule or policy file's path made absolute, as the run records it (a resume from another
     directory reads the same file)."""
     kind, _, arg = spec.partition(":")
     if kind in ("rules", "rule") and arg:
         return f"rules:{Path(arg).resolve()}"
+    if kind == "guard" and arg:
+        return f"guard:{Path(arg).resolve()}"
     if kind not in ("guard", "classifier") and Path(spec).suffix in (".yaml", ".yml", ".json"):
         return f"rules:{Path(spec).resolve()}"
     return spec
