@@ -87,6 +87,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("pii", "redact"): [missing + ".csv", "--out", str(tmp / "clean.csv")],
         ("rl", "train"): ["ppo", "--env", "NoSuchEnv-v0", "--out", str(tmp / "runs")],
         ("rl", "eval"): [missing],
+        ("rl", "tune"): [missing, "--reward", "guard", "--out", str(tmp / "runs")],
         ("meta", "train"): ["maml", "--task", "cosine", "--out", str(tmp / "runs")],
         ("meta", "eval"): [missing],
         ("compare",): [missing, missing, "--metric", "val_loss"],

@@ -149,6 +149,7 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
         # the key file's folder is created (its default is ~/.config/genforge), so no "missing folder" case
         (("keys", "add"), "--api-keys"): (["keys", "add", "ci", "--api-keys", "OUT"], "file, folder made"),
         (("rl", "train"), "--out"): (["rl", "train", "ppo", "--steps", "64", "--out", "OUT"], "dir"),
+        (("rl", "tune"), "--out"): (["rl", "tune", runs["vae"], "--reward", "guard", "--out", "OUT"], "dir"),
         (("tabular", "train"), "--out"): (
             ["tabular", "train", "copula", "--data", f"csv:{root / 'table.csv'}", "--out", "OUT"],
             "dir",

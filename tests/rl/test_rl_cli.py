@@ -70,3 +70,28 @@ def test_several_seeds_give_one_run_each_and_a_mean_over_seeds(capsys, tmp_path)
     assert summary["per_seed"] == per_seed and summary["mean_reward"] == sum(per_seed) / 2
     low, high = summary["ci95"]
     assert low <= summary["mean_reward"] <= high
+
+
+def test_tune_a_gpt_run_then_eval_it_then_resume_is_refused_when_finished(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "gpt", "--data", "text:lee", "--block-size", 16, "--max-steps", 2,
+                         "--set", "num_layers=1", "--set", "embed_dim=16", "--set", "num_heads=2",
+                         "--out", tmp_path / "base", "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    base = json.loads(out)["run"]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {type: regex, pattern: '[a-z]', cap: 4}\n")
+    code, out, err = run(capsys, "rl", "tune", base, "--reward", f"rules:{rules}", "--algo", "grpo", "--kl", 0.1,
+                         "--max-steps", 2, "--set", "max_new_tokens=6", "--set", "samples_per_prompt=3",
+                         "--set", "eval_samples=6", "--out", tmp_path / "tuned", "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    tuned = json.loads(out)
+    assert tuned["status"] == "completed" and tuned["steps"] == 2 and tuned["evaluation"]["samples"] == 6
+    code, out, err = run(capsys, "rl", "eval", tuned["run"], "--samples", 3, "--json")
+    assert code == 0, err
+    assert json.loads(out)["samples"] == 3 and json.loads(out)["updates"] == 2
+    code, out, err = run(capsys, "rl", "tune", "--resume", tuned["run"])
+    assert code == 2 and "already finished its 2 updates" in err
+    code, out, err = run(capsys, "rl", "tune", base, "--reward", "rules:/nonexistent.yaml")
+    assert code == 2 and err.startswith("error: reward rule file /nonexistent.yaml does not exist")
+    code, out, err = run(capsys, "rl", "tune", base, "--reward", "guard", "--set", "kl_coeff=1")
+    assert code == 2 and "unknown rl tune key 'kl_coeff'" in err

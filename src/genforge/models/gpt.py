@@ -98,8 +98,7 @@ class GPT(LanguageModel):
             nn.init.zeros_(module.bias)
 
     def _output(self, hidden: torch.Tensor) -> torch.Tensor:
-        hidden = self.ln_f(hidden)
-        return F.linear(hidden, self.token_embedding.weight) if self.head is None else self.head(hidden)
+        return self.project(self.ln_f(hidden))
 
     def _embed(self, ids: torch.Tensor, start: int) -> torch.Tensor:
         steps = ids.shape[1]
@@ -112,10 +111,19 @@ class GPT(LanguageModel):
 
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, T) with T <= context length -> next-token logits (B, T, V)."""
+        return self.project(self.hidden_states(ids))
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, T) -> the final LayerNorm's output (B, T, D), what the output layer reads (RL-tuning
+        puts its value head on it)."""
         x = self._embed(ids, 0)
         for block in self.blocks:
             x = block(x)
-        return self._output(x)
+        return self.ln_f(x)
+
+    def project(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Final hidden states (..., D) -> next-token logits (..., V)."""
+        return F.linear(hidden, self.token_embedding.weight) if self.head is None else self.head(hidden)
 
     def init_state(self, batch_size: int, max_len: int) -> KVCache:
         cfg: GPTConfig = self.config  # type: ignore[assignment]

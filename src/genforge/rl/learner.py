@@ -367,16 +367,3 @@ def evaluate_policy(
     }
     run.write_eval(result)
     return result
-
-
-def summarize_seeds(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean of the per-seed mean rewards with a normal-approximation 95 % interval over seeds."""
-    means = np.asarray([e["mean_reward"] for e in evaluations], dtype=np.float64)
-    half = 1.96 * float(means.std(ddof=1)) / np.sqrt(len(means)) if len(means) > 1 else 0.0
-    return {
-        "seeds": len(means),
-        "mean_reward": float(means.mean()),
-        "ci95": [float(means.mean()) - half, float(means.mean()) + half],
-        "per_seed": [float(m) for m in means],
-        "runs": [e["run"] for e in evaluations],
-    }
