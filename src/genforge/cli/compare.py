@@ -119,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
         f"P(B better) {result.p_b_better:.3f}   ({args.method}, ROPE ±{args.rope:g})",
         soft_wrap=True,
     )
+    if result.improvement is not None:
+        lo, hi = result.improvement["ci"]
+        out.print(
+            f"probability of improvement (a run of A beats a run of B, rliable) {result.improvement['value']:.3f}, "
+            f"{args.confidence:.0%} stratified bootstrap interval [{lo:.3f}, {hi:.3f}]",
+            soft_wrap=True,
+        )
     p_value = result.posterior.p_value
     if p_value is not None:
         out.print(f"classical paired t-test p-value {p_value:.3g}", soft_wrap=True)
