@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "compare needs two sets of runs (compare A B --metric M) or one study (compare sweep:NAME)"
         )
+    if args.out is not None:
+        raise ConfigError("--out names where compare sweep:NAME puts its repeats: it is not used with A B")
     if args.metric is None:
         raise ConfigError("compare A B needs --metric (val_loss, train_loss, bits_per_dim, fd_digits …)")
     if args.plot:
@@ -141,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 def run_top(args: argparse.Namespace, name: str) -> int:
     from genforge.core.errors import ConfigError
     from genforge.core.io import atomic_write_json
-    from genforge.core.paths import check_output_file
+    from genforge.core.paths import check_output_dir, check_output_file
     from genforge.research.topk import compare_top
 
     if args.b is not None:
@@ -150,6 +152,8 @@ def run_top(args: argparse.Namespace, name: str) -> int:
         )
     if args.plot:
         raise ConfigError("--plot draws one posterior: it is not available with sweep:NAME (use --save)")
+    if args.out:
+        check_output_dir(args.out)
     if args.save:
         check_output_file(args.save)
     notes = err_console() if not args.json else None
