@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     out.print(
-        f"P(A better) {result.p_a_better:.3f} · P(practically equal) {result.p_equivalent:.3f} · "
+        f"P(A better) {result.p_a_better:.3f} · P(practically equal) {max(result.p_equivalent, 0.0):.3f} · "
         f"P(B better) {result.p_b_better:.3f}   ({args.method}, ROPE ±{args.rope:g})",
         soft_wrap=True,
     )
