@@ -83,6 +83,15 @@ def test_cli_table_pulls_every_results_table_into_csv(corpus, tmp_path, capsys):
     want = {(p["file"], "2", p["dataset"], "Metric", "FID") for p in papers}
     want |= {(p["file"], "2", p["dataset"], "Value", str(p["fid"])) for p in papers}
     assert got == want  # every cell of the 20 tables, nothing else
+    short = tmp_path / "short.csv"
+    args = ["papers", "table", "--store", str(store), "--out", str(short), "--fields", "file,column,value"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert (
+        short.read_text().splitlines()[0] == "file,column,value" and len(short.read_text().splitlines()) == 41
+    )
+    assert main([*args[:-1], "file,dataset"]) != 0
+    assert "unknown table field(s) dataset" in capsys.readouterr().err
     assert main(["papers", "table", "--store", str(store), "--out", str(tmp_path / "t.txt")]) != 0
     assert "Traceback" not in capsys.readouterr().err
     assert main(["papers", "table", "--store", str(tmp_path / "none"), "--out", str(out)]) != 0

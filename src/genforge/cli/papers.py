@@ -38,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     question.set_defaults(handler=run_ask)
     tables = sub.add_parser("table", help="result tables found in the papers' pages, into one long-form CSV")
     tables.add_argument("--out", required=True, metavar="CSV", help="CSV file to write")
+    tables.add_argument(
+        "--fields",
+        help="comma-separated CSV columns to keep (default all: file,title,page,table,caption,row,"
+        "row_label,column,value)",
+    )
     _add_store(tables)
     add_json(tables)
     tables.set_defaults(handler=run_table)
@@ -107,7 +112,8 @@ def run_ask(args: argparse.Namespace) -> int:
 def run_table(args: argparse.Namespace) -> int:
     from genforge.research.papers_table import write_tables
 
-    result = write_tables(args.store, args.out)
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    result = write_tables(args.store, args.out, fields)
     if args.json:
         print_json(result)
         return 0

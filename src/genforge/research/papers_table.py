@@ -10,7 +10,8 @@ in it (``we train for 100 epochs``) is not a row: after the label there must be 
 
 The CSV is in long form, one cell a line: ``file, title, page, table, caption, row, row_label, column,
 value`` (``column`` is the header cell above the value, else ``col<N>``), so it filters to a
-``dataset, metric, value`` view with any spreadsheet or a one-line pandas call.
+``dataset, metric, value`` view with any spreadsheet or a one-line pandas call; ``fields`` keeps some
+columns only (``--fields file,page,row_label,column,value``).
 """
 
 from __future__ import annotations
@@ -144,27 +145,40 @@ def extract_tables(store: str | Path) -> tuple[list[Table], list[str]]:
     return tables, notes
 
 
-def tables_csv(tables: list[Table]) -> str:
-    """The long-form CSV text of ``tables`` (header line included)."""
+def check_fields(fields: list[str] | None) -> list[str]:
+    """The CSV columns to write: ``fields`` (checked against :data:`COLUMNS`) or all of them."""
+    if not fields:
+        return list(COLUMNS)
+    unknown = [f for f in fields if f not in COLUMNS]
+    if unknown:
+        raise ConfigError(f"unknown table field(s) {', '.join(unknown)} (choose from {', '.join(COLUMNS)})")
+    return list(fields)
+
+
+def tables_csv(tables: list[Table], fields: list[str] | None = None) -> str:
+    """The long-form CSV text of ``tables`` (header line included), with the columns ``fields``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=check_fields(fields), lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     for table in tables:
         writer.writerows(table.cells())
     return buffer.getvalue()
 
 
-def write_tables(store: str | Path, out: str | Path) -> dict[str, Any]:
+def write_tables(store: str | Path, out: str | Path, fields: list[str] | None = None) -> dict[str, Any]:
     """Extract the tables of the papers in ``store`` into the CSV file ``out`` (written whole or not at
     all); a summary: tables, cells, papers with a table, notes."""
     from genforge.core.io import atomic_write_text
     from genforge.core.paths import check_output_file
 
     target = check_output_file(out, suffixes=(".csv",))
+    check_fields(fields)
     tables, notes = extract_tables(store)
     if not tables:
         raise ConfigError(f"no result table found in the papers of {store}: nothing written")
-    atomic_write_text(target, tables_csv(tables))
+    atomic_write_text(target, tables_csv(tables, fields))
     return {
         "out": str(target),
         "tables": len(tables),
