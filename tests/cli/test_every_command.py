@@ -99,6 +99,8 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("papers", "index"): [missing, "--store", str(tmp / "papers")],
         ("papers", "list"): ["--store", missing],
         ("papers", "ask"): ["what?", "--store", missing],
+        ("papers", "table"): ["--store", missing, "--out", str(tmp / "tables.csv")],
+        ("papers", "graph"): ["--store", missing, "--out", str(tmp / "graph.png")],
         ("track", "export"): [missing, "--to", f"mlflow:sqlite:///{tmp / 'mlflow.db'}"],
         ("track", "import"): ["wandb:x", "--experiment", "e", "--out", str(tmp / "imported")],
         ("serve",): [missing, "--port", "0", "--embeddings", "none"],

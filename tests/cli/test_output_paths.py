@@ -168,6 +168,18 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
             ["data", "make", "scenes", "--n", "4", "--canvas", "32", "--out", "OUT"],
             "dir",
         ),
+        (("compare",), "--out"): (
+            ["compare", "sweep:s", "--studies", root / "studies", "--out", "OUT"],
+            "dir",
+        ),
+        (("papers", "table"), "--out"): (
+            ["papers", "table", "--store", root / "papers", "--out", "OUT"],
+            "file",
+        ),
+        (("papers", "graph"), "--out"): (
+            ["papers", "graph", "--store", root / "papers", "--out", "OUT"],
+            "file",
+        ),
     }
 
 

@@ -21,6 +21,12 @@ def test_longer_training_is_better_with_high_probability(vae_sets):
     assert result.p_a_better >= 0.95
     swapped = compare(vae_sets / "b", vae_sets / "a", "val_loss")
     assert swapped.p_b_better == pytest.approx(result.p_a_better)
+    # every 25-step run beats every 2-step run: rliable's probability of improvement is 1, and
+    # 0.5 when both sides are the same runs
+    improvement = result.to_dict()["probability_of_improvement"]
+    assert improvement["value"] == 1.0 and swapped.improvement["value"] == 0.0
+    assert improvement["ci"] == [1.0, 1.0]
+    assert compare(vae_sets / "a", vae_sets / "a", "val_loss").improvement["value"] == 0.5
 
 
 def test_figures_are_read_from_the_runs_own_log(vae_sets):

@@ -68,3 +68,53 @@ def test_cli_list_json_and_bad_input(corpus, tmp_path, capsys):
     assert len(json.loads(capsys.readouterr().out)["papers"]) == 20
     assert main(["papers", "list", "--store", str(tmp_path / "none")]) == 2
     assert "no papers index" in capsys.readouterr().err
+
+
+def test_cli_table_pulls_every_results_table_into_csv(corpus, tmp_path, capsys):
+    import csv
+
+    papers, _, store = corpus
+    out = tmp_path / "tables.csv"
+    assert main(["papers", "table", "--store", str(store), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tables"] == 20 and summary["papers"] == 20
+    rows = list(csv.DictReader(out.open()))
+    got = {(r["file"], r["page"], r["row_label"], r["column"], r["value"]) for r in rows}
+    want = {(p["file"], "2", p["dataset"], "Metric", "FID") for p in papers}
+    want |= {(p["file"], "2", p["dataset"], "Value", str(p["fid"])) for p in papers}
+    assert got == want  # every cell of the 20 tables, nothing else
+    short = tmp_path / "short.csv"
+    args = ["papers", "table", "--store", str(store), "--out", str(short), "--fields", "file,column,value"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert (
+        short.read_text().splitlines()[0] == "file,column,value" and len(short.read_text().splitlines()) == 41
+    )
+    assert main([*args[:-1], "file,dataset"]) != 0
+    assert "unknown table field(s) dataset" in capsys.readouterr().err
+    assert main(["papers", "table", "--store", str(store), "--out", str(tmp_path / "t.txt")]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["papers", "table", "--store", str(tmp_path / "none"), "--out", str(out)]) != 0
+    assert "no papers index" in capsys.readouterr().err
+
+
+def test_cli_graph_draws_exactly_the_known_citations(corpus, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from genforge.research.papers_graph import citation_graph
+
+    papers, _, store = corpus
+    graph = citation_graph(store, shared=1)
+    files = {n["number"]: n["file"] for n in graph["nodes"]}
+    cites = {(files[e["source"]], files[e["target"]]) for e in graph["edges"] if e["kind"] == "cites"}
+    assert cites == {(p["file"], papers[j]["file"]) for p in papers for j in p["cites"]}
+    shared = [e for e in graph["edges"] if e["kind"] == "shared"]
+    assert len(shared) == 20 * 19 // 2  # every pair shares the one outside reference
+    picture = tmp_path / "g.png"
+    assert main(["papers", "graph", "--store", str(store), "--out", str(picture)]) == 0
+    assert f"20 papers, {len(cites)} citations" in capsys.readouterr().out
+    with Image.open(picture) as image:
+        assert image.format == "PNG" and len(np.unique(np.asarray(image.convert("L")))) > 10
+    assert main(["papers", "graph", "--store", str(store), "--out", str(picture), "--shared", "0"]) != 0
+    assert "at least 1" in capsys.readouterr().err

@@ -52,11 +52,17 @@ def test_seed_lists_are_checked():
 def test_cli_json(repeated, capsys):
     source, out, result = repeated
     args = ["repeat", str(source.path), "--seed-list", "0", "1", "--out", str(out), "--metric", "val_loss"]
-    code = main([*args, "--detect", "0.5", "--json"])
+    code = main([*args, "--detect", "0.5", "--gamma", "150", "--json"])
     record = json.loads(capsys.readouterr().out)
     assert code == 0 and record["kind"] == "genforge.repeat"
     assert record["summary"]["mean"] == pytest.approx(result.summary["mean"])
     assert record["summary"]["detect"]["seeds_per_side"] >= 2
+    strat = record["summary"]["stratified"]
+    values = [r["value"] for r in record["runs"]]
+    assert strat["mean"]["value"] == pytest.approx(sum(values) / 2) == strat["iqm"]["value"]
+    assert strat["optimality_gap"]["value"] == pytest.approx(sum(max(v, 150) for v in values) / 2 - 150)
+    assert main([*args, "--gamma", "150"]) == 0
+    assert "stratified bootstrap interval" in capsys.readouterr().out
 
 
 def test_an_interrupted_seed_is_resumed_and_ends_like_an_uninterrupted_one(tmp_path):

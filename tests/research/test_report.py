@@ -45,6 +45,10 @@ def test_sweep_report_lists_every_trial_and_the_command(uninterrupted, tmp_path)
     _check_self_contained(one)
     assert "genforge sweep run vae --data digits --space space.json" in one
     assert len(_record(one)["trials"]) == 3
+    assert (
+        one.index("<h2>History") < one.index("<h2>Parameters against the objective") < one.index("<h2>Trials")
+    )
+    assert one.count("data:image/png;base64,") == 2  # history and parallel coordinates
 
 
 def test_a_bad_reference_is_one_line(tmp_path, capsys):

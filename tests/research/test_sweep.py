@@ -198,3 +198,24 @@ def test_parallel_jobs_on_sqlite_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="parallel jobs need the journal storage"):
         sweep("vae", "digits", SPACE, root=tmp_path, storage="sqlite", jobs=2)
     assert not any(tmp_path.iterdir())
+
+
+def test_cli_show_draws_parallel_coordinates(uninterrupted, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    picture = tmp_path / "pc.png"
+    assert (
+        main(["sweep", "show", "plain", "--studies", str(uninterrupted), "--plot", str(picture), "--json"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["plot"] == str(picture)
+    with Image.open(picture) as image:
+        assert image.format == "PNG" and image.size[0] > image.size[1] > 200
+        colours = len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0))
+    assert colours > 20  # lines coloured by objective, not an empty canvas
+    assert (
+        main(["sweep", "show", "plain", "--studies", str(uninterrupted), "--plot", str(tmp_path / "x.gif")])
+        != 0
+    )
+    assert "cannot write a picture" in capsys.readouterr().err

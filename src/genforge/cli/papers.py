@@ -1,4 +1,5 @@
-"""``genforge papers index DIR`` / ``papers list`` / ``papers ask QUESTION``: a literature view of PDFs."""
+"""``genforge papers index DIR`` / ``papers list`` / ``papers ask QUESTION`` / ``papers table --out CSV``
+/ ``papers graph --out PNG``: a literature view of PDFs."""
 
 from __future__ import annotations
 
@@ -35,6 +36,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_store(question)
     add_json(question)
     question.set_defaults(handler=run_ask)
+    tables = sub.add_parser("table", help="result tables found in the papers' pages, into one long-form CSV")
+    tables.add_argument("--out", required=True, metavar="CSV", help="CSV file to write")
+    tables.add_argument(
+        "--fields",
+        help="comma-separated CSV columns to keep (default all: file,title,page,table,caption,row,"
+        "row_label,column,value)",
+    )
+    _add_store(tables)
+    add_json(tables)
+    tables.set_defaults(handler=run_table)
+    graph = sub.add_parser("graph", help="the citation graph between the indexed papers, as a picture")
+    graph.add_argument("--out", required=True, metavar="PNG", help="picture to write (.png, .jpg, .webp)")
+    graph.add_argument(
+        "--shared", type=int, metavar="N", help="also join papers that share at least N references (dashed)"
+    )
+    _add_store(graph)
+    add_json(graph)
+    graph.set_defaults(handler=run_graph)
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -88,3 +107,37 @@ def run_ask(args: argparse.Namespace) -> int:
     for c in result["citations"]:
         out.print(f"[{c['number']}] {c['title']} ({c['file']}), page {c['page']}", soft_wrap=True)
     return 0 if result["status"] != "not found" else 1
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from genforge.research.papers_table import write_tables
+
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    result = write_tables(args.store, args.out, fields)
+    if args.json:
+        print_json(result)
+        return 0
+    for note in result["notes"]:
+        err_console().print(f"note: {note}", soft_wrap=True)
+    console().print(
+        f"{result['tables']} tables ({result['cells']} cells) from {result['papers']} papers: {result['out']}",
+        soft_wrap=True,
+    )
+    return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from genforge.research.papers_graph import draw_graph
+
+    graph = draw_graph(args.store, args.out, shared=args.shared)
+    if args.json:
+        print_json(graph)
+        return 0
+    kinds = [e["kind"] for e in graph["edges"]]
+    console().print(
+        f"{len(graph['nodes'])} papers, {kinds.count('cites')} citations"
+        + (f", {kinds.count('shared')} pairs sharing >= {args.shared} references" if args.shared else "")
+        + f": {graph['out']}",
+        soft_wrap=True,
+    )
+    return 0

@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--detect", type=float, metavar="DIFF", help="also say how many seeds a difference of DIFF needs"
     )
     parser.add_argument(
+        "--gamma", type=float, metavar="TARGET", help="also give the optimality gap below this target score"
+    )
+    parser.add_argument(
         "--confidence", type=float, default=0.95, help="level of the intervals (default 0.95)"
     )
     parser.add_argument(
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             confidence=args.confidence,
             bootstrap_seed=args.seed,
             detect=args.detect,
+            gamma=args.gamma,
             on_seed=on_seed,
         )
     except KeyboardInterrupt:
@@ -84,6 +88,15 @@ def run(args: argparse.Namespace) -> int:
     ):
         lo, hi = s[key]
         out.print(f"{level} {name} interval of the mean: [{lo:.4g}, {hi:.4g}]", soft_wrap=True)
+    strat = s["stratified"]
+    for key, name in (("iqm", "IQM"), ("optimality_gap", f"optimality gap to {args.gamma:g}")):
+        if key in strat:
+            lo, hi = strat[key]["ci"]
+            out.print(
+                f"{name} {strat[key]['value']:.4g}, {level} stratified bootstrap interval [{lo:.4g}, {hi:.4g}] "
+                f"({strat['reps']} resamples, rliable's definition)",
+                soft_wrap=True,
+            )
     if "detect" in s:
         need = s["detect"]["seeds_per_side"]
         out.print(

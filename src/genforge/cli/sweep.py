@@ -70,6 +70,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     again.set_defaults(handler=run_resume)
     show = sub.add_parser("show", help="trials, the best one and parameter importances")
     show.add_argument("name", help="study name")
+    show.add_argument(
+        "--plot", metavar="PNG", help="also draw the trials as parallel coordinates (parameters vs objective)"
+    )
     _add_root(show)
     add_json(show)
     show.set_defaults(handler=run_show)
@@ -154,9 +157,17 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from genforge.core.paths import check_output_file
+    from genforge.render.images import image_format
+    from genforge.research.plot import save_parallel_coordinates
     from genforge.research.sweep import study_summary
 
+    if args.plot:
+        image_format(args.plot)
+        check_output_file(args.plot)
     summary = study_summary(args.name, args.studies)
+    if args.plot:
+        summary["plot"] = str(save_parallel_coordinates(summary, args.plot))
     if args.json:
         print_json(summary)
         return 0
@@ -180,4 +191,6 @@ def run_show(args: argparse.Namespace) -> int:
             "importance: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["importances"].items()),
             soft_wrap=True,
         )
+    if args.plot:
+        out.print(f"plot: {summary['plot']}", soft_wrap=True)
     return 0

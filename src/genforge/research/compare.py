@@ -20,6 +20,7 @@ import numpy as np
 
 from genforge import __version__
 from genforge.core.errors import ConfigError
+from genforge.research.aggregate import poi_interval
 from genforge.research.bayes import Posterior, bayesian_bootstrap, check_rope, correlated_ttest, signed_rank
 from genforge.research.runsets import RunFigure, collect, metric_direction
 from genforge.research.stats import DEFAULT_CONFIDENCE, summarize
@@ -43,6 +44,7 @@ class Comparison:
     summary_b: dict[str, Any]
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    improvement: dict[str, Any] | None = None  # rliable's probability of improvement P(A beats B)
 
     @property
     def p_a_better(self) -> float:
@@ -91,6 +93,7 @@ class Comparison:
             "posterior": self.posterior.to_dict(),
             "settings": self.settings,
             "command": self.command(),
+            "probability_of_improvement": self.improvement,
             "notes": self.notes,
             "genforge": __version__,
         }
@@ -205,4 +208,5 @@ def compare(
         summary_b=summarize(b_values, confidence=confidence, seed=seed),
         settings={"method": method, "rope": rope, "rho": rho, "confidence": confidence, "seed": seed},
         notes=notes,
+        improvement=poi_interval(a_values, b_values, direction=direction, confidence=confidence, seed=seed),
     )

@@ -21,6 +21,7 @@ from genforge.core.runs import Run, list_runs
 from genforge.metrics.run_metrics import headline
 from genforge.pipelines.loading import as_run
 from genforge.pipelines.training import resume, train
+from genforge.research.aggregate import aggregate_summary
 from genforge.research.runsets import metric_direction, read_figure
 from genforge.research.stats import DEFAULT_CONFIDENCE, seeds_needed, summarize
 
@@ -100,12 +101,15 @@ def repeat(
     confidence: float = DEFAULT_CONFIDENCE,
     bootstrap_seed: int = 0,
     detect: float | None = None,
+    gamma: float | None = None,
     on_seed: Callable[[int, str], Any] | None = None,
 ) -> RepeatResult:
     """Train ``run``'s configuration under each of ``seeds`` (an int n means seeds 0..n-1) into ``out``
     and summarise ``metric`` (default: the run's headline figure) over them. ``on_seed(seed, action)``
     is told before each seed is trained, resumed or kept. With ``detect``, the summary also says how many
-    seeds a side a difference of that size needs (80 % power at the same confidence)."""
+    seeds a side a difference of that size needs (80 % power at the same confidence). ``summary["stratified"]``
+    holds rliable's aggregates (IQM, median, mean; the optimality gap below target ``gamma`` when given)
+    with stratified bootstrap intervals (:mod:`genforge.research.aggregate`)."""
     source = as_run(run)
     config = source.read_config()
     seeds = seed_list(seeds)
@@ -148,7 +152,11 @@ def repeat(
         rows.append({"seed": seed, "run": str(current.path), "value": value, "action": action})
     if config["train"].get("max_steps") is None:
         notes.append("the runs have a time budget, not a step budget: seeds may have trained unequal steps")
-    summary = summarize([r["value"] for r in rows], confidence=confidence, seed=bootstrap_seed)
+    values = [r["value"] for r in rows]
+    summary = summarize(values, confidence=confidence, seed=bootstrap_seed)
+    summary["stratified"] = aggregate_summary(
+        values, direction=direction, gamma=gamma, confidence=confidence, seed=bootstrap_seed
+    )
     if detect is not None:
         summary["detect"] = {
             "difference": detect,

@@ -30,7 +30,7 @@ from genforge.core.io import atomic_write_text, read_json_object, to_jsonable
 from genforge.core.paths import check_output_file
 from genforge.pipelines.report import CSS
 from genforge.research.compare import RESULT_KIND, compare_values
-from genforge.research.plot import posterior_png
+from genforge.research.plot import parallel_coordinates_png, posterior_png
 from genforge.research.reproduce import reproduce_section, trained_runs
 from genforge.research.sweep import DEFAULT_ROOT, study_summary
 
@@ -238,6 +238,11 @@ def render_study(summary: dict[str, Any]) -> str:
         "<h2>Trials</h2>",
         _table(["trial", "state", study["metric"], "parameters", "run"], rows),
     ]
+    if best:
+        sections[5:5] = [
+            "<h2>Parameters against the objective</h2>",
+            _png(parallel_coordinates_png(summary), "parallel coordinates"),
+        ]
     if summary["importances"]:
         sections += [
             "<h2>Parameter importances (Optuna fANOVA)</h2>",
