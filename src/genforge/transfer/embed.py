@@ -90,6 +90,7 @@ class EmbedFinetuneResult:
     after: dict[str, float]
     trainable_fraction: float
     notes: list[str] = field(default_factory=list)
+    train_s: float = 0.0  # the training loop alone (steps and collapse checks)
 
     @property
     def model_path(self) -> Path:
@@ -167,7 +168,7 @@ def _encode(model: Any, texts: list[str]) -> np.ndarray:
 
 
 def _embed(model: Any, texts: list[str]) -> torch.Tensor:
-    features = model.tokenize(texts)
+    features = model.preprocess(texts) if hasattr(model, "preprocess") else model.tokenize(texts)
     return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
 
 
@@ -246,6 +247,7 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
         status, notes, step, records, healthy_step = "completed", [], 0, [], 0
         model.train()
         gen = make_generator(seed + 1)
+        loop_start = time.perf_counter()
         while step < total:
             for idx in torch.randperm(len(train_pairs), generator=gen).split(config.batch_size):
                 if step >= total:
@@ -260,7 +262,7 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
                 optimizer.step()
                 schedule.step()
                 step += 1
-                record = {"step": step, "loss": float(loss), "lr": schedule.get_last_lr()[0]}
+                record = {"step": step, "loss": float(loss.detach()), "lr": schedule.get_last_lr()[0]}
                 if step % config.check_every == 0 or step == total:
                     record["random_cosine"] = mean_random_cosine(model, texts, seed)
                     if record["random_cosine"] > config.collapse_cosine:
@@ -280,6 +282,7 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
                     progress({**record, "total": total})
             if status == "collapsed":
                 break
+        train_s = time.perf_counter() - loop_start
         model.eval()
         if config.lora is not None:
             save_adapter(model[0].auto_model, config.lora, run.artifact("adapter"))
@@ -305,6 +308,8 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
         }
     )
     evaluation = {"before": before, "after": after, "steps": step, "status": status}
-    evaluation.update({"trainable_fraction": fraction, "elapsed_s": elapsed, "notes": notes})
+    evaluation.update(
+        {"trainable_fraction": fraction, "elapsed_s": elapsed, "train_s": train_s, "notes": notes}
+    )
     io.atomic_write_json(run.path / "eval.json", evaluation)
-    return EmbedFinetuneResult(run, status, step, elapsed, before, after, fraction, notes)
+    return EmbedFinetuneResult(run, status, step, elapsed, before, after, fraction, notes, train_s)
