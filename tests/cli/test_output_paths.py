@@ -167,6 +167,10 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
             ["data", "make", "scenes", "--n", "4", "--canvas", "32", "--out", "OUT"],
             "dir",
         ),
+        (("finetune",), "--out"): (
+            ["finetune", vae, "--data", "digits", "--max-steps", "1", "--out", "OUT"],
+            "dir",
+        ),
     }
 
 

@@ -32,7 +32,7 @@ from genforge.pipelines.training import _fit_and_finish, resolve_configs
 from genforge.trainer.loop import ProgressFn, Trainer, TrainResult
 from genforge.trainer.signals import StopSignals
 from genforge.transfer.freeze import apply_transfer
-from genforge.transfer.lora import LoraConfig, parse_lora, save_adapter
+from genforge.transfer.lora import LoraConfig, lora_layers, parse_lora, save_adapter
 
 ADAPTER_DIR = "adapter"
 
@@ -99,6 +99,8 @@ def finetune_run(
                         f"run {parent_run.id}'s weights do not fit a model for {data}: {str(exc).splitlines()[0]}"
                     ) from None
                 apply_transfer(model, transfer)
+                if lora is not None:
+                    transfer["lora_layers"] = sorted(lora_layers(model))
                 rng_state = torch.get_rng_state()
             run.write_config(
                 {
