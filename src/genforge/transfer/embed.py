@@ -288,7 +288,15 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
             save_adapter(model[0].auto_model, config.lora, run.artifact("adapter"))
             remove_lora(model[0].auto_model)  # merged on export: model/ is a plain MiniLM
         after = retrieval_scores(model, held) if held else {}
-    model.save(str(run.artifact(MODEL_DIR)), safe_serialization=True)
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "writing shards" bar for one local file is noise on stderr
+    try:
+        model.save(str(run.artifact(MODEL_DIR)), safe_serialization=True)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     io.rewrite_jsonl(run.metrics_path, records)
     io.atomic_write_json(
         run.path / MANIFEST,
