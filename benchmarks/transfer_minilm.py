@@ -83,17 +83,41 @@ def peer(train_path: Path, holdout_path: Path, config: EmbedFinetuneConfig, seed
     return {"after": retrieval_scores(model, held), "steps": steps, "steps_per_s": steps / elapsed}
 
 
+def speed_only(train_path: Path, holdout_path: Path, tmp: Path, args: argparse.Namespace) -> None:
+    """Training-loop steps/s only (a 2-pair hold-out), peer, genforge, peer, genforge: the machine's
+    load changes less between neighbouring runs."""
+    small = tmp / "held2.jsonl"
+    small.write_text("".join(holdout_path.read_text().splitlines(keepends=True)[:2]))
+    config = EmbedFinetuneConfig.build({"epochs": args.epochs, "check_every": 1000})
+    ours, theirs = [], []
+    for _ in range(2):
+        theirs.append(peer(train_path, small, config, args.seed)["steps_per_s"])
+        result = finetune_embedding(
+            train_path, holdout_pairs=small, config=config, out=tmp / "runs", seed=args.seed
+        )
+        ours.append(result.steps / result.train_s)
+    print(f"steps/s genforge {ours}, sentence-transformers {theirs}")
+    print(
+        f"genforge full vs sentence-transformers: steps/s ratio {sum(ours) / sum(theirs):.2f}x (shared machine)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lora-rank", type=int, default=8)
+    parser.add_argument(
+        "--speed-only", action="store_true", help="steps/s of genforge full vs the peer, run back to back"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="transfer-bench-"))
     train_path, holdout_path = (
         write_pairs(TRAIN, tmp / "train.jsonl"),
         write_pairs(HOLDOUT, tmp / "holdout.jsonl"),
     )
+    if args.speed_only:
+        return speed_only(train_path, holdout_path, tmp, args)
     rows = {}
     for name, extra in (("genforge full", {}), ("genforge LoRA", {"lora": {"r": args.lora_rank}})):
         config = EmbedFinetuneConfig.build({"epochs": args.epochs, "check_every": 1000, **extra})
