@@ -14,6 +14,7 @@ LAYERS = {
     "tabular": 3,
     "cli": 4, "serve": 4,
 }  # fmt: skip
+LAYERS["transfer"] = 2  # LoRA + MiniLM fine-tuning (engine); run-level fine-tuning is pipelines/finetune.py
 ROOT = Path(genforge.__file__).parent
 
 

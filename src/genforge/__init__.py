@@ -40,6 +40,8 @@ _LAZY = {
     "sample_table": "genforge.tabular.engine:sample_table",
     "impute_table": "genforge.tabular.engine:impute_table",
     "tabular_report": "genforge.tabular.report:tabular_report",
+    "finetune_embedding": "genforge.transfer.embed:finetune_embedding",
+    "finetune_run": "genforge.pipelines.finetune:finetune_run",
 }
 
 

@@ -119,6 +119,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("clip", "zeroshot"): [missing],
         ("clip", "score"): [missing, "--clip", missing],
         ("data", "make"): ["scenes", "--canvas", "16", "--out", str(tmp / "scenes")],
+        ("finetune",): ["embed", "--pairs", missing + ".jsonl", "--out", str(tmp / "runs")],
     }
 
 

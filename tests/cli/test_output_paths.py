@@ -180,6 +180,10 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
             ["papers", "graph", "--store", root / "papers", "--out", "OUT"],
             "file",
         ),
+        (("finetune",), "--out"): (
+            ["finetune", vae, "--data", "digits", "--max-steps", "1", "--out", "OUT"],
+            "dir",
+        ),
     }
 
 

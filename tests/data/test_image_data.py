@@ -91,3 +91,14 @@ def test_augmentation_changes_training_batches_only_through_generator():
     batch = {k: v[:4] for k, v in d.split("train").items()}
     out = d.augment(batch, torch.Generator().manual_seed(0))
     assert torch.equal(out["x"], batch["x"].flip(-1)) and torch.equal(out["y"], batch["y"])
+
+
+def test_digits_classes_and_per_class_options():
+    data = load_dataset("digits", {"classes": [7, 8, 9], "per_class": 50})
+    train = data.split("train")
+    assert sorted(train["y"].unique().tolist()) == [7, 8, 9]
+    assert torch.bincount(train["y"], minlength=10)[7:].tolist() == [50, 50, 50]
+    full_test = load_dataset("digits").split("test")
+    assert len(data.split("test")["y"]) == int(torch.isin(full_test["y"], torch.tensor([7, 8, 9])).sum())
+    with pytest.raises(DataError, match="among 0..9"):
+        load_dataset("digits", {"classes": [12]})

@@ -88,6 +88,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "synthetic tables (tvae, ctgan, copula): train, sample, impute, report",
     ),
     "clip": ("genforge.cli.clip", "CLIP-style image/text model: train, zeroshot (accuracy, recall), score"),
+    "finetune": ("genforge.cli.finetune", "transfer learning: MiniLM on pairs, or a run on new data"),
 }
 
 

@@ -93,13 +93,40 @@ def digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.as_tensor(target, dtype=torch.long)
 
 
+class DigitsOptions(ImageOptions):
+    classes: list[int] | None = Field(
+        None, description="keep only these digits (e.g. [7,8,9]) in every split; default all ten"
+    )
+    per_class: int | None = Field(
+        None, ge=1, description="keep at most this many training images of each class (val/test unchanged)"
+    )
+
+
+def _select_classes(dataset: Dataset, classes: list[int] | None, per_class: int | None) -> Dataset:
+    """The digits of ``classes`` only, and at most ``per_class`` training images each (first in split order)."""
+    if classes is not None and (not classes or any(c not in range(10) for c in classes)):
+        raise DataError(f"digits classes must be among 0..9, got {classes}")
+    for name, split in dataset.splits.items():
+        keep = torch.ones(len(split["y"]), dtype=torch.bool)
+        if classes is not None:
+            keep = torch.isin(split["y"], torch.tensor(classes))
+        if per_class is not None and name == "train":
+            seen = torch.zeros(10, dtype=torch.long)
+            for i in keep.nonzero().flatten().tolist():
+                label = int(split["y"][i])
+                keep[i] = bool(seen[label] < per_class)
+                seen[label] += 1
+        dataset.splits[name] = {k: v[keep] for k, v in split.items()}
+    return dataset
+
+
 @register_dataset(
     "digits",
-    options=ImageOptions,
+    options=DigitsOptions,
     kind="image",
     help="scikit-learn's 8x8 handwritten digits: 1,797 images, 17 grey levels, 10 classes (70/15/15 split)",
 )
-def digits(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Dataset:
+def digits(arg: str | None, options: DigitsOptions, artifacts: Path | None) -> Dataset:
     if arg:
         raise DataError(f"'digits' takes no argument (got 'digits:{arg}')")
     x, y = digits_tensors()
@@ -109,7 +136,10 @@ def digits(arg: str | None, options: ImageOptions, artifacts: Path | None) -> Da
         x, num_levels = _resize_levels(scaled, options.image_size), 256
     if options.channels == "rgb":
         x = x.expand(-1, 3, -1, -1).contiguous()
-    return _image_dataset("digits", x, y, num_levels, 10, "sklearn digits", options)
+    dataset = _image_dataset("digits", x, y, num_levels, 10, "sklearn digits", options)
+    if options.classes is None and options.per_class is None:
+        return dataset
+    return _select_classes(dataset, options.classes, options.per_class)
 
 
 @register_dataset(

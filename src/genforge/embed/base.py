@@ -133,4 +133,8 @@ def load_embedding(path: str | os.PathLike) -> Embedding:
     meta = io.read_json(manifest)
     cls = EMBEDDINGS.get(meta["kind"]).obj
     tensors = io.load_tensors(path / "vectors.safetensors") if (path / "vectors.safetensors").exists() else {}
-    return cls.from_state(meta.get("settings", {}), {k: v.numpy() for k, v in tensors.items()})
+    settings = dict(meta.get("settings", {}))
+    inside = settings.get("model_path")
+    if isinstance(inside, str) and not Path(inside).is_absolute() and (path / inside).is_dir():
+        settings["model_path"] = str(path / inside)  # a model saved inside the directory
+    return cls.from_state(settings, {k: v.numpy() for k, v in tensors.items()})

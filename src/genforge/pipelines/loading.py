@@ -48,11 +48,16 @@ def data_info(run: Run, config: dict[str, Any]) -> DataInfo:
 def build_run_model(run: Run, config: dict[str, Any], info: DataInfo | None = None) -> GenerativeModel:
     """The run's model, freshly initialised from its saved config (no weights loaded)."""
     try:
-        return build_model(config["family"], config["model"], info or data_info(run, config))
+        model = build_model(config["family"], config["model"], info or data_info(run, config))
     except GenforgeError as exc:
         raise CheckpointError(
             f"{run.config_path} does not describe a model genforge can build: {exc}"
         ) from None
+    if config.get("transfer"):  # a fine-tune run: its adapters / frozen parts (pipelines/finetune.py)
+        from genforge.transfer.freeze import apply_transfer
+
+        apply_transfer(model, config["transfer"])
+    return model
 
 
 def rebuild_dataset(run: Run, config: dict[str, Any]) -> Dataset:
@@ -93,6 +98,10 @@ def load_run(
         raise CheckpointError(
             f"checkpoint of run {run.id} does not fit its model config: {str(exc).splitlines()[0]}"
         ) from None
+    if (config.get("transfer") or {}).get("lora") is not None:  # adapters merged: the parent's architecture
+        from genforge.transfer.lora import remove_lora
+
+        remove_lora(model)
     model.eval()
     return LoadedRun(
         run=run, model=model, dataset=dataset, config=config, step=checkpoint.step, notes=checkpoint.notes
