@@ -10,6 +10,12 @@ settings, the calibrated threshold, the SHA-256 of the weights and the fingerpri
 The sentence embedding (all-MiniLM-L6-v2) was not used as a feature: one encoding is slow on one CPU
 thread (measured 170–280 ms for a 1,000-character text on this shared 2-core machine), far over the latency
 budget of the whole input policy, while hashed n-grams cost about a millisecond.
+
+A check does not import scikit-learn (1.5 s idle, 3-5 s under load, before the first verdict of ``guard
+check``, ``rag ask`` or a server): its n-grams (:func:`char_wb_grams`, :func:`word_grams`) and their columns
+(MurmurHash3 through ``mmh3``, :func:`_hash_column`) are computed here the way ``HashingVectorizer`` computes
+them, and ``tests/guard/test_detector.py`` checks every column and value against scikit-learn's. Training
+(:func:`featurize`) still uses ``HashingVectorizer`` itself.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import mmh3
 import numpy as np
 
 from genforge.core import io
@@ -59,19 +67,32 @@ def _vectorizers():
 _CUE_INDEX = {name: i for i, name in enumerate(CUE_NAMES)}
 
 
-@lru_cache(maxsize=1)
-def _analyzers():
-    chars, words = _vectorizers()
-    return chars.build_analyzer(), words.build_analyzer()
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # HashingVectorizer's default token_pattern
 
 
-@lru_cache(maxsize=1)
-def _raw_char_counts():
-    from sklearn.feature_extraction.text import HashingVectorizer
+def char_wb_grams(text: str) -> list[str]:
+    """The character 3-5-grams of ``text`` inside word boundaries, each word padded with one space on each
+    side: ``HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5))``'s analyzer on lower-cased text."""
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(3, 6):
+            grams.append(padded[:n])
+            offset = 0
+            while offset + n < size:
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a short word is counted once
+                break
+    return grams
 
-    return HashingVectorizer(
-        analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES, alternate_sign=False, norm=None
-    )
+
+def word_grams(text: str) -> list[str]:
+    """Word 1- and 2-grams of ``text`` (unigrams first): ``HashingVectorizer(ngram_range=(1, 2))``'s analyzer
+    on lower-cased text."""
+    tokens = _TOKEN.findall(text)
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
 _WORD_COLUMNS: dict[str, np.ndarray] = {}
@@ -84,10 +105,8 @@ def _char_columns(words: list[str]) -> np.ndarray:
     known = {w: _WORD_COLUMNS.get(w) for w in set(words)}  # a local view: other threads may clear the cache
     new = sorted(w for w, columns in known.items() if columns is None)
     if new:
-        counts = _raw_char_counts().transform(new)
-        for row, word in enumerate(new):
-            start, end = counts.indptr[row], counts.indptr[row + 1]
-            known[word] = np.repeat(counts.indices[start:end], counts.data[start:end].astype(np.int64))
+        for word in new:
+            known[word] = np.fromiter((_hash_column(g, CHAR_FEATURES) for g in char_wb_grams(word)), np.int64)
         if len(_WORD_COLUMNS) + len(new) > WORD_CACHE_SIZE:
             _WORD_COLUMNS.clear()
         _WORD_COLUMNS.update((w, known[w]) for w in new)
@@ -112,9 +131,9 @@ def sparse_features(text: str) -> tuple[np.ndarray, np.ndarray]:
     analyzer and cache look-ups instead of two scikit-learn sparse matrices per window."""
     seen = normalize(text).text.lower()
     char_cols, char_vals = _normalized_counts(_char_columns(seen.split()))
-    word_grams = _analyzers()[1](seen)
+    grams = word_grams(seen)
     word_cols, word_vals = _normalized_counts(
-        np.fromiter((_hash_column(g, WORD_FEATURES) for g in word_grams), np.int64, len(word_grams))
+        np.fromiter((_hash_column(g, WORD_FEATURES) for g in grams), np.int64, len(grams))
     )
     cue_cols = np.asarray(sorted(_CUE_INDEX[n] for n in all_cue_hits(text)), dtype=np.int64)
     columns = np.concatenate([char_cols, word_cols + CHAR_FEATURES, cue_cols + CHAR_FEATURES + WORD_FEATURES])
@@ -201,8 +220,8 @@ class DetectorModel:
         names: list[tuple[str, bool]] = []  # (gram, is a character n-gram)
         columns: list[int] = []
         for offset, analyzer, size in (
-            (0, _analyzers()[0], CHAR_FEATURES),
-            (CHAR_FEATURES, _analyzers()[1], WORD_FEATURES),
+            (0, char_wb_grams, CHAR_FEATURES),
+            (CHAR_FEATURES, word_grams, WORD_FEATURES),
         ):
             for gram in set(analyzer(seen)):
                 names.append((gram, offset == 0))
@@ -306,10 +325,9 @@ class DetectorModel:
 
 @lru_cache(maxsize=2**17)
 def _hash_column(gram: str, size: int) -> int:
-    """The column HashingVectorizer gives ``gram`` (MurmurHash3, seed 0, absolute value modulo ``size``)."""
-    from sklearn.utils import murmurhash3_32
-
-    return abs(murmurhash3_32(gram, seed=0)) % size
+    """The column HashingVectorizer gives ``gram`` (signed 32-bit MurmurHash3 of its UTF-8 bytes, seed 0,
+    absolute value modulo ``size``)."""
+    return abs(mmh3.hash(gram, 0, signed=True)) % size
 
 
 def _sha256(path: Path) -> str:
