@@ -184,6 +184,7 @@ def _table(root: Path, runs: dict[str, str]) -> dict[tuple[tuple[str, ...], str]
             ["finetune", vae, "--data", "digits", "--max-steps", "1", "--out", "OUT"],
             "dir",
         ),
+        (("eval",), "--out"): (["eval", vae, "--guidance-sweep", "0,3", "--out", "OUT"], "file"),
     }
 
 
