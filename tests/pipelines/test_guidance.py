@@ -63,12 +63,22 @@ def test_samples_are_drawn_for_the_requested_cycled_labels(runs):
     images, labels = draw_guided(model, 13, 3.0, seed=0)
     assert labels.tolist() == [*range(10), 0, 1, 2] == cycled_labels(13, 10).tolist()
     assert images.shape == (13, 1, 8, 8) and images.min() >= 0 and images.max() <= 1
-    # the label-7 sample is what the model draws for label 7 from the same generator position
-    generator = torch.Generator().manual_seed(0)
-    for k in range(7):
-        model.sample(2 if k < 3 else 1, generator=generator, label=k, guidance=3.0)
-    seven = model.sample(1, generator=generator, label=7, guidance=3.0)
-    assert torch.equal(images[7:8], seven)
+    assert torch.equal(images, draw_guided(model, 13, 3.0, seed=0)[0])
+
+    def draw(**opts):
+        return model.sample(13, generator=torch.Generator().manual_seed(0), guidance=3.0, **opts)
+
+    # per-sample labels: all sevens is --label 7, and changing one label changes that sample only (DDIM)
+    assert torch.equal(draw(labels=torch.full((13,), 7)), draw(label=7))
+    changed = labels.clone()
+    changed[7] = 2
+    differ = (draw(labels=labels) != draw(labels=changed)).flatten(1).any(1)
+    assert differ.tolist() == [i == 7 for i in range(13)]
+    for bad in (torch.zeros(12, dtype=torch.long), torch.full((13,), 10)):
+        with pytest.raises(ConfigError, match="labels must be 13 classes between 0 and 9"):
+            draw(labels=bad)
+    with pytest.raises(ConfigError, match="not both"):
+        draw(labels=labels, label=3)
 
 
 @pytest.mark.parametrize(

@@ -246,10 +246,12 @@ class Diffusion(GenerativeModel):
         guidance: float | None = None,
         temperature: float = 1.0,
         prompt: str | None = None,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``n`` images (n, C, H, W) in [0, 1]; options default to the config's. A class-conditional model
         without ``label`` draws labels uniformly; a text-conditioned one without ``prompt`` cycles through
-        the class prompts ("a zero" … "a nine"); ``temperature`` is accepted only at 1 (no meaning here)."""
+        the class prompts ("a zero" … "a nine"); ``labels`` (n,) gives each sample its own class (instead of
+        ``label``); ``temperature`` is accepted only at 1 (no meaning here)."""
         cfg = self.config
         sampler = sampler or cfg.sampler
         if sampler not in SAMPLERS:
@@ -269,21 +271,35 @@ class Diffusion(GenerativeModel):
                 "this diffusion model is not conditioned on text: --prompt needs a model trained with "
                 "--set cond=text --set clip_run=RUN on digits-captions"
             )
-        if self.num_classes is None and self.text_encoder is None and (label is not None or guidance != 1.0):
+        if labels is not None and label is not None:
+            raise ConfigError("give one label for all samples or a label per sample, not both")
+        if (
+            self.num_classes is None
+            and self.text_encoder is None
+            and (label is not None or labels is not None or guidance != 1.0)
+        ):
             raise ConfigError(
                 "this diffusion model is unconditional: --label and --guidance need a model trained with "
                 "--set cond=class (or cond=text)"
             )
         device = self.alphas_cumprod.device
-        labels = None
+        if self.text_encoder is not None and labels is not None:
+            raise ConfigError("this diffusion model is conditioned on text: give --prompt, not --label")
         if self.num_classes is not None:
             if label is not None and not 0 <= label < self.num_classes:
                 raise ConfigError(f"--label must be between 0 and {self.num_classes - 1}, got {label}")
-            labels = (
-                torch.full((n,), label, dtype=torch.long)
-                if label is not None
-                else torch.randint(0, self.num_classes, (n,), generator=generator)
-            ).to(device)
+            if labels is not None:
+                labels = torch.as_tensor(labels, dtype=torch.long)
+                if labels.shape != (n,) or labels.min() < 0 or labels.max() >= self.num_classes:
+                    raise ConfigError(
+                        f"labels must be {n} classes between 0 and {self.num_classes - 1}, got shape "
+                        f"{tuple(labels.shape)}"
+                    )
+            elif label is not None:
+                labels = torch.full((n,), label, dtype=torch.long)
+            else:
+                labels = torch.randint(0, self.num_classes, (n,), generator=generator)
+            labels = labels.to(device)
         cond = None
         if self.text_encoder is not None:
             prompts = [prompt] if prompt is not None else class_prompts()
