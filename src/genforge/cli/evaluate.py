@@ -116,12 +116,13 @@ def run_guidance_sweep(args: argparse.Namespace) -> int:
         [f"{r['guidance']:g}", f"{r['accuracy']:.3f}", f"{r['fd_digits']:.3f}", r["seconds"]]
         for r in result["rows"]
     ]
-    title = (
-        f"guidance sweep {result['run']}: {result['n']} samples per weight, {result['sampler']} "
-        f"{result['steps']} steps, seed {result['seed']} (classifier test accuracy "
-        f"{result['classifier_test_accuracy']:.3f})"
+    console().print(
+        table(f"guidance sweep {result['run']}", ["guidance", "accuracy", "FD-digits", "seconds"], rows)
     )
-    console().print(table(title, ["guidance", "accuracy", "FD-digits", "seconds"], rows))
+    console().print(
+        f"{result['n']} samples per weight, {result['sampler']} {result['steps']} steps, seed {result['seed']}; "
+        f"the digits classifier's accuracy on the real test split: {result['classifier_test_accuracy']:.4f}"
+    )
     if result["picture"]:
         console().print(f"wrote {result['picture']}")
     return 0
