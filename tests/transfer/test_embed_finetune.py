@@ -66,3 +66,39 @@ def test_bad_pairs_files(tmp_path):
     with pytest.raises(DataError, match="too few to hold out"):
         finetune_embedding(_write(tmp_path / "three.jsonl", PAIRS[:3]), out=tmp_path / "runs")
     assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+
+
+def test_lora_defaults_are_the_dev_chosen_settings():
+    from genforge.transfer.embed import EmbedFinetuneConfig
+
+    full, lora = EmbedFinetuneConfig.build({}), EmbedFinetuneConfig.build({"lora": {}})
+    assert (full.learning_rate, full.passes) == (2e-5, 1)
+    assert (lora.learning_rate, lora.passes) == (1e-3, 2)
+    assert (lora.lora.r, lora.lora.scale, lora.lora.targets) == (8, 1.0, ["*"])
+    given = EmbedFinetuneConfig.build({"lora": {}, "epochs": 3, "lr": 1e-4})
+    assert (given.learning_rate, given.passes) == (1e-4, 3)
+
+
+@pytest.mark.slow  # one real LoRA run of 2 steps through the CLI
+def test_bare_lora_flag_trains_two_epochs_at_the_lora_rate(tmp_path, capsys):
+    from genforge.cli.main import main
+
+    train = _write(tmp_path / "train.jsonl", PAIRS[:4])
+    args = [
+        "finetune",
+        "embed",
+        "--pairs",
+        str(train),
+        "--lora",
+        "--set",
+        "holdout=0",
+        "--set",
+        "batch_size=4",
+    ]
+    assert main([*args, "--out", str(tmp_path / "runs"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["steps"] == 2 and out["status"] == "completed" and 0 < out["trainable_fraction"] < 0.02
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "runs").glob("*/metrics.jsonl").__next__().open()]
+    assert len(lrs) == 2 and max(lrs) <= 1e-3 and max(lrs) > 2e-5  # the LoRA rate, not the full one
+    config = json.loads(next((tmp_path / "runs").glob("*/config.json")).read_text())
+    assert config["train"]["lora"]["r"] == 8 and config["train"]["epochs"] is None

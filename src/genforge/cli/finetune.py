@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", help="embed: JSON lines with anchor, positive[, negative][, score]")
     parser.add_argument("--holdout", metavar="FILE", help="embed: held-out pairs (default: 20%% of --pairs)")
     parser.add_argument("--loss", choices=["mnrl", "cosine"], help="embed: loss (default mnrl)")
-    parser.add_argument("--epochs", type=int, help="embed: passes over the pairs (default 1)")
+    parser.add_argument("--epochs", type=int, help="embed: passes over the pairs (default 1; 2 with --lora)")
     parser.add_argument("--data", help="RUN: dataset spec to fine-tune on (same shape as the run's data)")
     parser.add_argument("--classes", help="RUN with digits: keep these digits, e.g. 7,8,9")
     parser.add_argument("--per-class", type=int, help="RUN with digits: at most N training images per class")
@@ -27,7 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lora",
         metavar="SPEC",
-        help="train LoRA adapters only: r=8[,alpha=16][,dropout=0.1][,targets=a*|b*]",
+        nargs="?",
+        const="",
+        help="train LoRA adapters only (bare --lora: r=8, alpha=8, every linear/conv layer; embed: lr 1e-3, "
+        "2 epochs): r=8[,alpha=16][,dropout=0.1][,targets=a*|b*]",
     )
     parser.add_argument(
         "--freeze",
@@ -80,7 +83,7 @@ def _embed(args: argparse.Namespace, overrides: dict) -> int:
     for key, value in (("loss", args.loss), ("epochs", args.epochs), ("max_steps", args.max_steps)):
         if value is not None:
             values[key] = value
-    if args.lora:
+    if args.lora is not None:
         values["lora"] = parse_lora(args.lora).model_dump()
     config = EmbedFinetuneConfig.build(values, where="finetune embed")
     with CountProgress("finetune MiniLM", "steps", quiet=args.quiet or args.json) as bar:

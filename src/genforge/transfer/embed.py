@@ -52,10 +52,12 @@ class EmbedFinetuneConfig(Config):
     """How the sentence encoder is fine-tuned on pairs."""
 
     loss: Literal["mnrl", "cosine"] = Field("mnrl", description="mnrl (in-batch negatives) or cosine")
-    epochs: int = Field(1, ge=1, description="passes over the training pairs")
+    epochs: int | None = Field(
+        None, ge=1, description="passes over the training pairs (default 1 full, 2 LoRA)"
+    )
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps (default: epochs)")
     batch_size: int = Field(16, ge=2, description="pairs per step (mnrl: in-batch negatives = size - 1)")
-    lr: float | None = Field(None, gt=0, description="AdamW learning rate (default 2e-5 full, 5e-4 LoRA)")
+    lr: float | None = Field(None, gt=0, description="AdamW learning rate (default 2e-5 full, 1e-3 LoRA)")
     warmup: float = Field(
         0.1, ge=0, lt=1, description="share of steps with linear warm-up, then linear decay"
     )
@@ -67,9 +69,15 @@ class EmbedFinetuneConfig(Config):
     collapse_cosine: float = Field(0.9, gt=0, le=1, description="mean random-pair cosine that is collapse")
     max_seq_length: int = Field(128, ge=8, description="word pieces per text")
 
+    # LoRA defaults chosen on dev pairs (benchmarks/transfer_minilm_lora_sweep.py, docs/transfer.md):
+    # lr 1e-3 (50x full), 2 epochs, with LoraConfig's r = 8, alpha = r, every linear layer
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else (5e-4 if self.lora is not None else 2e-5)
+        return self.lr if self.lr is not None else (1e-3 if self.lora is not None else 2e-5)
+
+    @property
+    def passes(self) -> int:
+        return self.epochs if self.epochs is not None else (2 if self.lora is not None else 1)
 
 
 @dataclass
@@ -236,7 +244,7 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
         per_epoch = math.ceil(len(train_pairs) / config.batch_size)
-        total = min(per_epoch * config.epochs, config.max_steps or per_epoch * config.epochs)
+        total = min(per_epoch * config.passes, config.max_steps or per_epoch * config.passes)
         warm = int(total * config.warmup)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
