@@ -1,8 +1,8 @@
-"""The RL-tuning estimators and losses of genforge.rl.tune, checked against their definitions."""
+"""The RL-tuning estimators and losses of genforge.rl.objectives, checked against their definitions."""
 
 import torch
 
-from genforge.rl.tune import (
+from genforge.rl.objectives import (
     gae_tokens,
     grpo_advantages,
     k3_kl,
