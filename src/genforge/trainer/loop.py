@@ -13,8 +13,7 @@ writing never consume (they fork it). And a checkpoint only ever holds a *comple
 SIGTERM are deferred to the end of the step (:mod:`genforge.trainer.signals`); a ``KeyboardInterrupt``
 raised in the middle of a step keeps the last checkpoint instead; one raised while the step's
 logging/validation/samples run saves the step and marks that work as pending, and the resumed run
-redoes it. Log records of steps after the checkpoint are dropped when a run resumes, so no step is
-logged twice.
+redoes it. Log records of steps after the checkpoint are dropped when a run resumes: no step is logged twice.
 """
 
 from __future__ import annotations
@@ -62,8 +61,7 @@ class Trainer:
     """Train ``model`` on ``dataset`` into ``run``; ``fit()`` may be called on a fresh or resumed state.
 
     ``rng_state`` is where the run's random stream starts (``torch.get_rng_state()`` after the model was
-    initialised, so a run is a pure function of its seed); without it the stream starts from ``seed``.
-    """
+    initialised, so a run is a pure function of its seed); without it the stream starts from ``seed``."""
 
     def __init__(
         self,
@@ -249,11 +247,9 @@ class Trainer:
 
     # the loop ------------------------------------------------------------------------------------
     def fit(self, stop: StopSignals | None = None) -> TrainResult:
-        """Train until the budget, early stopping or a stop signal; always ends with a checkpoint of a
-        completed step (or keeps the last one, see the module docstring).
-
-        ``stop``, when given, is a :class:`StopSignals` the caller entered before building the trainer:
-        a Ctrl-C that arrived during setup then stops the run at step 0, saved and resumable."""
+        """Train until the budget, early stopping or a stop signal; always ends with a checkpoint of a completed
+        step (or keeps the last one, see the module docstring). ``stop``: :class:`StopSignals` the caller
+        entered before building the trainer (a Ctrl-C during setup then stops the run at step 0, resumable)."""
         clock = Clock(self.elapsed_before)
         notes: list[str] = []
         snapshot = (self.counters.copy(), self.best_weights)
