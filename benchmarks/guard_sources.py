@@ -216,6 +216,8 @@ def python_docs() -> Iterator[dict]:
     10 % dev (threshold calibration), 30 % train."""
     import lxml.html
 
+    if not any(PYDOCS.rglob("*.html")):
+        raise SystemExit(f"no Python documentation under {PYDOCS}: apt-get install python3.11-doc")
     for path in sorted(PYDOCS.rglob("*.html")):
         relative = str(path.relative_to(PYDOCS))
         if relative.startswith(("_", "genindex", "py-modindex", "search")):
