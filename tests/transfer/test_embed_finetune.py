@@ -102,3 +102,4 @@ def test_bare_lora_flag_trains_two_epochs_at_the_lora_rate(tmp_path, capsys):
     assert len(lrs) == 2 and max(lrs) <= 1e-3 and max(lrs) > 2e-5  # the LoRA rate, not the full one
     config = json.loads(next((tmp_path / "runs").glob("*/config.json")).read_text())
     assert config["train"]["lora"]["r"] == 8 and config["train"]["epochs"] is None
+    assert config["resolved"] == {"epochs": 2, "lr": 1e-3}

@@ -317,6 +317,8 @@ def _finetune(run, source, train_pairs, held, config, seed, pairs_path, holdout_
             "kind": "embed-finetune",
             "model": {"base": str(source), "name": MODEL_NAME},
             "train": config.model_dump(mode="json"),
+            # the defaults that None stood for (1 or 2 epochs, 2e-5 or 1e-3), so the record says what ran
+            "resolved": {"epochs": config.passes, "lr": config.learning_rate},
             "data": {"spec": f"pairs:{pairs_path}", "holdout": str(holdout_path) if holdout_path else None},
             "data_info": {"kind": "pairs", "train_pairs": len(train_pairs), "holdout_pairs": len(held)},
             "seed": seed,
