@@ -277,16 +277,21 @@ def _read(run: Run) -> tuple[MetaConfig, int]:
     return MetaConfig.build(config_json["train"], where=str(run.config_path)), int(config_json["seed"])
 
 
-def evaluate_meta(run: str | Path | Run, episodes: int = 600, *, seed: int = 0) -> dict[str, Any]:
+def evaluate_meta(
+    run: str | Path | Run, episodes: int = 600, *, seed: int = 0, inner_lr: float | None = None
+) -> dict[str, Any]:
     """The family's query score (MSE for sinusoids, accuracy for digits) on ``episodes`` new tasks
-    after 0, 1, 5 and 10 SGD steps of ``inner_lr`` on their support sets: mean and normal-approximation
+    after 0, 1, 5 and 10 SGD steps of ``inner_lr`` (default the run's) on their support sets: mean and normal-approximation
     95 % interval over tasks. Task seeds never meet training's; digits episodes come from the held-out
     classes. The pretrained baseline gets a fresh zero head of ``ways`` outputs, then fine-tunes the
     whole network like the meta-learners do."""
     if not 1 <= episodes <= 100_000:
         raise ConfigError(f"--episodes must be between 1 and 100000, got {episodes}")
+    if inner_lr is not None and not inner_lr > 0:
+        raise ConfigError(f"--inner-lr must be positive, got {inner_lr}")
     run = run if isinstance(run, Run) else resolve_run(run)
     config, _ = _read(run)
+    step_size = config.inner_lr if inner_lr is None else inner_lr
     learner = MetaLearner(config, run, 0)
     learner.load()
     family = learner.family
@@ -304,12 +309,13 @@ def evaluate_meta(run: str | Path | Run, episodes: int = 600, *, seed: int = 0) 
         "metric": family.metric,
         "episodes": episodes,
         "shots": config.shots,
+        "inner_lr": step_size,
     }
     curve = {}
     for steps in EVAL_STEPS:
 
         def query_score(xs, ys, xq, yq, steps=steps):
-            adapted = adapt(net, params, xs, ys, steps, config.inner_lr, True, family.loss)
+            adapted = adapt(net, params, xs, ys, steps, step_size, True, family.loss)
             return family.score(functional_call(net, adapted, (xq,)), yq)
 
         with torch.no_grad():  # the inner grad still runs: torch.func.grad ignores no_grad

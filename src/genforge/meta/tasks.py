@@ -23,10 +23,10 @@ from torch import nn
 from genforge.core.errors import ConfigError
 from genforge.meta.digits import (
     check_episode_shape,
-    mlp_classifier,
     digits_batch,
     digits_episodes,
     digits_pool,
+    mlp_classifier,
 )
 
 
