@@ -8,12 +8,15 @@ import json
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 
 from genforge.cli.main import main
 from genforge.core.errors import ConfigError
 from genforge.meta.digits import TEST_DIGITS, TRAIN_DIGITS, digits_episodes, digits_pool
 from genforge.meta.learner import evaluate_meta, train_meta
 from genforge.meta.tasks import parse_task
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_meta_test_digits_never_appear_in_meta_training():

@@ -6,6 +6,7 @@ import signal
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 from torch.func import functional_call
 
 from genforge.core.errors import ConfigError
@@ -18,6 +19,8 @@ from genforge.meta.learner import (
     train_meta,
 )
 from genforge.meta.tasks import regressor, sinusoid_batch
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = {"meta_batch": 4, "iterations": 40, "log_every": 5, "checkpoint_every": 10, "hidden": 16}
 
