@@ -1,6 +1,7 @@
 """MAML (second- and first-order) and Reptile with ``torch.func``, on any task family of ``tasks.py``.
 
-:func:`train_meta` is the call behind ``genforge meta train`` (``evaluate.py`` holds ``meta eval``).
+:func:`train_meta` is the call behind ``genforge meta train`` and :func:`evaluate_meta` behind
+``genforge meta eval``.
 The learner is the family's network (Finn et al.'s MLP 1-40-40-1 for sinusoids, an MLP for
 digits) used functionally: ``functional_call`` runs it with any parameter dict, ``grad`` gives the
 inner-loop gradients, ``vmap`` runs the inner loop of every task of a meta-batch at once.
@@ -61,7 +62,7 @@ class MetaConfig(Config):
     meta_batch: int = Field(25, ge=1, le=1000, description="tasks per meta-iteration")
     shots: int = Field(10, ge=1, le=1000, description="support points (per class for digits) per task (K)")
     query: int = Field(10, ge=1, le=1000, description="query points (per class for digits) per task")
-    hidden: int = Field(40, ge=1, le=1024, description="units per hidden layer (channels for digits)")
+    hidden: int = Field(40, ge=1, le=1024, description="units per hidden layer")
     iterations: int = Field(70_000, ge=1, le=10_000_000, description="meta-iterations to train for")
     log_every: int = Field(100, ge=1, description="log the meta-loss every this many iterations")
     checkpoint_every: int = Field(1000, ge=1, description="checkpoint every this many iterations")
