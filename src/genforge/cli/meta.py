@@ -6,6 +6,8 @@ import argparse
 
 from genforge.cli.common import add_json, add_overrides, add_runs_root, add_seed, console, print_json, table
 
+LABELS = {"mse": "MSE"}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
@@ -105,7 +107,8 @@ def run_train(args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         metric = result.evaluation["metric"]
         out.print(
-            f"query {metric} after 1 step: {result.evaluation[f'{metric}_after_1_step']:.3f}", soft_wrap=True
+            f"query {LABELS.get(metric, metric)} after 1 step: {result.evaluation[f'{metric}_after_1_step']:.3f}",
+            soft_wrap=True,
         )
     out.print(f"run: {result.run.path}", soft_wrap=True)
     if result.status != "completed":
@@ -129,5 +132,5 @@ def run_eval(args: argparse.Namespace) -> int:
         for steps, v in result["after_steps"].items()
     ]
     title = f"{result['algo']} on {result['task']}, {result['shots']}-shot, {result['episodes']} tasks"
-    console().print(table(title, ["steps", f"query {metric}", "95% interval"], rows))
+    console().print(table(title, ["steps", f"query {LABELS.get(metric, metric)}", "95% interval"], rows))
     return 0
