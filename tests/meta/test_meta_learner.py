@@ -6,6 +6,7 @@ import signal
 
 import pytest
 import torch
+from tests.torch_threads import one_torch_thread  # noqa: F401  (the fixture pytestmark uses)
 from torch.func import functional_call
 
 from genforge.core.errors import ConfigError
@@ -14,11 +15,12 @@ from genforge.meta.learner import (
     MetaLearner,
     adapt,
     evaluate_meta,
-    regressor,
     resume_meta,
     train_meta,
 )
-from genforge.meta.tasks import sinusoid_batch
+from genforge.meta.tasks import regressor, sinusoid_batch
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = {"meta_batch": 4, "iterations": 40, "log_every": 5, "checkpoint_every": 10, "hidden": 16}
 
@@ -105,17 +107,15 @@ def test_reptile_moves_the_initialisation_toward_the_adapted_parameters(tmp_path
         assert torch.allclose(p, (phis[0][name] + phis[1][name]) / 2, atol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    return train_meta("maml", out=tmp_path_factory.mktemp("meta-ref"), seed=2, overrides=SMALL)
+@pytest.mark.parametrize("task", ["sinusoid", "digits:3way-1shot"])
+def test_sigint_then_resume_ends_exactly_like_the_uninterrupted_run(task, tmp_path):
+    reference = train_meta("maml", task, out=tmp_path / "ref", seed=2, overrides=SMALL)
 
-
-def test_sigint_then_resume_ends_exactly_like_the_uninterrupted_run(reference, tmp_path):
     def interrupt(event):
         if event["step"] == 15:
             os.kill(os.getpid(), signal.SIGINT)
 
-    part = train_meta("maml", out=tmp_path, seed=2, overrides=SMALL, progress=interrupt)
+    part = train_meta("maml", task, out=tmp_path, seed=2, overrides=SMALL, progress=interrupt)
     assert part.status == "interrupted" and part.iterations == 15 and part.evaluation is None
     done = resume_meta(part.run.path)
     assert done.status == "completed" and done.iterations == 40

@@ -1,10 +1,12 @@
-"""``genforge meta train maml|reptile --task sinusoid`` and ``genforge meta eval RUN``."""
+"""``genforge meta train maml|reptile|pretrain --task sinusoid|digits:NwayKshot`` and ``genforge meta eval RUN``."""
 
 from __future__ import annotations
 
 import argparse
 
 from genforge.cli.common import add_json, add_overrides, add_runs_root, add_seed, console, print_json, table
+
+LABELS = {"mse": "MSE"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +18,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["maml", "reptile", "pretrain"],
         help="maml, reptile or pretrain (baseline)",
     )
-    train.add_argument("--task", default="sinusoid", help="task family (default sinusoid)")
+    train.add_argument(
+        "--task", default="sinusoid", help="sinusoid (default) or digits:NwayKshot, e.g. digits:3way-1shot"
+    )
+    train.add_argument(
+        "--ways", type=int, help="digits: classes per episode (at most 3, the held-out digits)"
+    )
+    train.add_argument("--shots", type=int, help="support examples (per class for digits)")
+    train.add_argument("--query", type=int, help="query examples per task (per class for digits; default 15)")
     train.add_argument("--first-order", action="store_true", help="first-order MAML (no second derivatives)")
     train.add_argument("--inner-steps", type=int, help="adaptation steps per task in training (default 1)")
     train.add_argument("--iterations", type=int, help="meta-iterations (default 70000)")
@@ -28,9 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_seed(train)
     add_json(train)
     train.set_defaults(handler=run_train)
-    ev = sub.add_parser("eval", help="query MSE after 0/1/5/10 adaptation steps on new tasks, with 95%% CI")
+    ev = sub.add_parser(
+        "eval", help="query MSE/accuracy after 0/1/5/10 adaptation steps on new tasks, with 95%% CI"
+    )
     ev.add_argument("run", help="run directory or id")
     ev.add_argument("--episodes", type=int, default=600, help="new tasks to adapt to (default 600)")
+    ev.add_argument("--inner-lr", type=float, help="adaptation step size (default: the run's inner_lr)")
     add_runs_root(ev)
     add_seed(ev)
     add_json(ev)
@@ -50,6 +62,9 @@ def run_train(args: argparse.Namespace) -> int:
         ("first_order", args.first_order or None),
         ("inner_steps", args.inner_steps),
         ("iterations", args.iterations),
+        ("ways", args.ways),
+        ("shots", args.shots),
+        ("query", args.query),
     ):
         if value is not None:
             overrides[key] = value
@@ -90,7 +105,11 @@ def run_train(args: argparse.Namespace) -> int:
         f"{result.status}: {result.iterations} meta-iterations in {result.elapsed_s:.1f} s", soft_wrap=True
     )
     if result.evaluation is not None:
-        out.print(f"query MSE after 1 step: {result.evaluation['mse_after_1_step']:.3f}", soft_wrap=True)
+        metric = result.evaluation["metric"]
+        out.print(
+            f"query {LABELS.get(metric, metric)} after 1 step: {result.evaluation[f'{metric}_after_1_step']:.3f}",
+            soft_wrap=True,
+        )
     out.print(f"run: {result.run.path}", soft_wrap=True)
     if result.status != "completed":
         out.print(f"resume with: genforge meta train --resume {result.run.path}", soft_wrap=True)
@@ -101,14 +120,17 @@ def run_eval(args: argparse.Namespace) -> int:
     from genforge.core.runs import resolve_run
     from genforge.meta.learner import evaluate_meta
 
-    result = evaluate_meta(resolve_run(args.run, args.runs), args.episodes, seed=args.seed)
+    result = evaluate_meta(
+        resolve_run(args.run, args.runs), args.episodes, seed=args.seed, inner_lr=args.inner_lr
+    )
     if args.json:
         print_json(result)
         return 0
+    metric = result["metric"]
     rows = [
-        [steps, f"{v['mse']:.4f}", f"{v['ci95'][0]:.4f} .. {v['ci95'][1]:.4f}"]
+        [steps, f"{v[metric]:.4f}", f"{v['ci95'][0]:.4f} .. {v['ci95'][1]:.4f}"]
         for steps, v in result["after_steps"].items()
     ]
     title = f"{result['algo']} on {result['task']}, {result['shots']}-shot, {result['episodes']} tasks"
-    console().print(table(title, ["steps", "query MSE", "95% interval"], rows))
+    console().print(table(title, ["steps", f"query {LABELS.get(metric, metric)}", "95% interval"], rows))
     return 0

@@ -1,15 +1,17 @@
-"""MAML (second- and first-order) and Reptile on sinusoid regression, with ``torch.func``.
+"""MAML (second- and first-order) and Reptile with ``torch.func``, on any task family of ``tasks.py``.
 
 :func:`train_meta` is the call behind ``genforge meta train`` and :func:`evaluate_meta` behind
-``genforge meta eval``. The learner is Finn et al.'s (2017) regressor, an MLP 1-40-40-1 with ReLU, used
-functionally: ``functional_call`` runs it with any parameter dict, ``grad`` gives the inner-loop
-gradients, ``vmap`` runs the inner loop of every task of a meta-batch at once.
+``genforge meta eval``.
+The learner is the family's network (Finn et al.'s MLP 1-40-40-1 for sinusoids, an MLP for
+digits) used functionally: ``functional_call`` runs it with any parameter dict, ``grad`` gives the
+inner-loop gradients, ``vmap`` runs the inner loop of every task of a meta-batch at once.
 
 - **MAML** (Finn et al. 2017): adapt with ``inner_steps`` SGD steps of ``inner_lr`` on the support set,
   score the adapted parameters on the query set, and differentiate that loss through the adaptation
   (second order). ``first_order`` stops the gradient at the inner gradients (FOMAML).
-- **pretrain**: the baseline the meta-learners must beat: one regressor trained on the points of all
-  tasks (no inner loop), fine-tuned on each new task's support set at evaluation like the others.
+- **pretrain**: the baseline the meta-learners must beat: one network trained on the pooled data of
+  all training tasks (no inner loop: a regressor on all points, a classifier over all meta-training
+  classes), fine-tuned on each new task's support set at evaluation like the others.
 - **Reptile** (Nichol et al. 2018): adapt each task with ``inner_steps`` SGD steps on support and query
   points together, then move the initialisation toward the mean adapted parameters; the difference
   ``theta - mean(phi)`` is handed to the outer Adam as the gradient.
@@ -39,44 +41,48 @@ from genforge.core.errors import CheckpointError, ConfigError
 from genforge.core.io import flatten_state, unflatten_state
 from genforge.core.runs import Run, new_run, resolve_run
 from genforge.core.seed import make_generator, torch_rng_stream
-from genforge.meta.tasks import TASKS, sinusoid_batch
+from genforge.meta.tasks import TASKS, mse, parse_task
 from genforge.trainer.signals import StopSignals
 
 ProgressFn = Callable[[dict[str, Any]], None]
 EVAL_STEPS = (0, 1, 5, 10)
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class MetaConfig(Config):
     algo: Literal["maml", "reptile", "pretrain"] = Field(
         "maml", description="meta-learner: maml, reptile, or pretrain (the fine-tune baseline)"
     )
-    task: Literal["sinusoid"] = Field("sinusoid", description="task family")
+    task: Literal["sinusoid", "digits"] = Field("sinusoid", description="task family")
+    ways: int | None = Field(None, ge=1, le=100, description="classes per episode (classification tasks)")
     first_order: bool = Field(False, description="MAML without second-order terms (FOMAML)")
     inner_steps: int = Field(1, ge=1, le=100, description="SGD steps of adaptation per task in training")
     inner_lr: float = Field(0.01, gt=0, description="adaptation step size")
     meta_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the initialisation")
     meta_batch: int = Field(25, ge=1, le=1000, description="tasks per meta-iteration")
-    shots: int = Field(10, ge=1, le=1000, description="support points per task (K)")
-    query: int = Field(10, ge=1, le=1000, description="query points per task in training")
+    shots: int = Field(10, ge=1, le=1000, description="support points (per class for digits) per task (K)")
+    query: int = Field(10, ge=1, le=1000, description="query points (per class for digits) per task")
     hidden: int = Field(40, ge=1, le=1024, description="units per hidden layer")
     iterations: int = Field(70_000, ge=1, le=10_000_000, description="meta-iterations to train for")
     log_every: int = Field(100, ge=1, description="log the meta-loss every this many iterations")
     checkpoint_every: int = Field(1000, ge=1, description="checkpoint every this many iterations")
 
 
-def regressor(hidden: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
-    )
-
-
 def adapt(
-    net: nn.Module, params: dict, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float, first_order: bool
+    net: nn.Module,
+    params: dict,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float,
+    first_order: bool,
+    loss_fn: LossFn = mse,
 ) -> dict:
-    """``params`` after ``steps`` SGD steps on the mean squared error of one task's ``(x, y)``."""
+    """``params`` after ``steps`` SGD steps on ``loss_fn`` (default mean squared error) of one task's
+    ``(x, y)``."""
 
     def loss(p: dict) -> torch.Tensor:
-        return (functional_call(net, p, (x,)) - y).pow(2).mean()
+        return loss_fn(functional_call(net, p, (x,)), y)
 
     for _ in range(steps):
         grads = grad(loss)({k: v.detach() for k, v in params.items()} if first_order else params)
@@ -96,46 +102,47 @@ class MetaResult:
 class MetaLearner:
     def __init__(self, config: MetaConfig, run: Run, seed: int) -> None:
         self.config, self.run, self.seed = config, run, seed
+        self.family = TASKS[config.task]
         with torch_rng_stream(seed=seed):
-            self.net = regressor(config.hidden)
+            self.net = self.family.net(config, pretrain=config.algo == "pretrain")
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.meta_lr)
         self.generator = make_generator(seed + 1)
         self.iteration = 0
         self.elapsed_before = 0.0
 
     def meta_step(self) -> float:
-        cfg, net = self.config, self.net
-        batch = sinusoid_batch(cfg.meta_batch, cfg.shots, cfg.query, self.generator)
+        cfg, net, family = self.config, self.net, self.family
         params = dict(net.named_parameters())
         self.optimizer.zero_grad(set_to_none=True)
+        if cfg.algo == "pretrain":  # one network for all tasks, fine-tuned only at evaluation
+            x, y = family.pretrain_batch(cfg, self.generator)
+            loss = family.loss(net(x), y)
+            loss.backward()
+            self.optimizer.step()
+            return float(loss.detach())
+        batch = family.episodes(cfg, cfg.meta_batch, self.generator)
         if cfg.algo == "maml":
 
             def query_loss(p, xs, ys, xq, yq):
-                adapted = adapt(net, p, xs, ys, cfg.inner_steps, cfg.inner_lr, cfg.first_order)
-                return (functional_call(net, adapted, (xq,)) - yq).pow(2).mean()
+                adapted = adapt(net, p, xs, ys, cfg.inner_steps, cfg.inner_lr, cfg.first_order, family.loss)
+                return family.loss(functional_call(net, adapted, (xq,)), yq)
 
             loss = vmap(query_loss, in_dims=(None, 0, 0, 0, 0))(
                 params, *(batch[k] for k in ("xs", "ys", "xq", "yq"))
             ).mean()
             loss.backward()
-        elif cfg.algo == "pretrain":  # one regressor for all tasks, fine-tuned only at evaluation
-            x = torch.cat([batch["xs"], batch["xq"]], 1)
-            y = torch.cat([batch["ys"], batch["yq"]], 1)
-            loss = (net(x) - y).pow(2).mean()
-            loss.backward()
         else:
             x = torch.cat([batch["xs"], batch["xq"]], 1)
             y = torch.cat([batch["ys"], batch["yq"]], 1)
             detached = {k: v.detach() for k, v in params.items()}
-            adapted = vmap(lambda xi, yi: adapt(net, detached, xi, yi, cfg.inner_steps, cfg.inner_lr, True))(
-                x, y
-            )
+            adapted = vmap(
+                lambda xi, yi: adapt(net, detached, xi, yi, cfg.inner_steps, cfg.inner_lr, True, family.loss)
+            )(x, y)
             for name, p in params.items():
                 p.grad = p.detach() - adapted[name].mean(0)
+            mean = {k: v.mean(0) for k, v in adapted.items()}
             with torch.no_grad():
-                loss = (
-                    (functional_call(net, {k: v.mean(0) for k, v in adapted.items()}, (x,)) - y).pow(2).mean()
-                )
+                loss = vmap(lambda xi, yi: family.loss(functional_call(net, mean, (xi,)), yi))(x, y).mean()
         self.optimizer.step()
         return float(loss.detach())
 
@@ -200,10 +207,14 @@ def _config_json(config: MetaConfig, seed: int) -> dict[str, Any]:
         "kind": "meta",
         "model": {"hidden": config.hidden},
         "train": config.model_dump(),
-        "data": {"spec": f"meta:{config.task}"},
-        "data_info": {"kind": "tasks", "shape": [1]},
+        "data": {"spec": f"meta:{_task_label(config)}"},
+        "data_info": {"kind": "tasks", "shape": [1] if config.task == "sinusoid" else [1, 8, 8]},
         "seed": seed,
     }
+
+
+def _task_label(config: MetaConfig) -> str:
+    return config.task if config.ways is None else f"{config.task}:{config.ways}way-{config.shots}shot"
 
 
 def train_meta(
@@ -216,13 +227,23 @@ def train_meta(
     max_minutes: float | None = None,
     progress: ProgressFn | None = None,
 ) -> MetaResult:
-    """Meta-train ``algo`` (maml, reptile) on ``task`` into a new run; evaluates it at the end."""
-    if task not in TASKS:
-        raise ConfigError(f"unknown meta-learning task '{task}' (available: {', '.join(TASKS)})")
-    config = MetaConfig.build({**(overrides or {}), "algo": algo, "task": task}, where=f"meta {algo}")
+    """Meta-train ``algo`` (maml, reptile, pretrain) on ``task`` (``sinusoid``, ``digits:NwayKshot``)
+    into a new run; evaluates it at the end. ``overrides`` win over the task family's defaults, but may
+    not contradict the ways/shots the task string names."""
+    name, task_values = parse_task(task)
+    overrides = overrides or {}
+    for key in ("ways", "shots"):
+        if ":" in task and key in overrides and overrides[key] != task_values[key]:
+            raise ConfigError(
+                f"the task '{task}' says {key}={task_values[key]} but {key}={overrides[key]} was also given: "
+                "give it once"
+            )
+    values = {**task_values, **overrides, "algo": algo, "task": name}
+    config = MetaConfig.build(values, where=f"meta {algo}")
     if config.first_order and algo != "maml":
         raise ConfigError("--first-order applies to maml only (reptile is first-order by construction)")
-    run = new_run(out, f"{algo}-{task}")
+    TASKS[name].check(config)
+    run = new_run(out, f"{algo}-{_task_label(config).replace(':', '-')}")
     run.write_config(_config_json(config, seed))
     return _fit(MetaLearner(config, run, seed), max_minutes, progress)
 
@@ -258,41 +279,58 @@ def _read(run: Run) -> tuple[MetaConfig, int]:
 
 
 def evaluate_meta(
-    run: str | Path | Run, episodes: int = 600, *, seed: int = 0, query: int = 100
+    run: str | Path | Run, episodes: int = 600, *, seed: int = 0, inner_lr: float | None = None
 ) -> dict[str, Any]:
-    """Query MSE on ``episodes`` new tasks after 0, 1, 5 and 10 adaptation steps on ``shots`` support
-    points (mean and normal-approximation 95 % interval); task seeds never meet training's."""
+    """The family's query score (MSE for sinusoids, accuracy for digits) on ``episodes`` new tasks
+    after 0, 1, 5 and 10 SGD steps of ``inner_lr`` (default the run's) on their support sets: mean and normal-approximation
+    95 % interval over tasks. Task seeds never meet training's; digits episodes come from the held-out
+    classes. The pretrained baseline gets a fresh zero head of ``ways`` outputs, then fine-tunes the
+    whole network like the meta-learners do."""
     if not 1 <= episodes <= 100_000:
         raise ConfigError(f"--episodes must be between 1 and 100000, got {episodes}")
+    if inner_lr is not None and not inner_lr > 0:
+        raise ConfigError(f"--inner-lr must be positive, got {inner_lr}")
     run = run if isinstance(run, Run) else resolve_run(run)
     config, _ = _read(run)
+    step_size = config.inner_lr if inner_lr is None else inner_lr
     learner = MetaLearner(config, run, 0)
     learner.load()
-    net = learner.net
-    batch = sinusoid_batch(episodes, config.shots, query, make_generator(10**6 + seed))
-    params = {k: v.detach() for k, v in net.named_parameters()}
+    family = learner.family
+    net = family.net(config, pretrain=False)
+    eval_shapes = {k: v.shape for k, v in net.named_parameters()}
+    params = {
+        k: v.detach() if v.shape == eval_shapes[k] else torch.zeros(eval_shapes[k])
+        for k, v in learner.net.named_parameters()
+    }
+    batch = family.episodes(config, episodes, make_generator(10**6 + seed), test=True)
     result: dict[str, Any] = {
         "run": run.id,
         "algo": config.algo,
-        "task": config.task,
+        "task": _task_label(config),
+        "metric": family.metric,
         "episodes": episodes,
         "shots": config.shots,
+        "inner_lr": step_size,
     }
     curve = {}
     for steps in EVAL_STEPS:
 
-        def query_mse(xs, ys, xq, yq, steps=steps):
-            adapted = adapt(net, params, xs, ys, steps, config.inner_lr, True)
-            return (functional_call(net, adapted, (xq,)) - yq).pow(2).mean()
+        def query_score(xs, ys, xq, yq, steps=steps):
+            adapted = adapt(net, params, xs, ys, steps, step_size, True, family.loss)
+            return family.score(functional_call(net, adapted, (xq,)), yq)
 
-        mse = vmap(query_mse)(batch["xs"], batch["ys"], batch["xq"], batch["yq"]).detach()
-        half = 1.96 * float(mse.std()) / math.sqrt(episodes) if episodes > 1 else 0.0
-        curve[str(steps)] = {
-            "mse": float(mse.mean()),
-            "ci95": [float(mse.mean()) - half, float(mse.mean()) + half],
-        }
-    result["after_steps"] = curve
-    result["mse_after_1_step"] = curve["1"]["mse"]
+        with torch.no_grad():  # the inner grad still runs: torch.func.grad ignores no_grad
+            scores = vmap(query_score)(batch["xs"], batch["ys"], batch["xq"], batch["yq"])
+        curve[str(steps)] = mean_ci(scores)
+    result["after_steps"] = {k: {family.metric: v[0], "ci95": v[1]} for k, v in curve.items()}
+    result[f"{family.metric}_after_1_step"] = curve["1"][0]
     result["iteration"] = learner.iteration
     run.write_eval(result)
     return result
+
+
+def mean_ci(values: torch.Tensor) -> tuple[float, list[float]]:
+    """Mean and normal-approximation 95 % interval (1.96 standard errors) of per-task scores."""
+    mean = float(values.mean())
+    half = 1.96 * float(values.std()) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return mean, [mean - half, mean + half]
