@@ -64,3 +64,21 @@ def test_picture_and_bad_input():
         performance_profile([[1.0], [2.0]], [1.0], direction="up")
     with pytest.raises(ConfigError, match="at least 2"):
         performance_profile([[1.0]], [1.0])
+
+
+def test_cli_compare_draws_both_sides_profiles(vae_sets, tmp_path, capsys):
+    from genforge.cli.main import main
+
+    picture = tmp_path / "profile.png"
+    args = [str(vae_sets / "a"), str(vae_sets / "b"), "--metric", "val_loss", "--profile", str(picture)]
+    assert main(["compare", *args, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and record["profile"] == str(picture)
+    a, b = (record["profiles"][side] for side in ("A", "B"))
+    values_a = [p["a"] for p in record["pairs"]]
+    # lower is better: the share of A's runs below each threshold, A (25 steps) ahead of B (2 steps)
+    for tau, share in zip(a["taus"], a["profile"], strict=True):
+        assert share == pytest.approx(np.mean(np.array(values_a) < tau))
+    assert a["direction"] == "lower" and sum(a["profile"]) > sum(b["profile"])
+    assert main(["compare", *args[:-1], str(tmp_path / "p.txt")]) == 2
+    assert "Traceback" not in capsys.readouterr().err

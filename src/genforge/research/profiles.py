@@ -105,3 +105,21 @@ def profiles_png(profiles: dict[str, dict[str, Any]], metric: str) -> bytes:
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def save_comparison_profiles(comparison, path, *, confidence: float = DEFAULT_CONFIDENCE, seed: int = 0):
+    """Draw the score distributions of both sides of a :class:`genforge.research.compare.Comparison`
+    (each side's runs as one task, 51 thresholds spanning both sides) to ``path``; the two profiles."""
+    from genforge.render.images import save_picture
+
+    a = [[p["a"]] for p in comparison.pairs]
+    b = [[p["b"]] for p in comparison.pairs]
+    taus = thresholds(a + b)
+    found = {
+        side: performance_profile(
+            values, taus, direction=comparison.direction, confidence=confidence, seed=seed
+        )
+        for side, values in (("A", a), ("B", b))
+    }
+    out = save_picture(profiles_png(found, comparison.metric), path)
+    return {"picture": str(out), **found}
