@@ -51,3 +51,13 @@ def test_markdown_has_title_page_and_section_headings_and_chunks_carry_them(tmp_
     assert "## page 3" not in text
     # the title line of page 1 stays text even when it looks like a section name
     assert "### Results" not in paper_markdown("Results", ["Results\nAda Moreau"])
+
+
+def test_a_store_that_is_a_file_is_one_line(tmp_path, capsys):
+    from genforge.cli.main import main
+    from tests.research.papers_corpus import write_pdf
+
+    write_pdf(tmp_path / "p.pdf", [["A Title Line", "Ada Moreau", "Abstract", "We study things here."]])
+    (tmp_path / "store").write_text("not a folder")
+    assert main(["papers", "index", str(tmp_path), "--store", str(tmp_path / "store")]) == 2
+    assert "is a file" in capsys.readouterr().err

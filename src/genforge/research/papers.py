@@ -147,6 +147,8 @@ def index_papers(folder: str | Path, store: str | Path) -> dict[str, Any]:
     root = Path(folder)
     if not root.is_dir():
         raise ConfigError(f"{folder} is not a folder of PDFs")
+    if Path(store).exists() and not Path(store).is_dir():
+        raise ConfigError(f"--store {store} is a file: give a folder for the papers index")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
     if not files:
         raise DataError(f"no PDF under {folder}: nothing indexed")
