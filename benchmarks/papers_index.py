@@ -5,8 +5,8 @@ PDFs, in pages per second, as a ratio (the issue's goal: at least 0.5x of bare p
 
 The corpus is the tests' fixture (tests/research/papers_corpus.py: 20 three-page papers written as real
 PDFs, plus a corrupt and an image-only one), written ``--copies`` times into one folder. genforge's figure
-is a fresh ``index_papers`` (metadata, citation matching, page-aware chunks and their MiniLM embeddings
-in a new RAG store); pypdf's is ``PdfReader(...).pages[i].extract_text()`` over every file.
+is a fresh ``index_papers`` (metadata, citation matching, section-aware chunks and their MiniLM
+embeddings in a new RAG store); pypdf's is ``PdfReader(...).pages[i].extract_text()`` over every file.
 """
 
 from __future__ import annotations

@@ -118,3 +118,14 @@ def test_cli_graph_draws_exactly_the_known_citations(corpus, tmp_path, capsys):
         assert image.format == "PNG" and len(np.unique(np.asarray(image.convert("L")))) > 10
     assert main(["papers", "graph", "--store", str(store), "--out", str(picture), "--shared", "0"]) != 0
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_chunks_carry_title_page_and_section_so_a_references_question_finds_page_3(corpus):
+    from genforge.research.papers import search_papers
+
+    papers, _, store = corpus
+    truth = papers[9]  # cited by papers 10, 11, whose reference lists name its title too
+    hits = search_papers(f"which earlier papers does {truth['title'].split()[0]} tokens cite?", store, k=5)
+    mine = [h for h in hits if h.source == truth["file"] + ".md"]
+    assert ["page 3", "References"] in [h.headings[1:] for h in mine]
+    assert all(h.headings[0] == truth["title"] for h in mine)

@@ -55,6 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--confidence", type=float, default=0.95, help="level of the intervals (default 0.95)"
     )
     parser.add_argument("--plot", metavar="PNG", help="also draw the posterior to this picture")
+    parser.add_argument(
+        "--profile",
+        metavar="PNG",
+        help="also draw both sides' performance profiles (fraction of runs better than each threshold, "
+        "with bootstrap bands)",
+    )
     parser.add_argument("--save", metavar="JSON", help="also write the comparison record to this file")
     add_seed(parser, note="bootstrap resamples")
     add_json(parser)
@@ -81,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--out names where compare sweep:NAME puts its repeats: it is not used with A B")
     if args.metric is None:
         raise ConfigError("compare A B needs --metric (val_loss, train_loss, bits_per_dim, fd_digits …)")
-    if args.plot:
-        image_format(args.plot)
-        check_output_file(args.plot)
+    for picture in (args.plot, args.profile):
+        if picture:
+            image_format(picture)
+            check_output_file(picture)
     if args.save:
         check_output_file(args.save)
     result = compare(
@@ -100,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
     record = result.to_dict()
     if args.plot:
         record["plot"] = str(save_posterior(result.posterior, result.metric, args.plot))
+    if args.profile:
+        from genforge.research.profiles import save_comparison_profiles
+
+        profiles = save_comparison_profiles(result, args.profile, confidence=args.confidence, seed=args.seed)
+        record["profile"], record["profiles"] = profiles.pop("picture"), profiles
     if args.save:
         record["saved"] = str(atomic_write_json(args.save, record))
     if args.json:
@@ -134,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(result.verdict(), soft_wrap=True)
     for note in result.notes:
         out.print(f"note: {note}", soft_wrap=True)
-    for key in ("plot", "saved"):
+    for key in ("plot", "profile", "saved"):
         if key in record:
             out.print(f"{key}: {record[key]}", soft_wrap=True)
     return 0
@@ -150,8 +162,11 @@ def run_top(args: argparse.Namespace, name: str) -> int:
         raise ConfigError(
             f"compare sweep:{name} compares the study's own best trials: give no second set of runs"
         )
-    if args.plot:
-        raise ConfigError("--plot draws one posterior: it is not available with sweep:NAME (use --save)")
+    if args.plot or args.profile:
+        raise ConfigError(
+            "--plot and --profile draw one comparison: they are not available with sweep:NAME (use --save and "
+            "genforge report compare:FILE)"
+        )
     if args.out:
         check_output_dir(args.out)
     if args.save:

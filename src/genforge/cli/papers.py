@@ -51,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     graph.add_argument(
         "--shared", type=int, metavar="N", help="also join papers that share at least N references (dashed)"
     )
+    graph.add_argument(
+        "--similar",
+        type=int,
+        metavar="K",
+        help="also join each paper to its K most similar papers by text (TF-IDF cosine; dotted)",
+    )
     _add_store(graph)
     add_json(graph)
     graph.set_defaults(handler=run_graph)
@@ -129,7 +135,7 @@ def run_table(args: argparse.Namespace) -> int:
 def run_graph(args: argparse.Namespace) -> int:
     from genforge.research.papers_graph import draw_graph
 
-    graph = draw_graph(args.store, args.out, shared=args.shared)
+    graph = draw_graph(args.store, args.out, shared=args.shared, similar=args.similar)
     if args.json:
         print_json(graph)
         return 0
@@ -137,6 +143,7 @@ def run_graph(args: argparse.Namespace) -> int:
     console().print(
         f"{len(graph['nodes'])} papers, {kinds.count('cites')} citations"
         + (f", {kinds.count('shared')} pairs sharing >= {args.shared} references" if args.shared else "")
+        + (f", {kinds.count('similar')} similar pairs" if args.similar else "")
         + f": {graph['out']}",
         soft_wrap=True,
     )

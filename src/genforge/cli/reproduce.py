@@ -8,7 +8,10 @@ from genforge.cli.common import add_json, console, err_console, print_json, tabl
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("report", help="a comparison report written by genforge report compare:FILE")
+    parser.add_argument(
+        "report",
+        help="a comparison report written by genforge report compare:FILE (compare or compare sweep:NAME --top K)",
+    )
     parser.add_argument("--out", help="folder for the new runs (default REPORT-reproduce/ beside it)")
     parser.add_argument(
         "--check",
@@ -47,11 +50,15 @@ def run(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     recorded, now = result.recorded, result.reproduced
-    out.print(
-        f"P(A better) recorded {recorded['p_a_better']:.4f}, now {now['p_a_better']:.4f}; "
-        f"P(B better) recorded {recorded['p_b_better']:.4f}, now {now['p_b_better']:.4f}",
-        soft_wrap=True,
-    )
+    if "p_a_better" not in recorded:  # a sweep-comparison report: one probability per pair of trials
+        for key, value in recorded.items():
+            out.print(f"{key} recorded {value:.4f}, now {now[key]:.4f}", soft_wrap=True)
+    else:
+        out.print(
+            f"P(A better) recorded {recorded['p_a_better']:.4f}, now {now['p_a_better']:.4f}; "
+            f"P(B better) recorded {recorded['p_b_better']:.4f}, now {now['p_b_better']:.4f}",
+            soft_wrap=True,
+        )
     out.print(
         "reproduced within the recorded intervals"
         if not result.outside

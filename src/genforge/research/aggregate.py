@@ -15,7 +15,10 @@ setting); a figure measured on one dataset is one column. The aggregates:
 
 The intervals are percentile intervals of a *stratified* bootstrap: each resample draws runs with
 replacement within each task (``scores[idx[r, t], t]``), so every task keeps its weight; the probability
-of improvement resamples X and Y independently. The resample indices are drawn exactly as rliable draws
+of improvement resamples X and Y independently. ``task_bootstrap=True`` also draws the tasks with
+replacement (how much the figure depends on which tasks were picked). Performance profiles (score
+distributions: the fraction of all runs x tasks scores above each threshold tau, or of the per-task
+means) with their stratified bands are in :mod:`genforge.research.profiles`. The resample indices are drawn exactly as rliable draws
 them (``RandomState.choice(n_runs, (n_runs, n_tasks))`` per resample, X before Y) and the interval is
 ``numpy.percentile`` of the resampled figures, so with the same seed the figures agree with rliable's to
 the last bit (``tests/golden/make_aggregate_goldens.py``). Own code: rliable is not a dependency.
@@ -114,6 +117,26 @@ def stratified_indices(rng: np.random.RandomState, shape: tuple[int, int]) -> np
     return rng.choice(shape[0], shape, replace=True)
 
 
+def stratified_resamples(
+    scores: np.ndarray, reps: int, seed: int, task_bootstrap: bool = False
+) -> np.ndarray:
+    """``reps`` stratified resamples ``(reps, runs, tasks)`` of ``scores``, drawn as rliable's
+    ``StratifiedBootstrap`` draws them. With ``task_bootstrap`` each resample also draws its tasks with
+    replacement (``choice(tasks, (1, tasks))`` after the run indices): element ``[r, t]`` is
+    ``scores[runs_idx[r, t], task_idx[t]]``, the sensitivity to which tasks were chosen."""
+    rng = np.random.RandomState(seed)
+    runs, tasks = scores.shape
+    if not task_bootstrap:
+        # one call draws the same stream as ``reps`` calls of shape (runs, tasks): legacy randint is chunk-free
+        index = rng.choice(runs, (reps, runs, tasks), replace=True)
+        return np.take_along_axis(np.broadcast_to(scores, (reps, runs, tasks)), index, axis=1)
+    out = np.empty((reps, runs, tasks))
+    for r in range(reps):  # run then task indices for each resample (different bounds: no batching)
+        index = rng.choice(runs, (runs, tasks), replace=True)
+        out[r] = scores[index, rng.choice(tasks, (1, tasks), replace=True)]
+    return out
+
+
 def _percentile_interval(values: np.ndarray, confidence: float) -> list[float]:
     alpha = (1.0 - confidence) / 2
     low, high = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
@@ -129,22 +152,20 @@ def aggregate_interval(
     reps: int = DEFAULT_REPS,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
+    task_bootstrap: bool = False,
 ) -> dict[str, Any]:
     """The aggregate ``name`` of ``scores`` and its stratified bootstrap percentile interval:
-    ``{"value", "ci"}``. A constant matrix gets ``ci`` NaN (a zero-width interval would claim certainty)."""
+    ``{"value", "ci"}``. A constant matrix gets ``ci`` NaN (a zero-width interval would claim certainty).
+    ``task_bootstrap`` resamples the tasks too (rliable's ``task_bootstrap=True``)."""
     scores = as_scores(scores)
     confidence = _check_confidence(confidence)
     if reps < 100:
         raise ConfigError(f"reps must be at least 100, got {reps}")
     statistic = _statistic(name, gamma, direction)
     value = float(statistic(scores[None])[0])
-    if np.ptp(scores, axis=0).max() == 0:
+    if np.ptp(scores, axis=0 if not task_bootstrap else None).max() == 0:
         return {"value": value, "ci": [math.nan, math.nan]}
-    rng = np.random.RandomState(seed)
-    runs, tasks = scores.shape
-    # one call draws the same stream as ``reps`` calls of shape (runs, tasks): legacy randint is chunk-free
-    index = rng.choice(runs, (reps, runs, tasks), replace=True)
-    resampled = np.take_along_axis(np.broadcast_to(scores, (reps, runs, tasks)), index, axis=1)
+    resampled = stratified_resamples(scores, reps, seed, task_bootstrap)
     return {"value": value, "ci": _percentile_interval(statistic(resampled), confidence)}
 
 
@@ -185,20 +206,30 @@ def aggregate_summary(
     reps: int = DEFAULT_REPS,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
+    task_bootstrap: bool = False,
 ) -> dict[str, Any]:
     """IQM, median and mean (and the optimality gap when ``gamma`` is given), each with its stratified
     bootstrap interval, every one from the same seed as rliable's ``get_interval_estimates`` would give
     each on its own."""
     names = [n for n in AGGREGATES if n != "optimality_gap" or gamma is not None]
     out: dict[str, Any] = {
-        "method": "stratified bootstrap, percentile",
+        "method": "stratified bootstrap"
+        + (" over runs and tasks" if task_bootstrap else "")
+        + ", percentile",
         "reps": reps,
         "confidence": confidence,
         "seed": seed,
     }
     for name in names:
         out[name] = aggregate_interval(
-            scores, name, gamma=gamma, direction=direction, reps=reps, confidence=confidence, seed=seed
+            scores,
+            name,
+            gamma=gamma,
+            direction=direction,
+            reps=reps,
+            confidence=confidence,
+            seed=seed,
+            task_bootstrap=task_bootstrap,
         )
     if gamma is not None:
         out["gamma"] = gamma

@@ -1,10 +1,12 @@
 """``papers``: the user's PDFs as a literature view over the RAG stack.
 
-The PDFs are an ordinary RAG store (:class:`genforge.rag.store.Store`: page-aware chunks, each under a
-``page N`` heading, searched and answered by the same one-call API as every store) plus one metadata
-table beside it, ``papers.json``: for each PDF its title, authors, year, arXiv id and DOI read from the
-text of its first page, its page count, its reference lines, and which other local papers those
-references name (a reference matches a paper when the paper's normalised title occurs in it), so the
+The PDFs are an ordinary RAG store (:class:`genforge.rag.store.Store`, searched and answered by the same
+one-call API as every store) plus one metadata table beside it, ``papers.json``. The store indexes each
+readable PDF's text as section-aware Markdown kept in the store's ``text/`` folder
+(:mod:`genforge.research.papers_sections`: headings "title > page N > section", so chunks end at
+section boundaries and each carries its paper's title, page and section); ``papers.json`` holds for
+each PDF its title, authors, year, arXiv id and DOI read from the text of its first page, its page
+count, its reference lines, and which other local papers those references name (a reference matches a paper when the paper's normalised title occurs in it), so the
 table gives the citation graph and each paper's cited-by count among the local set.
 
 Metadata comes from the text, not from the PDF's info dictionary (which is mostly empty or wrong in
@@ -25,15 +27,23 @@ from typing import Any
 
 from genforge.core.errors import ConfigError, DataError, require
 from genforge.core.io import atomic_write_json, read_json_object
-from genforge.rag.api import ask
+from genforge.rag.api import ask, search
+from genforge.rag.config import RetrievalConfig
 from genforge.rag.store import Store
+from genforge.research.papers_sections import paper_markdown
 
 PAPERS_FILE = "papers.json"
+TEXT_DIR = "text"  # in the store: each paper's section-aware Markdown, the documents the RAG store indexes
 ARXIV_RE = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?", re.I)
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;])")
 YEAR_RE = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 REFERENCE_RE = re.compile(r"^\s*\[(\d+)\]\s*(.+)$")
 PAGE_RE = re.compile(r"^page (\d+)$")
+# How papers are searched: chunks fused on their own (not one best chunk per paper, rag's default: a
+# question about one paper's references needs that paper's page 3, not its best-matching page) with BM25
+# weighted like the dense ranking (ids, numbers and titles are words). Chosen on the 20 dev questions of
+# benchmarks/papers_questions.py (recall@5: rag's default 0.65, chunk fusion 0.90, and 0.95 with BM25 at 1).
+PAPERS_RETRIEVAL = RetrievalConfig(fusion="chunk", bm25_weight=1.0)
 
 
 @dataclass
@@ -116,24 +126,46 @@ def match_citations(papers: list[Paper]) -> None:
         paper.cites = sorted(set(found))
 
 
+def _write_texts(folder: Path, texts: dict[str, str]) -> Path:
+    """Bring ``folder`` to exactly ``texts`` (relative name -> Markdown); unchanged files keep their
+    mtime, so the store's incremental indexing skips them."""
+    from genforge.core.io import atomic_write_text
+
+    for name, text in texts.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, text)
+    for path in folder.rglob("*.md"):
+        if str(path.relative_to(folder)) not in texts:
+            path.unlink()
+    return folder
+
+
 def index_papers(folder: str | Path, store: str | Path) -> dict[str, Any]:
     """Index the PDFs under ``folder`` into the RAG store ``store`` and write its ``papers.json``."""
     root = Path(folder)
     if not root.is_dir():
         raise ConfigError(f"{folder} is not a folder of PDFs")
+    if Path(store).exists() and not Path(store).is_dir():
+        raise ConfigError(f"--store {store} is a file: give a folder for the papers index")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
     if not files:
         raise DataError(f"no PDF under {folder}: nothing indexed")
-    papers, skipped = [], []
+    papers, skipped, texts = [], [], {}
     for path in files:
+        file = str(path.relative_to(root))
         try:
-            papers.append(paper_metadata(str(path.relative_to(root)), read_pages(path)))
+            pages = read_pages(path)
         except DataError as exc:
-            skipped.append({"file": str(path.relative_to(root)), "reason": str(exc)})
+            skipped.append({"file": file, "reason": str(exc)})
+            continue
+        papers.append(paper_metadata(file, pages))
+        texts[file + ".md"] = paper_markdown(papers[-1].title, pages)
     if not papers:
         raise DataError(f"none of the {len(files)} PDFs under {folder} has readable text: nothing indexed")
     match_citations(papers)
-    report = Store(store).index(root, suffixes=[".pdf"])
+    report = Store(store).index(_write_texts(Path(store) / TEXT_DIR, texts), suffixes=[".md"])
     atomic_write_json(
         Path(store) / PAPERS_FILE, {"root": str(root.resolve()), "papers": [asdict(p) for p in papers]}
     )
@@ -160,14 +192,21 @@ def list_papers(store: str | Path) -> list[dict[str, Any]]:
     return [{**p, "cited_by": cited_by[p["file"]]} for p in papers]
 
 
+def search_papers(question: str, store: str | Path, k: int = 5) -> list:
+    """The ``k`` best chunks of the papers for ``question`` (:class:`genforge.rag.records.SearchHit`)."""
+    list_papers(store)  # a store without a papers index is refused with its one line
+    return search(question, store=str(store), retrieval=PAPERS_RETRIEVAL, k=k)
+
+
 def ask_papers(question: str, store: str | Path, llm=None) -> dict[str, Any]:
     """The RAG answer to ``question`` over the papers, each citation with its paper's title and page."""
     titles = {p["file"]: p["title"] for p in list_papers(store)}
-    answer = ask(question, store=str(store), rails=False, llm=llm)
+    answer = ask(question, store=str(store), rails=False, llm=llm, retrieval=PAPERS_RETRIEVAL)
     citations = []
     for citation in answer.citations:
         pages = [int(m.group(1)) for h in citation.headings if (m := PAGE_RE.match(h))]
-        file = next((f for f in titles if citation.source.endswith(f)), citation.source)
+        source = citation.source.removesuffix(".md")
+        file = next((f for f in titles if source.endswith(f)), source)
         citations.append(
             {
                 "number": citation.number,

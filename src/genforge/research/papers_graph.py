@@ -25,11 +25,17 @@ def _normal(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-def citation_graph(store: str | Path, shared: int | None = None) -> dict[str, Any]:
+def citation_graph(
+    store: str | Path, shared: int | None = None, similar: int | None = None
+) -> dict[str, Any]:
     """Nodes (number, file, title, year, cited_by) and edges (``cites``: directed; ``shared``: pairs
-    with at least ``shared`` common references, with their count) of the papers in ``store``."""
+    with at least ``shared`` common references, with their count; ``similar``: each paper joined to its
+    ``similar`` most similar others by TF-IDF cosine, :mod:`genforge.research.papers_similar`) of the
+    papers in ``store``."""
     if shared is not None and shared < 1:
         raise ConfigError(f"--shared must be at least 1 reference, got {shared}")
+    if similar is not None and similar < 1:
+        raise ConfigError(f"--similar must be at least 1 paper, got {similar}")
     papers = sorted(list_papers(store), key=lambda p: (p["year"] or 0, p["title"], p["file"]))
     number = {p["file"]: i + 1 for i, p in enumerate(papers)}
     nodes = [
@@ -50,7 +56,11 @@ def citation_graph(store: str | Path, shared: int | None = None) -> dict[str, An
                 common = len(refs[i] & refs[j])
                 if common >= shared:
                     edges.append({"kind": "shared", "source": i + 1, "target": j + 1, "count": common})
-    return {"nodes": nodes, "edges": edges, "shared": shared}
+    if similar is not None:
+        from genforge.research.papers_similar import similar_edges
+
+        edges += similar_edges(store, [p["file"] for p in papers], similar)
+    return {"nodes": nodes, "edges": edges, "shared": shared, "similar": similar}
 
 
 def graph_png(graph: dict[str, Any]) -> bytes:
@@ -81,6 +91,8 @@ def graph_png(graph: dict[str, Any]) -> bytes:
                 xytext=(x0, y0),
                 arrowprops={"arrowstyle": "-|>", "color": "#4c72b0", "lw": 0.9, "shrinkA": 9, "shrinkB": 9},
             )
+        elif edge["kind"] == "similar":
+            ax.plot([x0, x1], [y0, y1], linestyle=":", color="#55a868", linewidth=1.2, alpha=0.9)
         else:
             ax.plot([x0, x1], [y0, y1], linestyle="--", color="#dd8452", linewidth=0.8, alpha=0.7)
     most = max((node["cited_by"] for node in nodes), default=0) or 1
@@ -98,6 +110,8 @@ def graph_png(graph: dict[str, Any]) -> bytes:
     title = f"{n} papers, {cites} citations (arrow: cites; size: cited by)"
     if graph.get("shared") is not None:
         title += f"; dashed: ≥ {graph['shared']} shared references"
+    if graph.get("similar") is not None:
+        title += f"; dotted: {graph['similar']} most similar"
     ax.set_title(title, fontsize=9)
     legend.axis("off")
     lines = [
@@ -114,7 +128,9 @@ def graph_png(graph: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def draw_graph(store: str | Path, out: str | Path, shared: int | None = None) -> dict[str, Any]:
+def draw_graph(
+    store: str | Path, out: str | Path, shared: int | None = None, similar: int | None = None
+) -> dict[str, Any]:
     """Draw the citation graph of ``store`` to ``out`` (PNG, JPEG or WebP); the graph record with
     ``out``."""
     from genforge.core.paths import check_output_file
@@ -122,6 +138,6 @@ def draw_graph(store: str | Path, out: str | Path, shared: int | None = None) ->
 
     image_format(out)
     check_output_file(out)
-    graph = citation_graph(store, shared)
+    graph = citation_graph(store, shared, similar)
     graph["out"] = str(save_picture(graph_png(graph), out))
     return graph

@@ -1,4 +1,5 @@
-"""Self-contained HTML reports of a comparison (``compare:FILE``, a record saved by ``compare --save``)
+"""Self-contained HTML reports of a comparison (``compare:FILE``, a record saved by ``compare --save``;
+a ``compare sweep:NAME --top K --save`` record is rendered by :mod:`genforge.research.report_top`)
 and of a sweep (``sweep:NAME``): the command that gives the result again, the resolved settings, seeds,
 tables with their intervals, the pictures (inline PNG) and the machine it ran on (package versions,
 torch threads, CPU, git commit of the working directory when there is one).
@@ -33,6 +34,7 @@ from genforge.research.compare import RESULT_KIND, compare_values
 from genforge.research.plot import parallel_coordinates_png, posterior_png
 from genforge.research.reproduce import reproduce_section, trained_runs
 from genforge.research.sweep import DEFAULT_ROOT, study_summary
+from genforge.research.topk import RESULT_KIND as TOP_KIND
 
 PACKAGES = ("genforge", "torch", "numpy", "scipy", "optuna", "matplotlib")
 
@@ -263,7 +265,13 @@ def write_research_report(
             raise ConfigError(
                 f"no comparison record {path} (write one with genforge compare ... --save FILE)"
             )
-        page = render_comparison(read_json_object(path))
+        record = read_json_object(path)
+        if record.get("kind") == TOP_KIND:  # saved by compare sweep:NAME --top K --save FILE
+            from genforge.research.report_top import render_top
+
+            page = render_top(record)
+        else:
+            page = render_comparison(record)
     elif kind == "sweep":
         page = render_study(study_summary(name, studies))
     else:

@@ -29,6 +29,7 @@ from genforge.pipelines.training import resolve_configs, train
 from genforge.research.compare import RESULT_KIND, compare_values
 from genforge.research.runsets import read_figure
 from genforge.research.stats import summarize
+from genforge.research.topk import RESULT_KIND as TOP_KIND
 
 RECORD_RE = re.compile(r"<script type='application/json' id='genforge-record'>(.*?)</script>", re.S)
 RUN_KEYS = ("family", "model", "train", "data", "seed")
@@ -152,8 +153,15 @@ def reproduce(report: str | Path, out: str | Path | None = None, *, on_run=None)
         out if out is not None else Path(report).with_suffix("").as_posix() + "-reproduce"
     )
     record = read_report_record(report)
+    if record.get("kind") == TOP_KIND:  # a report of compare sweep:NAME --top K
+        from genforge.research.report_top import reproduce_top
+
+        return reproduce_top(record, str(report), folder, on_run)
     if record.get("kind") != RESULT_KIND:
-        raise ConfigError(f"{report}: reproduce takes comparison reports (genforge report compare:FILE)")
+        raise ConfigError(
+            f"{report}: reproduce takes comparison reports (genforge report compare:FILE, a compare or a "
+            "compare sweep:NAME --top K record)"
+        )
     runs = (record.get("reproduce") or {}).get("runs")
     if not runs:
         raise ConfigError(
