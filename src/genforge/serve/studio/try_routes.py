@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from genforge.core.errors import ConfigError
+from genforge.core.runs import list_runs
 from genforge.serve.studio import runs_view
 from genforge.serve.studio.stream import event
 
@@ -81,7 +82,7 @@ async def sample_api(request: Request, run_id: str, body: SampleRequest):
 
 def _chat_models(request: Request) -> list[str]:
     models = ["rag"] if request.app.state.store_path is not None else []
-    for run in runs_view.list_runs(request.app.state.runs_dir):
+    for run in list_runs(request.app.state.runs_dir):
         row = runs_view.run_row(run)
         if row.get("family") in ("gpt", "rnn_lm") and row.get("step"):
             models.append(run.id)
