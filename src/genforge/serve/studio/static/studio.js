@@ -264,6 +264,7 @@ function chat(form) {
         }
         turn.appendChild(list);
       } else if (name === "done") {
+        if (data.answer !== undefined) answer.textContent = data.answer; // blocked or withheld: replaces what streamed
         turn.dataset.done = data.blocked ? "blocked" : "ok";
         if (data.timings_ms) {
           const total = data.timings_ms.total ?? Object.values(data.timings_ms).reduce((a, b) => a + b, 0);
