@@ -133,6 +133,37 @@ def test_chat_answers_with_citations_that_expand_to_the_chunk(studio, page):
     assert page.locator('.badge[data-action="allow"]').count() >= 1
 
 
+WATCH_CHAT = """() => {
+  window.chatSteps = [];
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const node = r.addedNodes[0];
+      if (r.target.classList && r.target.classList.contains("answer") && node && node.nodeType === 3)
+        window.chatSteps.push({kind: "text", length: node.data.length, at: performance.now()});
+      else if (node && node.classList && node.classList.contains("citations"))
+        window.chatSteps.push({kind: "citations", at: performance.now()});
+    }
+  }).observe(document.getElementById("chat-log"), {childList: true, subtree: true});
+}"""
+
+
+def test_rag_answer_grows_piece_by_piece_then_citations_and_output_badge(studio, page):
+    page.goto(studio.url + "/chat")
+    page.evaluate(WATCH_CHAT)
+    page.get_by_label("Message").fill("How do I get a refund for my order?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chat-log li.assistant[data-done='ok']")
+    steps = page.evaluate("window.chatSteps")
+    lengths = [s["length"] for s in steps if s["kind"] == "text" and s["length"]]
+    assert len(lengths) >= 2 and lengths == sorted(lengths) and len(set(lengths)) == len(lengths), steps
+    assert [s["kind"] for s in steps][-1] == "citations"  # citations come once the text is complete
+    assert "jan.devries@gmail.com" not in page.locator(".answer").inner_text()
+    assert page.locator('.badge[data-action="redact"]').first.inner_text() == "output: redact"
+    page.locator(".citations summary").first.click()
+    assert "five working days" in page.locator(".citations blockquote").first.inner_text()
+    print(f"\nrag answer pieces at {[round(s['at'] - steps[0]['at'], 1) for s in steps]} ms after the first")
+
+
 def test_chat_streams_tokens_from_a_language_model_run(studio, page, trained_runs):
     gpt = next(run.id for run in list_runs(trained_runs) if "gpt" in run.id)
     page.goto(studio.url + "/chat")
