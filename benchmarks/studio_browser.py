@@ -3,7 +3,8 @@ against drawing the same curve the way ``genforge runs plot`` does (matplotlib, 
 
 One invocation, interleaved, ``--repeats`` rounds, medians. Each round starts a fresh studio process
 (so the first list is cold, as in the browser test); with ``--baseline SRC`` (a ``src`` folder of an
-older genforge, e.g. from ``git archive``) the same round also runs that code's studio, side by side:
+older genforge, e.g. from ``git archive``) the same round also runs that code's studio, side by side,
+the two taking turns to go first:
 
 * runs list (cold): the first navigation to ``/?per_page=1000`` until the table holds 1,000 rows (the
   server reads every run and renders the HTML; the browser lays it out);
@@ -109,8 +110,9 @@ def main() -> None:
         root = Path(folder)
         make_runs(root, args.runs, args.points)
         browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=ARGS)
-        for _ in range(args.repeats):
-            for label, src in sides.items():
+        for round_index in range(args.repeats):
+            order = list(sides.items())
+            for label, src in order[::-1] if round_index % 2 else order:  # who goes first alternates
                 process, url = serve(root, src)
                 page = browser.new_page()
                 try:
