@@ -84,7 +84,8 @@ def measure(page, url: str, num_runs: int, times: dict[str, list[float]], label:
     for name in ("runs list (cold)", "runs list (warm)"):
         started = time.perf_counter()
         page.goto(f"{url}/?per_page={num_runs}&sort=headline")
-        page.wait_for_function(f"document.querySelectorAll('#runs tbody tr').length === {num_runs}")
+        rows = "#runs tbody tr, #runs [role=row][data-run]"  # a <table> before 2026-12-03, then ARIA rows
+        page.wait_for_function(f"document.querySelectorAll('{rows}').length === {num_runs}")
         times.setdefault(f"{name} {label}", []).append(time.perf_counter() - started)
     started = time.perf_counter()
     page.goto(f"{url}/runs/run-long")

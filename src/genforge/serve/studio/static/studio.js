@@ -132,7 +132,7 @@ function liveRuns(table) {
     if (!response.ok) return;
     const data = await response.json();
     for (const run of data.runs) {
-      const row = table.querySelector('tr[data-run="' + CSS.escape(run.id) + '"]');
+      const row = table.querySelector('[role="row"][data-run="' + CSS.escape(run.id) + '"]');
       if (!row) continue;
       row.querySelector('[data-field="step"]').textContent = String(run.step);
       const badge = row.querySelector('[data-field="status"] .status');
