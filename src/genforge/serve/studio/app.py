@@ -91,8 +91,6 @@ def create_app(
     def run_page(request: Request, run_id: str):
         run = runs_view.get_run(request.app.state.runs_dir, run_id)
         row = runs_view.run_row(run)
-        if "error" not in row:  # the page's script asks for the loss curve next: start reading its log now
-            request.app.state.curves.prefetch(run, "loss")
         config = run.read_config() if "error" not in row else None
         card = run.model_card_path.read_text("utf-8", "replace") if run.model_card_path.is_file() else ""
         return render(

@@ -94,9 +94,8 @@ class CurveState:
 class CurveCache:
     """Parsed curves shared by the run page, its event stream and ``curve.json``: a 100k-line log is
     parsed once per (run, metric) and then only read from where it stopped, however many pages watch
-    it. The run page starts the parse (:meth:`prefetch`) while the browser is still loading the page
-    and its script, so the stream that follows finds the work done or under way. The ``size`` most
-    recently used curves are kept."""
+    it (a second tab, a reload, switching metrics back). The ``size`` most recently used curves are
+    kept."""
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
@@ -113,11 +112,6 @@ class CurveCache:
             while len(self._states) > self.size:
                 self._states.popitem(last=False)
             return state
-
-    def prefetch(self, run: Run, metric: str = "loss") -> None:
-        """Starts reading ``run``'s log on a thread and returns at once."""
-        state = self.state(run, metric)
-        threading.Thread(target=state.update, name="studio-curve-prefetch", daemon=True).start()
 
 
 async def curve_events(
