@@ -37,8 +37,9 @@ def main() -> None:
     parser.add_argument("--store", default="tmp/rag-stream-store")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    fresh = not Path(args.store).exists()
     store = Store(Path(args.store), embedding=SentenceEmbedding())
-    if not store.stats().get("chunks"):
+    if fresh:
         store.index(Path(args.docs))
     pipeline = RagPipeline(store)
     pipeline.ask(QUESTIONS[0])  # warm-up: loads the encoder and the indexes
