@@ -179,7 +179,8 @@ class RagPipeline:
         if "input" in request.guard:
             yield AnswerEvent("guard", verdict=request.guard["input"])
         if not passed:
-            yield AnswerEvent("answer", answer=self._answer(request, answer=f"{BLOCKED}: {request.guard['reasons']}.", blocked=True))  # fmt: skip
+            blocked = f"{BLOCKED}: {request.guard['reasons']}."
+            yield AnswerEvent("answer", answer=self._answer(request, answer=blocked, blocked=True))
             return
         hits = self._2_retrieve(request)
         kept, dropped = self._3_guard_context(request, hits)
