@@ -43,3 +43,14 @@ def test_raw_stream_is_server_sent_events_ending_with_done(server):
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in r.iter_lines() if line]
     assert lines[-1] == "data: [DONE]" and all(line.startswith("data: ") for line in lines)
+
+
+def test_a_client_leaving_mid_stream_gives_its_stream_slot_back(server):
+    body = {"model": "rag", "stream": True, "messages": [{"role": "user", "content": REFUND}]}
+    with server.client() as http:
+        for _ in range(3):  # the server allows 2 open streams per key: a leaked slot would make this a 429
+            with http.stream("POST", "/v1/chat/completions", json=body) as r:
+                assert r.status_code == 200
+                assert next(line for line in r.iter_lines() if line).startswith("data: ")
+        r = http.post("/v1/chat/completions", json={**body, "stream": False})
+    assert r.status_code == 200 and "five working days" in r.json()["choices"][0]["message"]["content"]
