@@ -95,6 +95,10 @@ def serve_runs(tmp_path_factory) -> dict[str, Path]:
     (docs / "resume.md").write_text(
         "# Resuming\n\nPass --resume with a run directory to continue training where it stopped.\n"
     )
+    (docs / "refunds.md").write_text(
+        "# Refunds\n\nFor a refund, mail Jan at jan.devries@gmail.com with your order number. Refunds are "
+        "paid back within five working days of the request.\n"
+    )
     store = root / "store"
     out = run_cli("rag", "index", str(docs), "--store", str(store))
     assert out.returncode == 0, out.stderr

@@ -7,6 +7,8 @@ The CLI (``genforge rag search|ask``) and the HTTP server call these two functio
     answer = genforge.ask("how do I resume training?", store="my-store",
                           retrieval=genforge.RetrievalConfig(retriever="dense", k=3))
     print(answer.answer, answer.status)
+    for event in genforge.ask("how do I resume training?", stream=True):   # released as it goes
+        print(event.text, end="", flush=True)                              # event.answer: the last one
 
 ``store`` is a :class:`~genforge.rag.store.Store`, a store folder, or ``None`` for the default store
 (built from genforge's docs the first time, see :mod:`genforge.rag.corpus`). ``rails`` is a
@@ -18,14 +20,14 @@ offline extractive answerer.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from genforge.guard import Guard
 from genforge.rag.config import RetrievalConfig
 from genforge.rag.corpus import open_store
 from genforge.rag.generate import ChatClient
-from genforge.rag.pipeline import Answer, RagPipeline
+from genforge.rag.pipeline import Answer, AnswerEvent, RagPipeline
 from genforge.rag.records import SearchHit
 from genforge.rag.store import Store
 
@@ -54,7 +56,10 @@ def search(query: str, store: StoreLike = None, retrieval: RetrievalConfig | Non
 
 
 def ask(question: str, store: StoreLike = None, rails: Guard | str | os.PathLike | bool | None = None,
-        llm: ChatClient | None = None, retrieval: RetrievalConfig | None = None) -> Answer:  # fmt: skip
-    """Answer ``question`` from ``store`` with numbered citations, guarded by ``rails``."""
+        llm: ChatClient | None = None, retrieval: RetrievalConfig | None = None,
+        stream: bool = False) -> Answer | Iterator[AnswerEvent]:  # fmt: skip
+    """Answer ``question`` from ``store`` with numbered citations, guarded by ``rails``. With ``stream``,
+    an iterator of :class:`AnswerEvent`: the input verdict, the answer's pieces as they are released,
+    then the whole :class:`Answer` (see :meth:`RagPipeline.ask_stream`)."""
     pipeline = RagPipeline(resolve_store(store), guard=resolve_rails(rails), llm=llm, retrieval=retrieval)
-    return pipeline.ask(question)
+    return pipeline.ask_stream(question) if stream else pipeline.ask(question)

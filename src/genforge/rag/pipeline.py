@@ -7,13 +7,21 @@ source and character offsets, and each answer sentence carries its support score
 (:mod:`genforge.text.support`) against the passages it cites; the answer is *grounded* when every sentence
 reaches :data:`genforge.text.support.MIN_SUPPORT`, the threshold the guard's groundedness rail uses too.
 When nothing relevant is retrieved, the answer says so instead of inventing one.
+
+:meth:`RagPipeline.ask_stream` runs the same stages and yields the answer as it is released: the input
+verdict first, then the answer one sentence at a time, then the whole :class:`Answer`. A sentence is
+released once the output rails that judge a sentence on its own (:data:`SENTENCE_RAILS`, e.g. PII
+redaction) have passed it; the rails that need the whole answer (groundedness, citation validity) run at
+the end, and their verdict is in the final :class:`Answer` only.
 """
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from genforge.guard import Guard, RailContext
 from genforge.rag.config import RetrievalConfig
@@ -28,10 +36,14 @@ from genforge.rag.generate import (
 )
 from genforge.rag.records import SearchHit
 from genforge.rag.store import Store
+from genforge.text.sentences import sentence_spans
 from genforge.text.support import MIN_SUPPORT, citation_numbers, claim_spans, support_matrix
 
 BLOCKED = "The request was blocked by the guardrails"
 WITHHELD = "The answer was withheld by the guardrails"
+# output rails whose verdict on a sentence does not depend on the rest of the answer: a streamed answer
+# releases each sentence only after these have passed (and redacted) it
+SENTENCE_RAILS = ("pii_leakage",)
 
 
 @dataclass
@@ -81,6 +93,18 @@ class Answer:
         if not self.found:
             return "not found"
         return "grounded" if self.grounded else "not fully grounded"
+
+
+@dataclass
+class AnswerEvent:
+    """One step of :meth:`RagPipeline.ask_stream`: ``guard`` (the input verdict, ``verdict``), ``text``
+    (the next piece of the answer, ``text``; the pieces joined are the answer) or ``answer`` (the
+    whole :class:`Answer`, last)."""
+
+    kind: Literal["guard", "text", "answer"]
+    text: str = ""
+    verdict: dict[str, Any] | None = None
+    answer: Answer | None = None
 
 
 @dataclass
@@ -140,14 +164,67 @@ class RagPipeline:
         hits = self._2_retrieve(request)
         kept, dropped = self._3_guard_context(request, hits)
         text, order = self._4_generate(request, kept)
-        retrieved = [
-            {"rank": h.rank, "chunk_id": h.chunk_id, "source": h.source, "score": h.score, "score_kind": h.score_kind,
-             "dropped_by_guard": h.chunk_id in dropped}
-            for h in hits
-        ]  # fmt: skip
+        retrieved = _retrieved(hits, dropped)
         if not order:
             return self._answer(request, answer=text, retrieved=retrieved)
         return self._5_check_answer(request, text, kept, order, retrieved)
+
+    def ask_stream(self, question: str) -> Iterator[AnswerEvent]:
+        """:meth:`ask`, released as it goes: the input verdict, the answer sentence by sentence (each one
+        passed by :data:`SENTENCE_RAILS`), then the whole :class:`Answer`, whose output verdict covers
+        the whole answer. When that verdict blocks, the sentences already released were shown and the
+        final answer is the withheld message; a consumer replaces the text with ``answer.answer``."""
+        request = _Request(question, question)
+        passed = self._1_guard_input(request)
+        if "input" in request.guard:
+            yield AnswerEvent("guard", verdict=request.guard["input"])
+        if not passed:
+            blocked = f"{BLOCKED}: {request.guard['reasons']}."
+            yield AnswerEvent("answer", answer=self._answer(request, answer=blocked, blocked=True))
+            return
+        hits = self._2_retrieve(request)
+        kept, dropped = self._3_guard_context(request, hits)
+        text, order = self._4_generate(request, kept)
+        released = ""
+        if order:
+            context = RailContext(passages=[kept[i].text for i in order], embedding=self.store.embedding)
+            for piece in self._release(text, context):
+                if not released:
+                    request.timings["first_text"] = _ms(request.started)
+                released += piece
+                yield AnswerEvent("text", text=piece)
+            answer = self._5_check_answer(request, text, kept, order, _retrieved(hits, dropped))
+        else:
+            answer = self._answer(request, answer=text, retrieved=_retrieved(hits, dropped))
+        if not answer.blocked and answer.answer.startswith(released) and answer.answer != released:
+            yield AnswerEvent("text", text=answer.answer[len(released) :])  # the rest (or all when not found)
+        yield AnswerEvent("answer", answer=answer)
+
+    def _release(self, text: str, context: RailContext) -> Iterator[str]:
+        """The pieces of ``text``, one sentence each (with the space before it), each released once the
+        sentence rails have passed the text up to its end; stops before a sentence they block, or one
+        whose redaction would change what was already released."""
+        gate = None
+        rails = [r for r in self.guard.rails["output"] if r.name in SENTENCE_RAILS] if self.guard else []
+        if rails:
+            gate = copy.copy(self.guard)
+            gate.rails = {**self.guard.rails, "output": rails}
+        ends = [end for _, end in sentence_spans(text)]
+        if ends and not text[ends[-1] :].strip():
+            ends[-1] = len(text)
+        else:
+            ends.append(len(text))
+        released = ""
+        for end in ends:
+            candidate = text[:end]
+            if gate is not None:
+                checked = gate.check(candidate, "output", context)
+                if checked.blocked or not checked.redacted_text.startswith(released):
+                    return
+                candidate = checked.redacted_text
+            if len(candidate) > len(released):
+                yield candidate[len(released) :]
+            released = candidate
 
     def _answer(self, request: _Request, **fields: Any) -> Answer:
         request.guard.pop("reasons", None)
@@ -289,6 +366,14 @@ class RagPipeline:
             out.append(AnswerSentence(text=sentence, citations=citation_numbers(sentence), support=round(best, 4),
                                       supported=best >= self.min_support))  # fmt: skip
         return out
+
+
+def _retrieved(hits: list[SearchHit], dropped: set[str]) -> list[dict[str, Any]]:
+    return [
+        {"rank": h.rank, "chunk_id": h.chunk_id, "source": h.source, "score": h.score, "score_kind": h.score_kind,
+         "dropped_by_guard": h.chunk_id in dropped}
+        for h in hits
+    ]  # fmt: skip
 
 
 def _body(hit: SearchHit) -> str:

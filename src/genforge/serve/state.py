@@ -109,10 +109,22 @@ def run_image(jobs: list[Job]) -> list[Any]:
 
 
 def run_rag(jobs: list[Job]) -> list[Any]:
-    """One :func:`genforge.rag.api.ask` call per question, on the store and guard opened at start-up."""
+    """One :func:`genforge.rag.api.ask` call per question, on the store and guard opened at start-up. A
+    streamed request (``on_event`` in its payload) asks with ``stream=True`` and hands each event over as
+    it comes; its client leaving stops the answer at the next event."""
     from genforge.rag.api import ask  # only a server with --rag pays for importing the RAG stack
 
-    return _each(jobs, lambda j: ask(j.payload["question"], **j.payload["rag"]))
+    def one(job: Job) -> Any:
+        on_event = job.payload.get("on_event")
+        if on_event is None:
+            return ask(job.payload["question"], **job.payload["rag"])
+        for event in ask(job.payload["question"], **job.payload["rag"], stream=True):
+            if job.cancelled.is_set():
+                raise Cancelled
+            on_event(event)
+        return event.answer
+
+    return _each(jobs, one)
 
 
 RUNNERS = {"text": run_text, "embedding": run_embeddings, "image": run_image, "rag": run_rag}

@@ -87,6 +87,29 @@ def _stream(
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
+async def _rag_head(state: ServerState, job, queue: asyncio.Queue) -> list[Any]:
+    """Waits for the stream's first event: a blocked input raises the 400 (before any byte is sent), a
+    failed job its error; returns the events to send first (a first piece of text, when no input rails
+    ran)."""
+    try:
+        first = await asyncio.wait_for(queue.get(), state.config.timeout_s)
+    except TimeoutError:
+        raise ApiError(
+            408, f"the request took longer than the {state.config.timeout_s:g} s timeout"
+        ) from None
+    if (
+        first is _END
+        or first.kind == "answer"
+        or (first.kind == "guard" and first.verdict["action"] == "block")
+    ):
+        answer = await state.result(job)  # raises the job's error, if it failed
+        if answer.blocked and "input" in answer.guard:
+            _count_verdicts(answer.guard)
+            raise _input_blocked(answer)
+        return [_END] if first is _END else [first]
+    return [] if first.kind == "guard" else [first]
+
+
 def chat_stream(state, request, served, payload, completion_id: str, include_usage: bool):
     created = int(time.time())
 
@@ -120,50 +143,97 @@ def _count_verdicts(guard: dict[str, Any]) -> None:
             GUARDRAILS.labels(stage, check.get("rail", "?"), check.get("action", "allow")).inc()
 
 
+def _input_blocked(answer) -> ApiError:
+    fired = answer.guard["input"].get("rails", [])
+    rails = ", ".join(r["rail"] for r in fired) or "input"
+    reasons = "; ".join(r.get("message") or r["rail"] for r in fired)
+    return ApiError(400, f"the input was blocked by the guardrail {rails}: {reasons}", param="messages",
+                    code="guardrail_blocked")  # fmt: skip
+
+
+def _rag_extra(answer) -> dict[str, Any]:
+    """The fields a ``rag`` reply adds: numbered citations and every stage's guardrail verdicts."""
+    keys = ("number", "chunk_id", "source", "title", "start", "end", "text")
+    citations = [{key: getattr(c, key) for key in keys} for c in answer.citations]
+    return {"citations": citations, "guardrails": answer.guard}
+
+
 async def rag_reply(state: ServerState, request: Request, served, question: str, body) -> Any:
-    """Answer with :func:`genforge.ask`; blocked input is a 400 naming the rail."""
+    """Answer with :func:`genforge.ask`; blocked input is a 400 naming the rail. Streamed, the answer
+    goes out piece by piece as ``ask(..., stream=True)`` releases it (:func:`_rag_stream`)."""
+    if body.stream:
+        return await _rag_stream(state, request, served, question)
     answer = await state.result(state.submit(served.name, {"rag": served.obj, "question": question}))
     _count_verdicts(answer.guard)
     if answer.blocked and "input" in answer.guard:
-        fired = answer.guard["input"].get("rails", [])
-        rails = ", ".join(r["rail"] for r in fired) or "input"
-        reasons = "; ".join(r.get("message") or r["rail"] for r in fired)
-        raise ApiError(
-            400,
-            f"the input was blocked by the guardrail {rails}: {reasons}",
-            param="messages",
-            code="guardrail_blocked",
-        )
-    citations = [
-        {
-            "number": c.number,
-            "chunk_id": c.chunk_id,
-            "source": c.source,
-            "title": c.title,
-            "start": c.start,
-            "end": c.end,
-            "text": c.text,
-        }  # fmt: skip
-        for c in answer.citations
-    ]
-    reason = "content_filter" if answer.blocked else "stop"
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    extra = {"citations": citations, "guardrails": answer.guard}
-    common = {
-        "id": completion_id,
-        "created": int(time.time()),
-        "model": served.name,
-        "system_fingerprint": None,
-    }
-    if not body.stream:
-        message = {"role": "assistant", "content": answer.answer}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
-        return {"object": "chat.completion", **common, "choices": [choice], "usage": None, **extra}
+        raise _input_blocked(answer)
+    message = {"role": "assistant", "content": answer.answer}
+    choice = {"index": 0, "message": message, "logprobs": None,
+              "finish_reason": "content_filter" if answer.blocked else "stop"}  # fmt: skip
+    return {"object": "chat.completion", "id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
+            "model": served.name, "system_fingerprint": None, "choices": [choice], "usage": None,
+            **_rag_extra(answer)}  # fmt: skip
+
+
+async def _rag_stream(state: ServerState, request: Request, served, question: str):
+    """The input verdict is awaited first, so a blocked question is the same 400 as unstreamed; then one
+    ``chat.completion.chunk`` per released piece (pieces that queued while one was sent go together), and
+    a last chunk with ``finish_reason``, ``citations`` and ``guardrails``. When the whole-answer rails
+    withhold the answer, that chunk's ``finish_reason`` is ``content_filter`` and its ``answer`` field
+    holds the withheld message, to show instead of the text streamed so far."""
+    who = request.scope["state"].get("who", "local")
+    if not state.streams.take(who):
+        raise ApiError(429, f"this key already has {state.config.max_streams} streams open (the limit)", headers={"Retry-After": "1"})  # fmt: skip
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    payload = {"rag": served.obj, "question": question,
+               "on_event": lambda e: loop.call_soon_threadsafe(queue.put_nowait, e)}  # fmt: skip
+    try:
+        job = state.submit(served.name, payload)
+    except Exception:  # refused (queue full): the slot goes back
+        state.streams.give(who)
+        raise
+    job.future.add_done_callback(lambda _: queue.put_nowait(_END))
+    try:
+        head = await _rag_head(state, job, queue)
+    except BaseException:
+        job.cancelled.set()
+        state.streams.give(who)
+        raise
+    common = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
+              "created": int(time.time()), "model": served.name, "system_fingerprint": None}  # fmt: skip
+
+    def chunk(delta: dict[str, Any], reason: str | None = None, **extra: Any) -> str:
+        return _event({**common, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}], **extra})  # fmt: skip
 
     async def events():
-        delta = {"role": "assistant", "content": answer.answer}
-        yield _event({"object": "chat.completion.chunk", **common, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]})  # fmt: skip
-        yield _event({"object": "chat.completion.chunk", **common, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}], **extra})  # fmt: skip
-        yield "data: [DONE]\n\n"
+        deadline = time.perf_counter() + state.config.timeout_s
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            done = False
+            while not done:
+                got = list(head) or [
+                    await asyncio.wait_for(queue.get(), max(0.001, deadline - time.perf_counter()))
+                ]
+                head.clear()
+                while not queue.empty():
+                    got.append(queue.get_nowait())
+                done = _END in got
+                text = "".join(e.text for e in got if e is not _END and e.kind == "text")
+                if text:
+                    yield chunk({"content": text})
+            answer = job.future.result()
+            if isinstance(answer, Exception):
+                yield _event({"error": {"message": str(answer), "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
+                return
+            _count_verdicts(answer.guard)
+            extra = {**_rag_extra(answer), **({"answer": answer.answer} if answer.blocked else {})}
+            yield chunk({}, "content_filter" if answer.blocked else "stop", **extra)
+            yield "data: [DONE]\n\n"
+        except TimeoutError:
+            yield _event({"error": {"message": f"the stream passed the {state.config.timeout_s:g} s timeout", "type": "timeout_error", "param": None, "code": None}})  # fmt: skip
+        finally:
+            job.cancelled.set()
+            state.streams.give(who)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -24,6 +24,8 @@ DOCS = {
     "## Resuming\n\nTo resume training from the last checkpoint, run `genforge train --resume RUN_ID`; "
     "the optimizer state is restored.\n",
     "kitchen.md": "# Bread\n\nThe sourdough starter is fed every morning with rye flour and water.\n",
+    "refunds.md": "# Refunds\n\nFor a refund, mail Jan at jan.devries@gmail.com with your order number. "
+    "Refunds are paid back within five working days of the request.\n",
 }
 
 

@@ -39,7 +39,7 @@ def many_runs(tmp_path_factory):
 
 def test_runs_list_sorts_pages_and_opens_a_run(studio, page, trained_runs):
     page.goto(studio.url + "/")
-    rows = page.locator("#runs tbody tr")
+    rows = page.locator("#runs [role=row][data-run]")
     assert rows.count() == len(list_runs(trained_runs))
     page.get_by_role("link", name="step").click()
     page.wait_for_url("**sort=step&order=asc**")
@@ -47,7 +47,7 @@ def test_runs_list_sorts_pages_and_opens_a_run(studio, page, trained_runs):
     page.wait_for_url("**order=desc**")
     steps = [int(t) for t in page.locator('[data-field="step"]').all_inner_texts()]
     assert steps == sorted(steps, reverse=True)
-    page.locator("#runs tbody a").filter(has_text="gan").click()
+    page.locator("#runs [role=row] a").filter(has_text="gan").click()
     page.wait_for_selector("#curve[data-drawn]")
     assert page.locator("#curve-info").inner_text().startswith("loss: 12 logged points")
     assert page.locator(".card h1").inner_text().startswith("gan on digits")
@@ -133,6 +133,37 @@ def test_chat_answers_with_citations_that_expand_to_the_chunk(studio, page):
     assert page.locator('.badge[data-action="allow"]').count() >= 1
 
 
+WATCH_CHAT = """() => {
+  window.chatSteps = [];
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const node = r.addedNodes[0];
+      if (r.target.classList && r.target.classList.contains("answer") && node && node.nodeType === 3)
+        window.chatSteps.push({kind: "text", length: node.data.length, at: performance.now()});
+      else if (node && node.classList && node.classList.contains("citations"))
+        window.chatSteps.push({kind: "citations", at: performance.now()});
+    }
+  }).observe(document.getElementById("chat-log"), {childList: true, subtree: true});
+}"""
+
+
+def test_rag_answer_grows_piece_by_piece_then_citations_and_output_badge(studio, page):
+    page.goto(studio.url + "/chat")
+    page.evaluate(WATCH_CHAT)
+    page.get_by_label("Message").fill("How do I get a refund for my order?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chat-log li.assistant[data-done='ok']")
+    steps = page.evaluate("window.chatSteps")
+    lengths = [s["length"] for s in steps if s["kind"] == "text" and s["length"]]
+    assert len(lengths) >= 2 and lengths == sorted(lengths) and len(set(lengths)) == len(lengths), steps
+    assert [s["kind"] for s in steps][-1] == "citations"  # citations come once the text is complete
+    assert "jan.devries@gmail.com" not in page.locator(".answer").inner_text()
+    assert page.locator('.badge[data-action="redact"]').first.inner_text() == "output: redact"
+    page.locator(".citations summary").first.click()
+    assert "five working days" in page.locator(".citations blockquote").first.inner_text()
+    print(f"\nrag answer pieces at {[round(s['at'] - steps[0]['at'], 1) for s in steps]} ms after the first")
+
+
 def test_chat_streams_tokens_from_a_language_model_run(studio, page, trained_runs):
     gpt = next(run.id for run in list_runs(trained_runs) if "gpt" in run.id)
     page.goto(studio.url + "/chat")
@@ -174,7 +205,7 @@ def test_keyboard_skip_link_and_layouts_from_phone_to_wide(studio, page):
 def test_thousand_runs_and_a_100k_point_curve_in_the_browser(many_runs, page):
     started = time.perf_counter()
     page.goto(many_runs.url + "/?per_page=1000&sort=headline")
-    assert page.locator("#runs tbody tr").count() == 1000
+    assert page.locator("#runs [role=row][data-run]").count() == 1000
     list_s = time.perf_counter() - started
     started = time.perf_counter()
     page.goto(many_runs.url + "/runs/run-long")

@@ -181,3 +181,17 @@ def test_cached_rows_follow_every_change_of_the_files_they_read(tmp_path):
     assert row["step"] == 20 and row["status"] == "early_stopped"
     run.config_path.write_text("{", encoding="utf-8")
     assert run_row(run)["status"] == "damaged"
+
+
+def test_metric_names_are_the_numeric_train_and_val_figures_of_every_key_set():
+    from genforge.serve.studio.runs_view import metric_names
+
+    records = [{"step": s, "split": "train", "loss": 1.0 / s, "lr": 0.1} for s in range(1, 50)]
+    records += [{"step": 10, "split": "val", "loss": 0.5, "bits_per_dim": 2}]
+    records += [
+        {"step": 20, "split": "eval", "fid": 3.0},
+        {"step": 20, "split": "train", "note": "x", "grad": 1.5},
+    ]
+    records += [{"step": 21, "split": "train", "ok": True}]  # a boolean is not a figure
+    assert metric_names(records) == {"loss", "lr", "bits_per_dim", "grad"}
+    assert metric_names([{"split": "val", "kl": 0.2}], {"loss"}) == {"loss", "kl"}

@@ -20,9 +20,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 
 from genforge.core.errors import GenforgeError, RunNotFound
+from genforge.core.runs import list_runs
 from genforge.pipelines.runs import next_step
 from genforge.serve.studio import runs_view
-from genforge.serve.studio.stream import MAX_POINTS, check_points, curve_events, snapshot
+from genforge.serve.studio.stream import MAX_POINTS, CurveCache, check_points, curve_events
 from genforge.serve.studio.try_routes import router as try_router
 
 HERE = Path(__file__).parent
@@ -46,6 +47,7 @@ def create_app(
     app.state.runs_dir = Path(runs_dir)
     app.state.store_path = Path(store) if store is not None else None
     app.state.server_stats = server_stats
+    app.state.curves = CurveCache()
     app.state.templates = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
     )
@@ -101,8 +103,9 @@ def create_app(
     async def curve_stream(request: Request, run_id: str, metric: str = "loss", points: int = MAX_POINTS):
         run = runs_view.get_run(request.app.state.runs_dir, run_id)
         check_points(points)
+        state = request.app.state.curves.state(run, metric[:200])
         return StreamingResponse(
-            curve_events(run, metric[:200], request.is_disconnected, max_points=points),
+            curve_events(state, run, request.is_disconnected, max_points=points),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -111,9 +114,9 @@ def create_app(
     def curve_json(request: Request, run_id: str, metric: str = "loss", points: int = MAX_POINTS):
         run = runs_view.get_run(request.app.state.runs_dir, run_id)
         check_points(points)
-        tail = runs_view.MetricsTail(run.metrics_path)
-        data = snapshot(tail.read_new(), metric[:200], points)
-        return {"run": run.id, **data, "bad_count": len(tail.bad)}
+        state = request.app.state.curves.state(run, metric[:200])
+        state.update()
+        return {"run": run.id, **state.snapshot(points)}
 
     @app.get("/runs/{run_id}/samples/{name}")
     def sample_image(request: Request, run_id: str, name: str):
@@ -125,7 +128,7 @@ def create_app(
     @app.get("/compare", response_class=HTMLResponse)
     def compare_page(request: Request, a: str = "", b: str = ""):
         root = request.app.state.runs_dir
-        ids = [run.id for run in runs_view.list_runs(root)]
+        ids = [run.id for run in list_runs(root)]
         runs = [runs_view.get_run(root, ref) for ref in (a, b) if ref]
         rows = [runs_view.run_row(run) for run in runs]
         diff = config_diff(*[run.read_config() for run in runs]) if len(runs) == 2 else []

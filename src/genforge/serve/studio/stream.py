@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,42 +53,89 @@ class Curve:
         return {"metric": self.metric, "series": series, "metrics": names}
 
 
-def snapshot(records: list[dict[str, Any]], metric: str, max_points: int) -> dict[str, Any]:
-    """``metric``'s train/val series in ``records``, thinned to ``max_points`` each."""
-    curve = Curve(metric)
-    curve.add(records)
-    return curve.snapshot(max_points)
-
-
 def event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+@dataclass
+class CurveState:
+    """One (run, metric) curve kept by :class:`CurveCache`: where its log was read up to, the series so
+    far, and a version that grows whenever they change (a stream sends a snapshot when it has not seen
+    the current version)."""
+
+    tail: MetricsTail
+    curve: Curve
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    version: int = 0
+    thinned: tuple[int, int, dict[str, Any]] | None = None  # (version, max_points, snapshot)
+
+    def update(self) -> int:
+        """Reads what the log gained since the last call; returns the version."""
+        with self.lock:
+            new = self.tail.read_new()
+            if self.tail.restarted:  # the log was rewritten (a resumed run dropped records): start over
+                self.curve = Curve(self.curve.metric)
+            if new or self.tail.restarted:
+                self.curve.add(new)
+                self.version += 1
+            return self.version
+
+    def snapshot(self, max_points: int) -> dict[str, Any]:
+        """The current series thinned to ``max_points`` each, with the unreadable lines; thinned once
+        per version however many pages ask."""
+        with self.lock:
+            if self.thinned is None or self.thinned[:2] != (self.version, max_points):
+                data = self.curve.snapshot(max_points)
+                data.update(bad_lines=self.tail.bad[-20:], bad_count=len(self.tail.bad))
+                self.thinned = (self.version, max_points, data)
+            return self.thinned[2]
+
+
+class CurveCache:
+    """Parsed curves shared by the run page, its event stream and ``curve.json``: a 100k-line log is
+    parsed once per (run, metric) and then only read from where it stopped, however many pages watch
+    it (a second tab, a reload, switching metrics back). The ``size`` most recently used curves are
+    kept."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._states: OrderedDict[tuple[str, str], CurveState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def state(self, run: Run, metric: str) -> CurveState:
+        key = (str(run.path), metric)
+        with self._lock:
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = CurveState(MetricsTail(run.metrics_path), Curve(metric))
+            self._states.move_to_end(key)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+            return state
+
+
 async def curve_events(
+    state: CurveState,
     run: Run,
-    metric: str,
     is_disconnected,
     max_points: int = MAX_POINTS,
     poll_s: float = POLL_S,
     quiet_end_s: float = QUIET_END_S,
 ) -> AsyncIterator[bytes]:
-    """The event stream of ``run``'s ``metric`` curve (``is_disconnected``: the request's coroutine)."""
-    tail = MetricsTail(run.metrics_path)
-    curve = Curve(metric)
+    """The event stream of one curve (``is_disconnected``: the request's coroutine)."""
+    sent = None
     quiet = 0.0
-    first = True
+
+    def poll() -> tuple[int, str, dict[str, Any] | None]:  # one thread hop per poll
+        version = state.update()
+        status = run_status(run)
+        return version, status, state.snapshot(max_points) if version != sent else None
+
     while not await is_disconnected():
-        new = await asyncio.to_thread(tail.read_new)
-        if tail.restarted:  # the log was rewritten (a resumed run dropped records): start over
-            curve = Curve(metric)
-        await asyncio.to_thread(curve.add, new)
-        status = await asyncio.to_thread(run_status, run)
-        if new or first or tail.restarted:
-            data = await asyncio.to_thread(curve.snapshot, max_points)
-            yield event(
-                "curve", {**data, "status": status, "bad_lines": tail.bad[-20:], "bad_count": len(tail.bad)}
-            )
-            first, quiet = False, 0.0
+        version, status, data = await asyncio.to_thread(poll)
+        if data is not None:
+            yield event("curve", {**data, "status": status})
+            sent, quiet = version, 0.0
         elif status != "training":
             quiet += poll_s
             if quiet >= quiet_end_s:

@@ -1,6 +1,7 @@
 """The try-it pages: Sample a run (the call behind ``genforge sample``), Chat with a language-model run
-(tokens streamed as ``generate`` produces them) or with the RAG store (``RagPipeline.ask``: numbered
-citations and guardrail verdicts), and Embeddings (a store's nearest chunks to a text).
+(tokens streamed as ``generate`` produces them) or with the RAG store (``RagPipeline.ask_stream``: the
+answer as it is released, then numbered citations and guardrail verdicts), and Embeddings (a store's
+nearest chunks to a text).
 
 Every model call runs in a worker thread; answers stream as server-sent events over one POST."""
 
@@ -19,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from genforge.core.errors import ConfigError
+from genforge.core.runs import list_runs
 from genforge.serve.studio import runs_view
 from genforge.serve.studio.stream import event
 
@@ -81,7 +83,7 @@ async def sample_api(request: Request, run_id: str, body: SampleRequest):
 
 def _chat_models(request: Request) -> list[str]:
     models = ["rag"] if request.app.state.store_path is not None else []
-    for run in runs_view.list_runs(request.app.state.runs_dir):
+    for run in list_runs(request.app.state.runs_dir):
         row = runs_view.run_row(run)
         if row.get("family") in ("gpt", "rnn_lm") and row.get("step"):
             models.append(run.id)
@@ -129,20 +131,57 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _rag_events(request: Request, body: ChatRequest):
+    """The input verdict, each piece of the answer as the pipeline releases it, then the output verdict,
+    the citations and ``done`` (with the final text when the answer was blocked or withheld)."""
     pipeline = await run_in_threadpool(_pipeline, request)
-    answer = (await run_in_threadpool(pipeline.ask, body.message)).to_dict()
-    for stage in ("input", "output"):
-        if stage in answer["guard"]:
-            yield event("guard", _verdict(answer["guard"][stage]))
-    yield event("token", {"text": answer["answer"]})
-    citations = [
-        {k: c[k] for k in ("number", "source", "title", "start", "end", "text")} for c in answer["citations"]
-    ]
-    yield event("citations", {"citations": citations})
-    yield event(
-        "done",
-        {"blocked": answer["blocked"], "grounded": answer["grounded"], "timings_ms": answer["timings_ms"]},
-    )
+    async for step in _in_thread(lambda: pipeline.ask_stream(body.message)):
+        if step.kind == "guard":
+            yield event("guard", _verdict(step.verdict))
+        elif step.kind == "text":
+            yield event("token", {"text": step.text})
+        else:
+            answer = step.answer.to_dict()
+            if "output" in answer["guard"]:
+                yield event("guard", _verdict(answer["guard"]["output"]))
+            keys = ("number", "source", "title", "start", "end", "text")
+            yield event("citations", {"citations": [{k: c[k] for k in keys} for c in answer["citations"]]})
+            done = {
+                "blocked": answer["blocked"],
+                "grounded": answer["grounded"],
+                "timings_ms": answer["timings_ms"],
+            }
+            yield event("done", {**done, **({"answer": answer["answer"]} if answer["blocked"] else {})})
+
+
+async def _in_thread(make_iterator):
+    """Items of a blocking iterator, produced on a worker thread and yielded here as they come; the
+    thread stops at its next item when the page goes away."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in make_iterator():
+                if stop.is_set():
+                    return
+                loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
+            loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+        except Exception as exc:  # reported to the page as one line, never swallowed
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+
+    worker = loop.run_in_executor(None, work)
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        await worker
 
 
 async def _generate_events(request: Request, body: ChatRequest):

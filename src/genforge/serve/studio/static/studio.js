@@ -132,7 +132,7 @@ function liveRuns(table) {
     if (!response.ok) return;
     const data = await response.json();
     for (const run of data.runs) {
-      const row = table.querySelector('tr[data-run="' + CSS.escape(run.id) + '"]');
+      const row = table.querySelector('[role="row"][data-run="' + CSS.escape(run.id) + '"]');
       if (!row) continue;
       row.querySelector('[data-field="step"]').textContent = String(run.step);
       const badge = row.querySelector('[data-field="status"] .status');
@@ -264,6 +264,7 @@ function chat(form) {
         }
         turn.appendChild(list);
       } else if (name === "done") {
+        if (data.answer !== undefined) answer.textContent = data.answer; // blocked or withheld: replaces what streamed
         turn.dataset.done = data.blocked ? "blocked" : "ok";
         if (data.timings_ms) {
           const total = data.timings_ms.total ?? Object.values(data.timings_ms).reduce((a, b) => a + b, 0);
