@@ -115,7 +115,10 @@ class Detector(GenerativeModel):
         for i in range(b):
             label, rest = index[i] // (h * w), index[i] % (h * w)
             py, px = rest // w, rest % w
-            bw, bh = size[i, 0, py, px].clamp_min(1 / self.stride), size[i, 1, py, px].clamp_min(1 / self.stride)
+            bw, bh = (
+                size[i, 0, py, px].clamp_min(1 / self.stride),
+                size[i, 1, py, px].clamp_min(1 / self.stride),
+            )
             cx, cy = px + offset[i, 0, py, px], py + offset[i, 1, py, px]
             boxes = torch.stack([cx - bw / 2, cy - bh / 2, bw, bh], dim=1) * self.stride
             keep = scores[i] > 0
