@@ -26,7 +26,7 @@ from genforge.data.info import DataInfo
 from genforge.data.transforms import ToSymmetric
 from genforge.models.base import GenerativeModel, register_model
 from genforge.models.segmenter import check_scenes
-from genforge.nn.dense import DenseTrunk
+from genforge.nn.dense import DenseTrunk, centre_focal_loss, gaussian_bump
 
 
 class DetectorConfig(Config):
@@ -65,16 +65,13 @@ class Detector(GenerativeModel):
         ``[label, x, y, w, h]`` in image pixels (label -1 pads)."""
         b = boxes.shape[0]
         heat = torch.zeros(b, self.num_classes, height, width)
-        ys = torch.arange(height, dtype=torch.float32).view(-1, 1)
-        xs = torch.arange(width, dtype=torch.float32).view(1, -1)
         real = (boxes[..., 0] >= 0).nonzero().tolist()
         centres = []
         for i, k in real:
             label, x, y, w, h = (boxes[i, k] / torch.tensor([1.0] + [self.stride] * 4)).tolist()
             cx, cy = x + w / 2, y + h / 2
             px, py = min(int(cx), width - 1), min(int(cy), height - 1)
-            sigma = max(w, h) / 6
-            bump = torch.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * sigma**2))
+            bump = gaussian_bump(height, width, px, py, max(w, h) / 6)
             heat[i, int(label)] = torch.maximum(heat[i, int(label)], bump)
             centres.append((i, py, px, w, h, cx - px, cy - py))
         return heat, torch.tensor(centres, dtype=torch.float32).view(-1, 7)
@@ -84,10 +81,7 @@ class Detector(GenerativeModel):
         logits, size, offset = self.heads(x)
         heat, centres = self.targets(batch["boxes"], logits.shape[2], logits.shape[3])
         num = max(len(centres), 1)
-        p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
-        peak = heat == 1
-        focal = torch.where(peak, (1 - p) ** 2 * p.log(), (1 - heat) ** 4 * p**2 * (1 - p).log())
-        heat_loss = -focal.sum() / num
+        heat_loss = centre_focal_loss(logits, heat) / num
         if len(centres):
             i, py, px = centres[:, 0].long(), centres[:, 1].long(), centres[:, 2].long()
             size_loss = (size[i, :, py, px] - centres[:, 3:5]).abs().sum() / num

@@ -55,3 +55,19 @@ class DenseTrunk(nn.Module):
         if self.output_stride == 2:
             return half
         return self.merge1(torch.cat([self.up1(half), full], 1))
+
+
+def centre_focal_loss(logits: torch.Tensor, heat: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss (alpha 2, beta 4; Zhou et al. 2019, eq. 1), summed over
+    the heatmap: ``logits`` and target ``heat`` (B, C, H, W), 1 at object centres and a Gaussian bump
+    around them. Divide by the number of objects."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    focal = torch.where(heat == 1, (1 - p) ** 2 * p.log(), (1 - heat) ** 4 * p**2 * (1 - p).log())
+    return -focal.sum()
+
+
+def gaussian_bump(height: int, width: int, px: int, py: int, sigma: float) -> torch.Tensor:
+    """(H, W) Gaussian of std ``sigma`` (cells), 1 at the cell (``py``, ``px``)."""
+    ys = torch.arange(height, dtype=torch.float32).view(-1, 1)
+    xs = torch.arange(width, dtype=torch.float32).view(1, -1)
+    return torch.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * sigma**2))

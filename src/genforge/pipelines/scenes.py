@@ -38,25 +38,44 @@ def scene_figures(model: Any, dataset: Dataset, split: str = "test", batch_size:
     if model.has("detect"):
         detections, truth = [], []
         for batch in dataset.batches(split, batch_size):
-            for found in model.detect(batch["x"]):
-                detections.append(
-                    ImageBoxes(
-                        found["boxes"].double().numpy(),
-                        found["labels"].numpy(),
-                        found["scores"].double().numpy(),
-                    )
-                )
+            detections += [_objects(found) for found in model.detect(batch["x"])]
             truth += ground_truth_boxes(batch["boxes"])
         result = mean_average_precision(detections, truth)
         return {"map": result["map"], "map_50": result["map_50"], "map_75": result["map_75"]}
     if model.has("segment"):
         confusion = np.zeros((model.num_outputs, model.num_outputs), dtype=np.int64)
+        found, truth = [], []
         for batch in dataset.batches(split, batch_size):
             confusion += confusion_counts(
                 model.segment(batch["x"]).numpy(), batch["semantic"].numpy(), model.num_outputs
             )
-        return mean_iou(confusion)
+            if getattr(model, "task", "semantic") == "instance":
+                found += [_objects(item) for item in model.instances(batch["x"])]
+                truth += [
+                    ground_truth_objects(boxes, semantic, instances)
+                    for boxes, semantic, instances in zip(
+                        batch["boxes"], batch["semantic"].numpy(), batch["instances"].numpy(), strict=True
+                    )
+                ]
+        figures = mean_iou(confusion)
+        if found:
+            masks = mean_average_precision(found, truth, iou="mask")
+            figures.update(
+                {"mask_map": masks["map"], "mask_map_50": masks["map_50"], "mask_map_75": masks["map_75"]}
+            )
+        return figures
     return {}
+
+
+def _objects(found: dict[str, torch.Tensor]) -> ImageBoxes:
+    """A model's detections or instances (tensors) as :class:`ImageBoxes`."""
+    masks = found.get("masks")
+    return ImageBoxes(
+        found["boxes"].double().numpy(),
+        found["labels"].numpy(),
+        found["scores"].double().numpy(),
+        None if masks is None else masks.numpy(),
+    )
 
 
 @torch.no_grad()
