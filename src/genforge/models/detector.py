@@ -105,16 +105,13 @@ class Detector(GenerativeModel):
         peaks = heat * (nn.functional.max_pool2d(heat, 3, stride=1, padding=1) == heat)
         b, c, h, w = heat.shape
         scores, index = peaks.flatten(1).topk(min(self.config.max_detections, c * h * w), dim=1)
+        labels, cell = index // (h * w), index % (h * w)  # (B, K)
+        at_cell = cell.unsqueeze(1).expand(-1, 2, -1)
+        sizes = size.flatten(2).gather(2, at_cell).clamp_min(1 / self.stride)  # (B, 2, K)
+        centres = torch.stack([cell % w, cell // w], 1) + offset.flatten(2).gather(2, at_cell)
+        boxes = torch.cat([centres - sizes / 2, sizes], 1).transpose(1, 2) * self.stride  # (B, K, 4)
         out = []
         for i in range(b):
-            label, rest = index[i] // (h * w), index[i] % (h * w)
-            py, px = rest // w, rest % w
-            bw, bh = (
-                size[i, 0, py, px].clamp_min(1 / self.stride),
-                size[i, 1, py, px].clamp_min(1 / self.stride),
-            )
-            cx, cy = px + offset[i, 0, py, px], py + offset[i, 1, py, px]
-            boxes = torch.stack([cx - bw / 2, cy - bh / 2, bw, bh], dim=1) * self.stride
             keep = scores[i] > 0
-            out.append({"boxes": boxes[keep], "labels": label[keep], "scores": scores[i][keep]})
+            out.append({"boxes": boxes[i][keep], "labels": labels[i][keep], "scores": scores[i][keep]})
         return out
