@@ -125,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = parse_overrides(args.overrides)
     overrides.update(_dp_overrides(args))
-    if args.task in SEGMENTER_TASKS and args.family == "segmenter":
+    if args.task in SEGMENTER_TASKS:
+        if args.family != "segmenter":
+            raise ConfigError(
+                f"--task {args.task} is the segmenter's: genforge train segmenter --task {args.task}"
+            )
         overrides["task"], args.task = args.task, None
     if args.attention:
         overrides["attention"] = args.attention
