@@ -96,6 +96,9 @@ class Segmenter(GenerativeModel):
     def instances(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """Per image: ``masks`` (K, H, W) bool, ``labels`` (K,) digits, ``scores`` (K,), ``boxes`` (K, 4)
         ``[x, y, w, h]``; an instance-task model only."""
+        return self._classes_and_instances(x)[1]
+
+    def _classes_and_instances(self, x: torch.Tensor):
         if self.task != "instance":
             raise ConfigError("instances need a segmenter trained with --task instance")
         logits, centre, offset = self.instance_heads(x)
@@ -110,12 +113,19 @@ class Segmenter(GenerativeModel):
         out = []
         for i in range(len(x)):
             out.append(_group(classes[i], probability[i], heat[i], peaks[i], offset[i], xs, ys))
-        return out
+        return classes, out
 
     @torch.no_grad()
     def segment(self, x: torch.Tensor) -> torch.Tensor:
-        """Predicted class per pixel (B, H, W)."""
-        return self.logits(x).argmax(1)
+        """Predicted class per pixel (B, H, W). An instance-task model gives each instance's pixels its
+        majority class (Panoptic-DeepLab's fusion), so one digit is one class."""
+        if self.task == "semantic":
+            return self.logits(x).argmax(1)
+        classes, found = self._classes_and_instances(x)
+        for pixels, objects in zip(classes, found, strict=True):
+            for mask, label in zip(objects["masks"], objects["labels"], strict=True):
+                pixels[mask] = label + 1
+        return classes
 
     @torch.no_grad()
     def eval_terms(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
