@@ -120,6 +120,7 @@ def _bad_inputs(tmp) -> dict[tuple[str, ...], list[str]]:
         ("clip", "score"): [missing, "--clip", missing],
         ("data", "make"): ["scenes", "--canvas", "16", "--out", str(tmp / "scenes")],
         ("finetune",): ["embed", "--pairs", missing + ".jsonl", "--out", str(tmp / "runs")],
+        ("segment", "classical"): [missing],
     }
 
 

@@ -8,6 +8,7 @@ from genforge.core.errors import ConfigError
 from genforge.data import load_dataset
 from genforge.data.scenes import SceneConfig, make_scenes
 from genforge.models.base import build_model
+from genforge.models.segmenter import instance_targets
 from genforge.pipelines.scenes import scene_figures
 
 
@@ -18,20 +19,37 @@ def scenes(tmp_path_factory):
     return load_dataset(f"scenes:{out}")
 
 
-def test_heatmap_target_peaks_at_the_box_centre_with_its_size(scenes):
-    model = build_model("detector", {"width": 4}, scenes.info)
+@pytest.mark.parametrize(
+    ("stride", "centre"),
+    [(1, [0, 10, 9, 10, 8, 0.0, 0.0]), (4, [0, 2, 2, 2.5, 2, 0.25, 0.5])],
+)
+def test_heatmap_target_peaks_at_the_box_centre_with_its_size_in_grid_units(scenes, stride, centre):
+    model = build_model("detector", {"width": 4, "output_stride": stride}, scenes.info)
     boxes = torch.tensor([[[7, 4, 6, 10, 8], [-1, -1, -1, -1, -1]]], dtype=torch.float32)
-    heat, centres = model.targets(boxes, 32, 32)
-    assert heat.shape == (1, 10, 32, 32)
-    assert float(heat[0, 7, 10, 9]) == 1.0  # centre (9, 10): x + w/2, y + h/2
+    side = 32 // stride
+    heat, centres = model.targets(boxes, side, side)
+    assert heat.shape == (1, 10, side, side)
+    # centre (9, 10) in pixels: x + w/2, y + h/2; cell (2, 2) with offset (0.25, 0.5) at stride 4
+    assert float(heat[0, 7, centre[1], centre[2]]) == 1.0
     assert (heat == 1).sum() == 1 and float(heat[0, :7].max()) == 0.0
-    assert centres.tolist() == [[0, 10, 9, 10, 8, 0.0, 0.0]]
+    assert centres.tolist() == [centre]
 
 
-@pytest.mark.parametrize("family", ["detector", "segmenter"])
-def test_a_few_steps_lower_the_loss_and_figures_come_out(family, scenes):
+def test_the_detector_heads_run_at_its_output_stride(scenes):
+    x = scenes.split("test")["x"][:2]
+    for stride in (1, 2, 4):
+        model = build_model("detector", {"width": 4, "output_stride": stride}, scenes.info)
+        logits, size, offset = model.heads(x)
+        assert logits.shape == (2, 10, 32 // stride, 32 // stride)
+        assert size.shape == offset.shape == (2, 2, 32 // stride, 32 // stride)
+
+
+@pytest.mark.parametrize(
+    ("family", "task"), [("detector", None), ("segmenter", "semantic"), ("segmenter", "instance")]
+)
+def test_a_few_steps_lower_the_loss_and_figures_come_out(family, task, scenes):
     torch.manual_seed(0)
-    model = build_model(family, {"width": 8}, scenes.info)
+    model = build_model(family, {"width": 8, **({"task": task} if task else {})}, scenes.info)
     batch = {k: v[:16] for k, v in scenes.split("train").items()}
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = float(model.loss(batch)["loss"].detach())
@@ -43,6 +61,8 @@ def test_a_few_steps_lower_the_loss_and_figures_come_out(family, scenes):
     model.eval()
     figures = scene_figures(model, scenes, "test")
     keys = {"map", "map_50", "map_75"} if family == "detector" else {"miou", "iou"}
+    if task == "instance":
+        keys |= {"mask_map", "mask_map_50", "mask_map_75"}
     assert set(figures) == keys
     value = figures["map"] if family == "detector" else figures["miou"]
     assert 0.0 <= value <= 1.0
@@ -62,3 +82,38 @@ def test_detections_are_boxes_with_classes_and_descending_scores(scenes):
 def test_scene_models_refuse_other_data(family):
     with pytest.raises(ConfigError, match="--data scenes:DIR"):
         build_model(family, {}, load_dataset("digits").info)
+
+
+def test_instance_targets_point_every_digit_pixel_at_its_box_centre(scenes):
+    batch = scenes.split("train")
+    heat, vectors, owned = instance_targets(batch["boxes"][:4], batch["instances"][:4])
+    ys, xs = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    for i in range(4):
+        for k, (label, x, y, w, h) in enumerate(batch["boxes"][i].tolist()):
+            if label < 0:
+                continue
+            mask = batch["instances"][i] == k + 1
+            px, py = int(x + w / 2), int(y + h / 2)
+            assert float(heat[i, 0, py, px]) == 1.0
+            assert torch.equal(xs[mask] + vectors[i, 0][mask].long(), torch.full_like(xs[mask], px))
+            assert torch.equal(ys[mask] + vectors[i, 1][mask].long(), torch.full_like(ys[mask], py))
+    assert torch.equal(owned.bool(), batch["instances"][:4] > 0)
+
+
+def test_instances_are_disjoint_masks_of_foreground_pixels(scenes):
+    torch.manual_seed(0)
+    model = build_model("segmenter", {"width": 4, "task": "instance", "min_centre": 0.05}, scenes.info).eval()
+    x = scenes.split("test")["x"][:4]
+    classes = model.segment(x)
+    for found, pixels in zip(model.instances(x), classes, strict=True):
+        masks = found["masks"]
+        assert masks.shape[1:] == (32, 32) and len(found["labels"]) == len(found["scores"]) == len(masks)
+        if len(masks):
+            assert int(masks.sum(0).max()) <= 1
+            assert torch.all(pixels[masks.any(0)] > 0)
+
+
+def test_a_semantic_segmenter_has_no_instances(scenes):
+    model = build_model("segmenter", {"width": 4}, scenes.info)
+    with pytest.raises(ConfigError, match="--task instance"):
+        model.instances(scenes.split("test")["x"][:1])

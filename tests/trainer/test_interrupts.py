@@ -55,8 +55,9 @@ CASES = {  # name: (family, data, model overrides, data options)
     "diffusion-text": ("diffusion", "digits-captions", {"base_channels": 4, "timesteps": 50, "sample_steps": 3, "cond": "text", "clip_run": CLIP_RUN}, {}),
     "detector": ("detector", SCENES, {"width": 4}, {}),
     "segmenter": ("segmenter", SCENES, {"width": 4}, {}),
+    "segmenter-instance": ("segmenter", SCENES, {"width": 4, "task": "instance"}, {}),
 }  # fmt: skip
-NO_SAMPLES = ("clip", "detector", "segmenter")
+NO_SAMPLES = ("clip", "detector", "segmenter", "segmenter-instance")
 # point: (the call that trips, its index): loss and optimizer in step 7, validation at step 8, samples at step 8
 POINTS = {"loss": 7, "optimizer": 7, "validation": 3, "samples": 2}
 TIMING = ("elapsed_s", "samples_per_s")

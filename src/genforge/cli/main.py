@@ -89,6 +89,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "clip": ("genforge.cli.clip", "CLIP-style image/text model: train, zeroshot (accuracy, recall), score"),
     "finetune": ("genforge.cli.finetune", "transfer learning: MiniLM on pairs, or a run on new data"),
+    "segment": ("genforge.cli.segment", "the classical scikit-image baseline on scenes: mIoU and mAP"),
 }
 
 

@@ -15,7 +15,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", help="dataset spec: digits, toy2d:moons, folder:PATH, text:lee … (see 'genforge data list')"
     )
-    parser.add_argument("--task", help="built-in seq2seq task (same as --data seq2seq:TASK)")
+    parser.add_argument(
+        "--task",
+        help="built-in seq2seq task (same as --data seq2seq:TASK); for the segmenter: semantic or instance",
+    )
     parser.add_argument(
         "--out", default="runs", help="directory that receives the run directory (default runs/)"
     )
@@ -109,6 +112,9 @@ def _dp_overrides(args: argparse.Namespace) -> dict:
     return {"dp": True, **given} if args.dp else {}
 
 
+SEGMENTER_TASKS = ("semantic", "instance")
+
+
 def run(args: argparse.Namespace) -> int:
     from genforge.cli.progress import TrainingProgress
     from genforge.core.config import parse_overrides
@@ -119,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = parse_overrides(args.overrides)
     overrides.update(_dp_overrides(args))
+    if args.task in SEGMENTER_TASKS:
+        if args.family != "segmenter":
+            raise ConfigError(
+                f"--task {args.task} is the segmenter's: genforge train segmenter --task {args.task}"
+            )
+        overrides["task"], args.task = args.task, None
     if args.attention:
         overrides["attention"] = args.attention
     seed_everything(args.seed)

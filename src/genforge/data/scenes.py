@@ -12,8 +12,8 @@ The folder holds ``scenes.safetensors`` (``images`` (N, 1, H, W) uint8, ``semant
 with 0 = background and 1 + digit elsewhere, ``instances`` (N, H, W) uint8 object index + 1),
 ``annotations.json`` in COCO format (images, annotations with ``bbox``/``area``/``category_id`` =
 digit + 1, categories) and ``scenes.json`` (the settings). ``scenes:DIR`` loads it as image data whose
-splits carry ``semantic`` masks and ``boxes`` ``(N, max_objects, 5)`` rows ``[label, x, y, w, h]``
-(label -1 pads); the last quarter of the scenes is the test split.
+splits carry ``semantic`` and ``instances`` masks and ``boxes`` ``(N, max_objects, 5)`` rows
+``[label, x, y, w, h]`` (label -1 pads); the last quarter of the scenes is the test split.
 """
 
 from __future__ import annotations
@@ -178,7 +178,12 @@ def scenes(arg: str | None, options: SceneOptions, artifacts: Path | None) -> Da
         "test": slice(n - n_test, n),
     }
     splits = {
-        name: {"x": images[cut], "semantic": tensors["semantic"][cut].long(), "boxes": boxes[cut]}
+        name: {
+            "x": images[cut],
+            "semantic": tensors["semantic"][cut].long(),
+            "instances": tensors["instances"][cut].long(),
+            "boxes": boxes[cut],
+        }
         for name, cut in cuts.items()
     }
     info = DataInfo(

@@ -19,6 +19,7 @@ from genforge.data import Dataset
 from genforge.models.base import GenerativeModel
 from genforge.pipelines.loading import as_run, load_run
 from genforge.pipelines.runs import next_step
+from genforge.pipelines.scenes import draw_scene_predictions
 from genforge.render.images import image_format, save_image_grid, save_points_plot, save_text_samples
 from genforge.trainer.config import DEFAULT_NUM_SAMPLES
 
@@ -52,6 +53,8 @@ def render_samples(
     an image grid, a scatter plot beside the data (and the density, for models that have one), or texts."""
     generator = make_generator(seed)
     kind = model.info.kind
+    if dataset is not None and (model.has("detect") or model.has("segment")):
+        return draw_scene_predictions(model, dataset, path, n)  # what it found in test scenes
     if kind == "image":
         return save_image_grid(model.sample(n, generator=generator, **opts), path)
     if kind == "points":
