@@ -38,6 +38,7 @@ from genforge.core.errors import CheckpointError, ConfigError
 from genforge.core.io import flatten_state, unflatten_state
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator, torch_rng_stream
+from genforge.rl.kl_control import adaptive_kl_coef
 from genforge.rl.objectives import (
     ValueHead,
     gae_tokens,
@@ -56,6 +57,10 @@ ProgressFn = Callable[[dict[str, Any]], None]
 class TuneConfig(Config):
     algo: Literal["rloo", "grpo", "ppo"] = Field("rloo", description="rloo, grpo or ppo")
     kl_coef: float = Field(0.05, ge=0.0, description="weight of the per-token KL penalty to the reference")
+    kl_target: float | None = Field(
+        None, gt=0.0, description="adapt kl_coef toward this mean sequence KL in nats (None = fixed kl_coef)"
+    )
+    kl_horizon: float = Field(160.0, gt=0.0, description="samples over which the adaptive kl_coef moves")
     max_steps: int = Field(100, ge=1, le=1_000_000, description="updates to run")
     prompts: list[str] = Field(default_factory=lambda: [""], min_length=1, description="prompts, cycled")
     prompts_per_step: int = Field(2, ge=1, le=256, description="prompt groups per update")
@@ -145,6 +150,9 @@ class Tuner:
         )
         self.optimizer = torch.optim.Adam(params, lr=config.lr)
         self.generator = make_generator(seed + 1)
+        if config.kl_target is not None and config.kl_coef <= 0:
+            raise ConfigError("an adaptive KL (kl_target) needs a starting kl_coef above 0, e.g. --kl 0.05")
+        self.kl_coef = config.kl_coef  # moved by the controller after each update when kl_target is set
         self.steps = 0
         self.notes: list[str] = []
         self.constant_steps = 0
@@ -248,6 +256,11 @@ class Tuner:
             return {**record, "stop": "kl_exploded"}
         terms = self._ppo(groups) if cfg.algo == "ppo" else self._policy_gradient(groups)
         record.update(terms)
+        record["kl_coef"] = self.kl_coef  # the coefficient this update used
+        if cfg.kl_target is not None:
+            self.kl_coef = adaptive_kl_coef(
+                self.kl_coef, record["kl"], cfg.kl_target, len(kl_seq), cfg.kl_horizon
+            )
         warnings = []
         # the k1 estimate is noisy near 0; a mean more than two standard errors below 0 is not noise
         kl_error = float(kl_seq.std() / len(kl_seq) ** 0.5) if len(kl_seq) > 1 else 0.0
@@ -278,7 +291,7 @@ class Tuner:
             batch = g["batch"]
             log_prob, entropy, _ = self._token_log_probs(self.policy, batch)
             if cfg.algo == "rloo":
-                advantages = rloo_advantages(g["rewards"] - cfg.kl_coef * g["kl"].sum(1))
+                advantages = rloo_advantages(g["rewards"] - self.kl_coef * g["kl"].sum(1))
                 loss = -(advantages * (log_prob * batch.mask).sum(1)).mean()
             else:
                 advantages = grpo_advantages(g["rewards"])[:, None]
@@ -286,7 +299,7 @@ class Tuner:
                 surrogate = torch.min(
                     ratio * advantages, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * advantages
                 )
-                per_token = -surrogate + cfg.kl_coef * k3_kl(log_prob, g["ref"])
+                per_token = -surrogate + self.kl_coef * k3_kl(log_prob, g["ref"])
                 loss = masked_mean(per_token, batch.mask, dim=1).mean()
             (loss / len(groups)).backward()
             loss_sum += float(loss.detach())
@@ -299,7 +312,7 @@ class Tuner:
         """``ppo_epochs`` passes of clipped PPO over the groups (one group per minibatch, order drawn
         from the tuner's generator)."""
         cfg = self.config
-        per_token = [g["kl"] * -cfg.kl_coef for g in groups]
+        per_token = [g["kl"] * -self.kl_coef for g in groups]
         all_advantages = []
         for g, rewards in zip(groups, per_token, strict=True):
             mask = g["batch"].mask
@@ -348,6 +361,7 @@ class Tuner:
             "elapsed_s": elapsed,
             "optimizer": skeleton,
             "constant_steps": self.constant_steps,
+            "kl_coef": self.kl_coef,
         }
         self.run.save_checkpoint(self.steps, tensors, meta)
 
@@ -363,6 +377,7 @@ class Tuner:
             self.generator.set_state(tensors["rng.generator"])
             self.steps = int(meta["updates"])
             self.constant_steps = int(meta["constant_steps"])
+            self.kl_coef = float(meta.get("kl_coef", self.config.kl_coef))
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"checkpoint of {self.run.path} does not fit this tuner: {first}") from None
