@@ -43,10 +43,14 @@ from genforge.rl.objectives import (
     ValueHead,
     gae_tokens,
     grpo_advantages,
-    k3_kl,
+    grpo_loss,
     masked_mean,
+    masked_whiten,
     ppo_token_losses,
+    ppo_token_rewards,
     rloo_advantages,
+    rloo_loss,
+    token_log_probs,
 )
 from genforge.rl.rewards import RewardFn, checked_rewards
 from genforge.trainer.signals import StopSignals
@@ -69,6 +73,11 @@ class TuneConfig(Config):
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
     max_grad_norm: float = Field(1.0, ge=0.0, description="clip the global gradient norm (0 = off)")
     clip_range: float = Field(0.2, gt=0.0, description="ratio clip epsilon (grpo, ppo)")
+    grpo_norm: Literal["sequence", "token", "constant"] = Field(
+        "sequence",
+        description="grpo loss average: per sequence (TRL grpo), per token (bnpo), constant (dr_grpo)",
+    )
+    grpo_scale_rewards: bool = Field(True, description="grpo: divide advantages by the group's reward std")
     ppo_epochs: int = Field(4, ge=1, le=100, description="passes over each batch (ppo)")
     value_clip: float = Field(0.2, ge=0.0, description="value clip around the old values (ppo, 0 = off)")
     vf_coef: float = Field(0.1, ge=0.0, description="value loss weight (ppo)")
@@ -196,10 +205,7 @@ class Tuner:
     def _token_log_probs(self, model: nn.Module, batch: Batch, values: bool = False):
         """Log-probs (k, T) of the generated tokens, entropies (k, T), and values (k, T) when asked."""
         hidden = model.hidden_states(batch.tokens[:, :-1])[:, batch.prompt_length - 1 :]
-        logits = model.project(hidden).float().log_softmax(-1)
-        targets = batch.tokens[:, batch.prompt_length :]
-        log_prob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
+        log_prob, entropy = token_log_probs(model.project(hidden), batch.tokens[:, batch.prompt_length :])
         return log_prob, entropy, (self.value_head(hidden) if values else None)
 
     @torch.no_grad()
@@ -291,16 +297,13 @@ class Tuner:
             batch = g["batch"]
             log_prob, entropy, _ = self._token_log_probs(self.policy, batch)
             if cfg.algo == "rloo":
-                advantages = rloo_advantages(g["rewards"] - self.kl_coef * g["kl"].sum(1))
-                loss = -(advantages * (log_prob * batch.mask).sum(1)).mean()
-            else:
-                advantages = grpo_advantages(g["rewards"])[:, None]
-                ratio = (log_prob - g["old"]).exp()
-                surrogate = torch.min(
-                    ratio * advantages, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * advantages
+                loss = rloo_loss(
+                    log_prob, batch.mask, rloo_advantages(g["rewards"] - self.kl_coef * g["kl"].sum(1))
                 )
-                per_token = -surrogate + self.kl_coef * k3_kl(log_prob, g["ref"])
-                loss = masked_mean(per_token, batch.mask, dim=1).mean()
+            else:
+                advantages = grpo_advantages(g["rewards"], scale=cfg.grpo_scale_rewards)
+                loss = grpo_loss(log_prob, g["old"], g["ref"], advantages, batch.mask, cfg.clip_range, self.kl_coef,
+                                 cfg.grpo_norm)  # fmt: skip
             (loss / len(groups)).backward()
             loss_sum += float(loss.detach())
             entropy_sum += float(masked_mean(entropy.detach(), batch.mask))
@@ -312,20 +315,17 @@ class Tuner:
         """``ppo_epochs`` passes of clipped PPO over the groups (one group per minibatch, order drawn
         from the tuner's generator)."""
         cfg = self.config
-        per_token = [g["kl"] * -self.kl_coef for g in groups]
         all_advantages = []
-        for g, rewards in zip(groups, per_token, strict=True):
+        for g in groups:
             mask = g["batch"].mask
-            last = (mask.sum(1).long() - 1).clamp_min(0)
-            rewards = rewards.clone()
-            rewards[torch.arange(len(last)), last] += g["rewards"]
+            rewards = ppo_token_rewards(g["rewards"], g["kl"], mask, self.kl_coef)
             advantages, returns = gae_tokens(rewards, g["old_values"] * mask, mask, cfg.gamma, cfg.gae_lambda)
             g["returns"] = returns
-            all_advantages.append((advantages, mask))
-        flat = torch.cat([a[m.bool()] for a, m in all_advantages])
-        mean, std = flat.mean(), flat.std() if flat.numel() > 1 else torch.tensor(1.0)
-        for g, (advantages, _) in zip(groups, all_advantages, strict=True):
-            g["advantages"] = (advantages - mean) / (std + 1e-8)
+            all_advantages.append(advantages)
+        # whitened over every generated token of the update (TRL's masked_whiten)
+        whitened = masked_whiten(torch.cat(all_advantages), torch.cat([g["batch"].mask for g in groups]))
+        for g, advantages in zip(groups, whitened.split([len(a) for a in all_advantages]), strict=True):
+            g["advantages"] = advantages
         sums = {"loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0, "entropy": 0.0}
         count = 0
         for _ in range(cfg.ppo_epochs):
