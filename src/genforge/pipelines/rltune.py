@@ -212,7 +212,8 @@ def _fit(
     with tuner.run.training_lock():
         result = tuner.fit(max_minutes, progress)
     result.notes = notes + result.notes
-    title = f"rl tune {tuner.config.algo} {tuner.run.id} ({result.reward})"
+    kind, _, arg = result.reward.partition(":")
+    title = f"rl tune {tuner.config.algo} {tuner.run.id} ({kind}{':' + Path(arg).name if arg else ''})"
     save_tune_curves(tuner.run.read_metrics(), tuner.run.artifact(CURVES_FILE), title, tuner.config.kl_target)
     if result.status in ("completed", "constant_reward", "time_budget"):
         evaluation = tuner.evaluate(tuner.config.eval_samples, seed=tuner.seed + 10**6)

@@ -28,6 +28,7 @@ def tune_curves_png(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     _, coefs = _series(records, "kl_coef")
     panels = ["reward", "kl", "entropy"] + (["kl_coef"] if len(set(coefs)) > 1 else [])
@@ -55,6 +56,7 @@ def tune_curves_png(
         ax.set_ylabel(labels[key], fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("update")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         axes[0].set_title(title, fontsize=9)
     fig.tight_layout()
