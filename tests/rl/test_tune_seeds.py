@@ -57,5 +57,7 @@ def test_the_cli_prints_the_summary_as_json(capsys, tiny_gpt_run, letter_rules, 
     assert low <= summary["reward_gain"]["mean"] <= high
     assert all(json.loads((tmp_path / r / "config.json").read_text())["rltune"]["kl_target"] == 4 for r in
                summary["runs"])  # fmt: skip
+    assert main([*args, "--max-steps", "1"]) == 0  # the table
+    assert "reward gain" in capsys.readouterr().out
     assert main(["rl", "tune", "--resume", str(tmp_path / summary["runs"][0]), "--seeds", "2"]) == 2
     assert "drop RUN/--reward/--set/--seeds" in capsys.readouterr().err
