@@ -13,6 +13,7 @@ Each step samples ``samples_per_prompt`` completions (temperature 1, the policy 
   2022): per-token reward ``-kl_coef * KL_t`` plus ``R`` on the last token, GAE, whitened advantages,
   ``ppo_epochs`` passes of the clipped objective with a clipped value loss.
 
+With ``kl_target`` set, ``kl_coef`` is only the start: :mod:`genforge.rl.kl_control` adapts it after each update.
 ``KL_t = log pi(y_t) - log ref(y_t)`` on the sampled tokens (the k1 estimator, unbiased for the sequence
 KL; a batch mean more than two standard errors below zero is warned about). A step whose samples are all
 identical is a collapse warning. The loop has its own checkpoints like :mod:`genforge.rl.learner`: the
