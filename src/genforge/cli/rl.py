@@ -56,6 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tune.add_argument("--reward", help="rules:FILE (keyword/regex/length rules, YAML), guard[:POLICY]")
     tune.add_argument("--algo", choices=TUNE_ALGOS, default="rloo", help="rloo (default), grpo or ppo")
     tune.add_argument("--kl", type=float, help="per-token KL penalty weight (default 0.05)")
+    tune.add_argument(
+        "--kl-target",
+        type=float,
+        help="adapt the KL weight (starting at --kl) to keep the KL near this many nats per sequence",
+    )
+    tune.add_argument(
+        "--seeds", type=int, default=1, help="tune this many runs, seeds SEED, SEED+1, ...; mean +- CI"
+    )
     tune.add_argument("--max-steps", type=int, help="updates (default 100)")
     tune.add_argument("--max-minutes", type=float, help="stop this session after this many minutes")
     tune.add_argument("--prompts", metavar="FILE", help="prompts, one per line (default: the empty prompt)")
@@ -189,6 +197,8 @@ def _tune_config(args: argparse.Namespace):
     values = {**parse_overrides(args.overrides), "algo": args.algo}
     if args.kl is not None:
         values["kl_coef"] = args.kl
+    if args.kl_target is not None:
+        values["kl_target"] = args.kl_target
     if args.max_steps is not None:
         values["max_steps"] = args.max_steps
     if args.prompts:
@@ -220,9 +230,12 @@ def run_tune(args: argparse.Namespace) -> int:
             )
 
         if args.resume:
-            if args.run or args.reward or args.overrides or args.max_steps is not None or args.kl is not None:
+            if (
+                args.run or args.reward or args.overrides or args.max_steps is not None or args.kl is not None
+                or args.kl_target is not None or args.seeds != 1
+            ):  # fmt: skip
                 raise ConfigError(
-                    "--resume continues a tune run with its own settings: drop RUN/--reward/--set"
+                    "--resume continues a tune run with its own settings: drop RUN/--reward/--set/--seeds"
                 )
             result = resume_tune(
                 resolve_run(args.resume, args.runs), max_minutes=args.max_minutes, progress=progress
@@ -232,6 +245,8 @@ def run_tune(args: argparse.Namespace) -> int:
                 raise ConfigError("name the gpt run and a reward: genforge rl tune RUN --reward rules:FILE")
             config = _tune_config(args)
             parent = resolve_run(args.run, args.runs)
+            if args.seeds != 1:
+                return _tune_seeds(args, parent, config, progress)
             result = tune_gpt(
                 parent, args.reward, config=config, out=args.out, seed=args.seed,
                 max_minutes=args.max_minutes, progress=progress,
@@ -277,6 +292,34 @@ def run_tune(args: argparse.Namespace) -> int:
     if result.status in ("interrupted", "time_budget"):
         out.print(f"resume with: genforge rl tune --resume {result.run.path}", soft_wrap=True)
     return code
+
+
+def _tune_seeds(args: argparse.Namespace, parent, config, progress) -> int:
+    from genforge.research.rltune_seeds import tune_gpt_seeds
+
+    result = tune_gpt_seeds(
+        parent, args.reward, config=config, seeds=args.seeds, seed=args.seed, out=args.out,
+        max_minutes=args.max_minutes, progress=progress,
+    )  # fmt: skip
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    summary = result.summary
+    rows = [
+        [r.run.id, str(r.run.read_config()["seed"]), f"{ev['reference_reward']:.3f}",
+         f"{ev['tuned_reward']:.3f}", f"{ev['reward_gain']:+.3f}", f"{ev['kl']:.2f}"]
+        for r in result.results
+        for ev in [r.evaluation]
+    ]  # fmt: skip
+    gain, kl = summary["reward_gain"], summary["kl"]
+    title = (
+        f"rl tune {config.algo} over {summary['seeds']} seeds: reward gain {gain['mean']:+.3f} "
+        f"(95% Student-t {gain['ci95'][0]:+.3f} .. {gain['ci95'][1]:+.3f}), KL {kl['mean']:.2f} nats/sequence "
+        f"({kl['ci95'][0]:.2f} .. {kl['ci95'][1]:.2f})"
+    )
+    header = ["run", "seed", "parent reward", "tuned reward", "gain", "KL"]
+    console().print(table(title, header, rows))
+    return 0
 
 
 def _eval_tune(args: argparse.Namespace, run) -> int:

@@ -28,6 +28,7 @@ from genforge.data.tokenizers import TOKENIZER_FILE, TextTokenizer, load_run_tok
 from genforge.guard.policy import Guard
 from genforge.models.gpt import GPT
 from genforge.pipelines.loading import LoadedRun, as_run, build_run_model, load_run
+from genforge.rl.curves import CURVES_FILE, save_tune_curves
 from genforge.rl.rewards import RewardFn, load_rule_reward
 from genforge.rl.tune import TuneConfig, Tuner, TuneResult
 
@@ -211,6 +212,9 @@ def _fit(
     with tuner.run.training_lock():
         result = tuner.fit(max_minutes, progress)
     result.notes = notes + result.notes
+    kind, _, arg = result.reward.partition(":")
+    title = f"rl tune {tuner.config.algo} {tuner.run.id} ({kind}{':' + Path(arg).name if arg else ''})"
+    save_tune_curves(tuner.run.read_metrics(), tuner.run.artifact(CURVES_FILE), title, tuner.config.kl_target)
     if result.status in ("completed", "constant_reward", "time_budget"):
         evaluation = tuner.evaluate(tuner.config.eval_samples, seed=tuner.seed + 10**6)
         result.evaluation = {

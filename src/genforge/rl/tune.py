@@ -13,6 +13,7 @@ Each step samples ``samples_per_prompt`` completions (temperature 1, the policy 
   2022): per-token reward ``-kl_coef * KL_t`` plus ``R`` on the last token, GAE, whitened advantages,
   ``ppo_epochs`` passes of the clipped objective with a clipped value loss.
 
+With ``kl_target`` set, ``kl_coef`` is only the start: :mod:`genforge.rl.kl_control` adapts it after each update.
 ``KL_t = log pi(y_t) - log ref(y_t)`` on the sampled tokens (the k1 estimator, unbiased for the sequence
 KL; a batch mean more than two standard errors below zero is warned about). A step whose samples are all
 identical is a collapse warning. The loop has its own checkpoints like :mod:`genforge.rl.learner`: the
@@ -38,14 +39,19 @@ from genforge.core.errors import CheckpointError, ConfigError
 from genforge.core.io import flatten_state, unflatten_state
 from genforge.core.runs import Run
 from genforge.core.seed import make_generator, torch_rng_stream
+from genforge.rl.kl_control import adaptive_kl_coef
 from genforge.rl.objectives import (
     ValueHead,
     gae_tokens,
     grpo_advantages,
-    k3_kl,
+    grpo_loss,
     masked_mean,
+    masked_whiten,
     ppo_token_losses,
+    ppo_token_rewards,
     rloo_advantages,
+    rloo_loss,
+    token_log_probs,
 )
 from genforge.rl.rewards import RewardFn, checked_rewards
 from genforge.trainer.signals import StopSignals
@@ -56,6 +62,10 @@ ProgressFn = Callable[[dict[str, Any]], None]
 class TuneConfig(Config):
     algo: Literal["rloo", "grpo", "ppo"] = Field("rloo", description="rloo, grpo or ppo")
     kl_coef: float = Field(0.05, ge=0.0, description="weight of the per-token KL penalty to the reference")
+    kl_target: float | None = Field(
+        None, gt=0.0, description="adapt kl_coef toward this mean sequence KL in nats (None = fixed kl_coef)"
+    )
+    kl_horizon: float = Field(160.0, gt=0.0, description="samples over which the adaptive kl_coef moves")
     max_steps: int = Field(100, ge=1, le=1_000_000, description="updates to run")
     prompts: list[str] = Field(default_factory=lambda: [""], min_length=1, description="prompts, cycled")
     prompts_per_step: int = Field(2, ge=1, le=256, description="prompt groups per update")
@@ -64,6 +74,11 @@ class TuneConfig(Config):
     lr: float = Field(1e-4, gt=0.0, description="Adam learning rate")
     max_grad_norm: float = Field(1.0, ge=0.0, description="clip the global gradient norm (0 = off)")
     clip_range: float = Field(0.2, gt=0.0, description="ratio clip epsilon (grpo, ppo)")
+    grpo_norm: Literal["sequence", "token", "constant"] = Field(
+        "sequence",
+        description="grpo loss average: per sequence (TRL grpo), per token (bnpo), constant (dr_grpo)",
+    )
+    grpo_scale_rewards: bool = Field(True, description="grpo: divide advantages by the group's reward std")
     ppo_epochs: int = Field(4, ge=1, le=100, description="passes over each batch (ppo)")
     value_clip: float = Field(0.2, ge=0.0, description="value clip around the old values (ppo, 0 = off)")
     vf_coef: float = Field(0.1, ge=0.0, description="value loss weight (ppo)")
@@ -145,6 +160,9 @@ class Tuner:
         )
         self.optimizer = torch.optim.Adam(params, lr=config.lr)
         self.generator = make_generator(seed + 1)
+        if config.kl_target is not None and config.kl_coef <= 0:
+            raise ConfigError("an adaptive KL (kl_target) needs a starting kl_coef above 0, e.g. --kl 0.05")
+        self.kl_coef = config.kl_coef  # moved by the controller after each update when kl_target is set
         self.steps = 0
         self.notes: list[str] = []
         self.constant_steps = 0
@@ -188,10 +206,7 @@ class Tuner:
     def _token_log_probs(self, model: nn.Module, batch: Batch, values: bool = False):
         """Log-probs (k, T) of the generated tokens, entropies (k, T), and values (k, T) when asked."""
         hidden = model.hidden_states(batch.tokens[:, :-1])[:, batch.prompt_length - 1 :]
-        logits = model.project(hidden).float().log_softmax(-1)
-        targets = batch.tokens[:, batch.prompt_length :]
-        log_prob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
+        log_prob, entropy = token_log_probs(model.project(hidden), batch.tokens[:, batch.prompt_length :])
         return log_prob, entropy, (self.value_head(hidden) if values else None)
 
     @torch.no_grad()
@@ -248,6 +263,11 @@ class Tuner:
             return {**record, "stop": "kl_exploded"}
         terms = self._ppo(groups) if cfg.algo == "ppo" else self._policy_gradient(groups)
         record.update(terms)
+        record["kl_coef"] = self.kl_coef  # the coefficient this update used
+        if cfg.kl_target is not None:
+            self.kl_coef = adaptive_kl_coef(
+                self.kl_coef, record["kl"], cfg.kl_target, len(kl_seq), cfg.kl_horizon
+            )
         warnings = []
         # the k1 estimate is noisy near 0; a mean more than two standard errors below 0 is not noise
         kl_error = float(kl_seq.std() / len(kl_seq) ** 0.5) if len(kl_seq) > 1 else 0.0
@@ -278,16 +298,13 @@ class Tuner:
             batch = g["batch"]
             log_prob, entropy, _ = self._token_log_probs(self.policy, batch)
             if cfg.algo == "rloo":
-                advantages = rloo_advantages(g["rewards"] - cfg.kl_coef * g["kl"].sum(1))
-                loss = -(advantages * (log_prob * batch.mask).sum(1)).mean()
-            else:
-                advantages = grpo_advantages(g["rewards"])[:, None]
-                ratio = (log_prob - g["old"]).exp()
-                surrogate = torch.min(
-                    ratio * advantages, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * advantages
+                loss = rloo_loss(
+                    log_prob, batch.mask, rloo_advantages(g["rewards"] - self.kl_coef * g["kl"].sum(1))
                 )
-                per_token = -surrogate + cfg.kl_coef * k3_kl(log_prob, g["ref"])
-                loss = masked_mean(per_token, batch.mask, dim=1).mean()
+            else:
+                advantages = grpo_advantages(g["rewards"], scale=cfg.grpo_scale_rewards)
+                loss = grpo_loss(log_prob, g["old"], g["ref"], advantages, batch.mask, cfg.clip_range, self.kl_coef,
+                                 cfg.grpo_norm)  # fmt: skip
             (loss / len(groups)).backward()
             loss_sum += float(loss.detach())
             entropy_sum += float(masked_mean(entropy.detach(), batch.mask))
@@ -299,20 +316,17 @@ class Tuner:
         """``ppo_epochs`` passes of clipped PPO over the groups (one group per minibatch, order drawn
         from the tuner's generator)."""
         cfg = self.config
-        per_token = [g["kl"] * -cfg.kl_coef for g in groups]
         all_advantages = []
-        for g, rewards in zip(groups, per_token, strict=True):
+        for g in groups:
             mask = g["batch"].mask
-            last = (mask.sum(1).long() - 1).clamp_min(0)
-            rewards = rewards.clone()
-            rewards[torch.arange(len(last)), last] += g["rewards"]
+            rewards = ppo_token_rewards(g["rewards"], g["kl"], mask, self.kl_coef)
             advantages, returns = gae_tokens(rewards, g["old_values"] * mask, mask, cfg.gamma, cfg.gae_lambda)
             g["returns"] = returns
-            all_advantages.append((advantages, mask))
-        flat = torch.cat([a[m.bool()] for a, m in all_advantages])
-        mean, std = flat.mean(), flat.std() if flat.numel() > 1 else torch.tensor(1.0)
-        for g, (advantages, _) in zip(groups, all_advantages, strict=True):
-            g["advantages"] = (advantages - mean) / (std + 1e-8)
+            all_advantages.append(advantages)
+        # whitened over every generated token of the update (TRL's masked_whiten)
+        whitened = masked_whiten(torch.cat(all_advantages), torch.cat([g["batch"].mask for g in groups]))
+        for g, advantages in zip(groups, whitened.split([len(a) for a in all_advantages]), strict=True):
+            g["advantages"] = advantages
         sums = {"loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0, "entropy": 0.0}
         count = 0
         for _ in range(cfg.ppo_epochs):
@@ -348,6 +362,7 @@ class Tuner:
             "elapsed_s": elapsed,
             "optimizer": skeleton,
             "constant_steps": self.constant_steps,
+            "kl_coef": self.kl_coef,
         }
         self.run.save_checkpoint(self.steps, tensors, meta)
 
@@ -363,6 +378,7 @@ class Tuner:
             self.generator.set_state(tensors["rng.generator"])
             self.steps = int(meta["updates"])
             self.constant_steps = int(meta["constant_steps"])
+            self.kl_coef = float(meta.get("kl_coef", self.config.kl_coef))
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"checkpoint of {self.run.path} does not fit this tuner: {first}") from None
