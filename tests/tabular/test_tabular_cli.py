@@ -128,10 +128,12 @@ def test_ctgan_trains_its_critic_under_dp_and_the_report_states_epsilon(people, 
     config = json.loads((tmp_path / trained["run"] / "config.json").read_text())
     assert config["model"]["pac"] == 1  # DP clips one row at a time: the engine turns PacGAN off
     ledger = json.loads((tmp_path / trained["run"] / "privacy.json").read_text())
-    assert ledger["steps"] == 3 and ledger["sample_rate"] == pytest.approx(100 / 280)  # 70 % of 400 rows train
+    assert ledger["steps"] == 3 and ledger["sample_rate"] == pytest.approx(
+        100 / 280
+    )  # 70 % of 400 rows train
     report = _json(capsys, ["tabular", "report", trained["path"], "-n", "20"])
     assert report["dp"]["epsilon"] == trained["metrics"]["epsilon"]
-    packed = [*argv[:-len(TINY["ctgan"])], *TINY["ctgan"], "--set", "pac=10"]
+    packed = [*argv[: -len(TINY["ctgan"])], *TINY["ctgan"], "--set", "pac=10"]
     assert main(packed) == 2
     err = capsys.readouterr().err
     assert "needs pac=1" in err and err.count("\n") == 1

@@ -91,7 +91,10 @@ def test_dp_gan_trains_only_its_discriminator_privately_and_records_opacus_epsil
     optimizers = {name: torch.optim.Adam(p) for name, p in model.optimizer_groups().items()}
     config = result.run.read_config()["train"]
     training = private_training(model, optimizers, TrainConfig(**config), 1000, 32)
-    assert isinstance(optimizers["discriminator"], DPOptimizer) and training.optimizer is optimizers["discriminator"]
+    assert (
+        isinstance(optimizers["discriminator"], DPOptimizer)
+        and training.optimizer is optimizers["discriminator"]
+    )
     assert not isinstance(optimizers["generator"], DPOptimizer) and model.private_batch == 32
     training.close()
 
