@@ -158,3 +158,28 @@ def test_resuming_with_a_larger_step_budget_keeps_the_noise_and_the_epsilon_budg
     ledger = json.loads(first.run.artifact("privacy.json").read_text())
     assert ledger["noise_multiplier"] == sigma  # the noise the run started with, not one solved for 40 steps
     assert more.status == "privacy_budget" and more.step == 4 and ledger["epsilon"] <= 2.0
+
+
+def test_each_real_example_and_its_fake_are_clipped_as_one_per_sample_gradient():
+    from genforge.data import load_dataset
+    from genforge.models.base import build_model
+    from genforge.trainer.dp import private_training
+
+    dataset = load_dataset("digits")
+    model = build_model("gan", {"base_channels": 4, "max_channels": 8, "latent_dim": 4}, dataset.info).train()
+    optimizers = {name: torch.optim.Adam(p) for name, p in model.optimizer_groups().items()}
+    config = TrainConfig(dp=True, dp_noise_multiplier=1.0, batch_size=32)
+    training = private_training(model, optimizers, config, 1000, 32)
+    seen = []
+    pre_step = optimizers["discriminator"].pre_step
+
+    def record(*args, **kwargs):
+        seen.append({p.grad_sample.shape[0] for p in model.discriminator.parameters()})
+        return pre_step(*args, **kwargs)
+
+    optimizers["discriminator"].pre_step = record
+    batch = {k: v[:5] for k, v in dataset.split("train").items()}
+    terms = model.train_step(batch, optimizers, 0)
+    training.close()
+    assert seen == [{5}]  # 5 real examples with their 5 fakes: 5 per-sample gradients, not 10
+    assert set(terms) >= {"d_loss", "g_loss"}
