@@ -118,16 +118,22 @@ def test_healthcare_preset_trains_tvae_under_dp_and_the_report_states_epsilon(pe
     report = _json(capsys, ["tabular", "report", trained["path"], "-n", "20"])
     assert report["dp"]["epsilon"] == trained["metrics"]["epsilon"]
     assert report["privacy_verdict"]["dcr_ratio_at_least"] == 1.0  # the preset's stricter threshold
-    refused = [
-        "tabular",
-        "train",
-        "ctgan",
-        "--data",
-        f"csv:{people}",
-        "--dp",
-        "--epsilon",
-        "3",
-        "--out",
-        str(tmp_path),
-    ]
-    assert main(refused) == 2 and "single-optimizer" in capsys.readouterr().err
+
+
+def test_ctgan_trains_its_critic_under_dp_and_the_report_states_epsilon(people, tmp_path, capsys):
+    argv = ["tabular", "train", "ctgan", "--data", f"csv:{people}", "--target", "label", "--dp", "--epsilon", "3",
+            "--delta", "1e-4", "--max-steps", "3", "--out", str(tmp_path), *TINY["ctgan"]]  # fmt: skip
+    trained = _json(capsys, argv)
+    assert trained["status"] == "completed" and 0 < trained["metrics"]["epsilon"] <= 3.0
+    config = json.loads((tmp_path / trained["run"] / "config.json").read_text())
+    assert config["model"]["pac"] == 1  # DP clips one row at a time: the engine turns PacGAN off
+    ledger = json.loads((tmp_path / trained["run"] / "privacy.json").read_text())
+    assert ledger["steps"] == 3 and ledger["sample_rate"] == pytest.approx(
+        100 / 280
+    )  # 70 % of 400 rows train
+    report = _json(capsys, ["tabular", "report", trained["path"], "-n", "20"])
+    assert report["dp"]["epsilon"] == trained["metrics"]["epsilon"]
+    packed = [*argv[: -len(TINY["ctgan"])], *TINY["ctgan"], "--set", "pac=10"]
+    assert main(packed) == 2
+    err = capsys.readouterr().err
+    assert "needs pac=1" in err and err.count("\n") == 1

@@ -9,6 +9,7 @@ import torch
 from genforge.core.errors import ConfigError
 from genforge.pipelines.loading import load_run
 from genforge.pipelines.training import resume, train
+from genforge.trainer.config import TrainConfig
 from genforge.trainer.dp import PrivacySettings, epsilon_after
 from tests.trainer import tiny_model  # noqa: F401  (registers the tiny-test family)
 
@@ -49,16 +50,17 @@ def test_a_target_epsilon_is_a_hard_budget_with_a_given_noise(tmp_path):
     assert epsilon_after(settings, result.step + 1) > 2.0  # one more step would have spent too much
 
 
-def test_dp_resume_gives_the_uninterrupted_weights_and_epsilon(tmp_path):
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_dp_resume_gives_the_uninterrupted_weights_and_epsilon(tmp_path, family):
     overrides = _dp(dp_noise_multiplier=1.0, checkpoint_every=1000)
-    full = train("vae", "digits", out=tmp_path / "full", seed=2, max_steps=8, overrides=overrides)
+    full = train(family, "digits", out=tmp_path / "full", seed=2, max_steps=8, overrides=overrides)
 
     def stop_at_4(event):
         if event["step"] == 4:
             raise KeyboardInterrupt
 
     part = train(
-        "vae", "digits", out=tmp_path / "part", seed=2, max_steps=8, overrides=overrides, progress=stop_at_4
+        family, "digits", out=tmp_path / "part", seed=2, max_steps=8, overrides=overrides, progress=stop_at_4
     )
     assert part.status == "interrupted" and part.step == 4
     assert json.loads(part.run.artifact("privacy.json").read_text())["steps"] == 4  # the budget spent is kept
@@ -69,6 +71,46 @@ def test_dp_resume_gives_the_uninterrupted_weights_and_epsilon(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     eps = [json.loads(r.run.artifact("privacy.json").read_text())["epsilon"] for r in (full, resumed)]
     assert eps[0] == eps[1]
+
+
+def test_dp_gan_trains_only_its_discriminator_privately_and_records_opacus_epsilon(tmp_path):
+    from opacus.accountants import PRVAccountant
+    from opacus.optimizers import DPOptimizer
+
+    from genforge.trainer.dp import private_training
+
+    result = train("gan", "digits", out=tmp_path, seed=0, max_steps=6,
+                   overrides=_dp(dp_epsilon=2.0, dp_delta=1e-5))  # fmt: skip
+    assert result.status == "completed" and result.step == 6
+    ledger = json.loads(result.run.artifact("privacy.json").read_text())
+    accountant = PRVAccountant()
+    accountant.history = [(ledger["noise_multiplier"], ledger["sample_rate"], 6)]
+    assert abs(accountant.get_epsilon(delta=1e-5) - ledger["epsilon"]) < 1e-6 and ledger["epsilon"] <= 2.0
+    assert "differential privacy" in result.run.model_card_path.read_text().lower()
+    model = load_run(result.run.path, ema=False).model.train()
+    optimizers = {name: torch.optim.Adam(p) for name, p in model.optimizer_groups().items()}
+    config = result.run.read_config()["train"]
+    training = private_training(model, optimizers, TrainConfig(**config), 1000, 32)
+    assert (
+        isinstance(optimizers["discriminator"], DPOptimizer)
+        and training.optimizer is optimizers["discriminator"]
+    )
+    assert not isinstance(optimizers["generator"], DPOptimizer) and model.private_batch == 32
+    training.close()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"loss": "wgan-gp"}, "use --set loss=ns or --set loss=hinge"),
+        ({"n_critic": 2}, "n_critic=1"),
+        ({"spectral_norm": True}, "drop --set spectral_norm=true"),
+    ],
+)
+def test_dp_gan_settings_it_cannot_clip_per_example_are_one_clear_error(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        train("gan", "digits", out=tmp_path, max_steps=2, overrides=_dp(dp_noise_multiplier=1.0, **overrides))
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -116,3 +158,28 @@ def test_resuming_with_a_larger_step_budget_keeps_the_noise_and_the_epsilon_budg
     ledger = json.loads(first.run.artifact("privacy.json").read_text())
     assert ledger["noise_multiplier"] == sigma  # the noise the run started with, not one solved for 40 steps
     assert more.status == "privacy_budget" and more.step == 4 and ledger["epsilon"] <= 2.0
+
+
+def test_each_real_example_and_its_fake_are_clipped_as_one_per_sample_gradient():
+    from genforge.data import load_dataset
+    from genforge.models.base import build_model
+    from genforge.trainer.dp import private_training
+
+    dataset = load_dataset("digits")
+    model = build_model("gan", {"base_channels": 4, "max_channels": 8, "latent_dim": 4}, dataset.info).train()
+    optimizers = {name: torch.optim.Adam(p) for name, p in model.optimizer_groups().items()}
+    config = TrainConfig(dp=True, dp_noise_multiplier=1.0, batch_size=32)
+    training = private_training(model, optimizers, config, 1000, 32)
+    seen = []
+    pre_step = optimizers["discriminator"].pre_step
+
+    def record(*args, **kwargs):
+        seen.append({p.grad_sample.shape[0] for p in model.discriminator.parameters()})
+        return pre_step(*args, **kwargs)
+
+    optimizers["discriminator"].pre_step = record
+    batch = {k: v[:5] for k, v in dataset.split("train").items()}
+    terms = model.train_step(batch, optimizers, 0)
+    training.close()
+    assert seen == [{5}]  # 5 real examples with their 5 fakes: 5 per-sample gradients, not 10
+    assert set(terms) >= {"d_loss", "g_loss"}

@@ -44,6 +44,7 @@ CASES = {  # name: (family, data, model overrides, data options)
     "vae": ("vae", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 4, "dropout": 0.1}, {}),
     "vae-augment": ("vae", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 4}, {"augment": ["hflip", "shift"]}),
     "gan": ("gan", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 8}, {}),
+    "gan-dp": ("gan", "digits", {"base_channels": 4, "max_channels": 8, "latent_dim": 8, "dp": True, "dp_noise_multiplier": 1.0}, {}),
     "pixelcnn": ("pixelcnn", "digits", {"channels": 8, "num_layers": 2, "head_channels": 8, "dropout": 0.1}, {}),
     "realnvp": ("realnvp", "digits", {"hidden_channels": 4, "num_res_blocks": 0, "num_scales": 0, "final_couplings": 2}, {}),
     "gpt": ("gpt", "text:lee", {"num_layers": 1, "num_heads": 2, "embed_dim": 16, "dropout": 0.1}, TEXT),
@@ -177,7 +178,7 @@ def _cases() -> list[tuple[str, str, str]]:
     cases = []
     for name, (_, data, _, _) in CASES.items():
         for point in POINTS:
-            if point == "optimizer" and name not in ("vae", "gan"):
+            if point == "optimizer" and name not in ("vae", "gan", "gan-dp"):
                 continue
             if point == "samples" and (data.startswith("seq2seq") or name in NO_SAMPLES):
                 continue

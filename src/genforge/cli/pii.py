@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, console, print_json, table
+from genforge.cli.common import add_json, add_seed, console, print_json, table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +19,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     red.add_argument("path", help="a CSV file with a header row")
     red.add_argument("--out", required=True, help="the redacted CSV to write")
     red.add_argument(
-        "--strategy", choices=["mask", "hash"], default="mask", help="mask (placeholders) or hash"
-    )
+        "--strategy", choices=["mask", "hash", "fake"], default="mask",
+        help="mask (placeholders), hash (salted, joinable) or fake (seeded Faker values of the same type)",
+    )  # fmt: skip
+    red.add_argument("--locale", default="en_US", help="Faker locale of --strategy fake (default en_US)")
+    add_seed(red, note="chooses the fakes of --strategy fake")
     red.add_argument("--threshold", type=float, default=0.5, help="detector score to count a finding (0.5)")
     add_json(red)
     red.set_defaults(handler=run_redact)
@@ -46,7 +49,8 @@ def run_scan(args: argparse.Namespace) -> int:
 def run_redact(args: argparse.Namespace) -> int:
     from genforge.privacy.pii import redact_table
 
-    result = redact_table(args.path, args.out, strategy=args.strategy, threshold=args.threshold)
+    result = redact_table(args.path, args.out, strategy=args.strategy, threshold=args.threshold,
+                          seed=args.seed, locale=args.locale)  # fmt: skip
     if args.json:
         print_json(result)
     else:

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", default="runs", help="folder of runs (default runs/)")
     train.add_argument("--max-steps", type=int, help="optimizer steps (tvae, ctgan)")
     train.add_argument("--max-minutes", type=float, help="wall-clock budget of this session (tvae, ctgan)")
-    train.add_argument("--dp", action="store_true", help="DP-SGD on the whole TVAE (ctgan: not yet)")
+    train.add_argument("--dp", action="store_true", help="DP-SGD on the whole TVAE, on CTGAN's critic")
     train.add_argument("--epsilon", type=float, help="target epsilon with --dp (a hard budget)")
     train.add_argument(
         "--noise-multiplier", type=float, help="noise multiplier with --dp (instead of --epsilon)"

@@ -15,6 +15,16 @@ Rows arrive encoded by :class:`~genforge.data.table_transform.TableTransform`. T
   al. 2017) with the gradient penalty on interpolates.
 - Generator: residual blocks (Linear, BatchNorm, ReLU, concatenated with the input); output activated
   per span with Gumbel-softmax (:mod:`genforge.nn.table_heads`). Critic: Linear, LeakyReLU, Dropout.
+
+Under DP training (``--dp``; the accounting is in :mod:`genforge.trainer.dp`) the critic alone is private
+and the step takes its private form (:meth:`CTGAN.private_part`): each Poisson-sampled row is seen once,
+conditioned on its own category in a random discrete column and paired with one fake of the same
+condition (training-by-sampling is dropped: its resampling repeats rows, so one row could weigh more than
+the clipping norm); ``pac = 1`` (a pack would mix rows in one clipped gradient); the gradient penalty is
+replaced by clipping the critic's weights to ``±dp_weight_clip`` after each update (the original WGAN,
+Arjovsky et al. 2017; the penalty needs input gradients that Opacus cannot take per example). The
+generator trains on conditions drawn from the log-frequencies, never from the private batch. The
+category counts themselves come from the table transform, fitted outside DP as for TVAE.
 """
 
 from __future__ import annotations
@@ -43,6 +53,9 @@ class CTGANConfig(Config):
     tau: float = Field(0.2, gt=0, description="Gumbel-softmax temperature of the generator's categories")
     log_frequency: bool = Field(
         True, description="train on categories drawn by log frequency (else by frequency)"
+    )
+    dp_weight_clip: float = Field(
+        0.01, gt=0, description="with --dp: critic weights clipped to ±this after each update (no penalty)"
     )
 
 
@@ -98,6 +111,7 @@ class CTGAN(GenerativeModel):
         self.critic = nn.Sequential(*critic, nn.Linear(size, 1))
         for name, probs in (("train_probs", config.log_frequency), ("data_probs", False)):
             self.register_buffer(name, self._category_probs(probs), persistent=False)
+        self.private_batch: int | None = None  # set by private_part: DP training on the critic
 
     def _category_probs(self, log: bool) -> torch.Tensor:
         """(columns, max categories) sampling probabilities of each discrete column's categories."""
@@ -117,6 +131,27 @@ class CTGAN(GenerativeModel):
             cond[torch.arange(len(columns)), offsets + categories] = 1.0
         return cond
 
+    def _drawn_conditions(
+        self, n: int, probs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(columns, categories) of ``n`` conditions: a uniform discrete column, a category by ``probs``."""
+        if not self.discrete:
+            return torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long)
+        columns = torch.randint(len(self.discrete), (n,), generator=generator)
+        return columns, torch.multinomial(probs[columns], 1, generator=generator)[:, 0]
+
+    def _row_conditions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(columns, categories): a uniform discrete column per row and the row's own category in it."""
+        if not self.discrete:
+            return torch.zeros(len(x), dtype=torch.long), torch.zeros(len(x), dtype=torch.long)
+        columns = torch.randint(len(self.discrete), (len(x),))
+        starts = torch.tensor([d["start"] for d in self.discrete])[columns]
+        widths = torch.tensor([len(d["categories"]) for d in self.discrete])[columns]
+        window = torch.arange(self.train_probs.shape[1])
+        mask = window[None, :] < widths[:, None]
+        index = (starts[:, None] + window[None, :]).clamp(max=x.shape[1] - 1)
+        return columns, (x.gather(1, index) * mask).argmax(1)
+
     def _resampled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Training-by-sampling on a uniform batch: (rows, columns, categories), ``len`` a multiple of pac."""
         n = len(x) - len(x) % self.config.pac
@@ -124,13 +159,7 @@ class CTGAN(GenerativeModel):
             raise ConfigError(f"ctgan needs batches of at least pac={self.config.pac} rows")
         if not self.discrete:
             return x[:n], torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long)
-        columns = torch.randint(len(self.discrete), (len(x),))
-        starts = torch.tensor([d["start"] for d in self.discrete])[columns]
-        widths = torch.tensor([len(d["categories"]) for d in self.discrete])[columns]
-        window = torch.arange(self.train_probs.shape[1])
-        mask = window[None, :] < widths[:, None]
-        index = (starts[:, None] + window[None, :]).clamp(max=x.shape[1] - 1)
-        categories = (x.gather(1, index) * mask).argmax(1)
+        columns, categories = self._row_conditions(x)
         weight = self.train_probs[columns, categories] / self.data_probs[columns, categories].clamp_min(1e-12)
         pick = torch.multinomial(weight, n, replacement=True)
         return x[pick], columns[pick], categories[pick]
@@ -166,10 +195,24 @@ class CTGAN(GenerativeModel):
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"generator": list(self.generator.parameters()), "critic": list(self.critic.parameters())}
 
+    def private_part(self, batch_size: int) -> tuple[str, nn.Module]:
+        """DP training: the critic is the private part (its optimizer's name and module); steps then take the
+        private form of the module docstring, the generator's with ``batch_size`` conditions."""
+        for key, value in (("pac", self.config.pac), ("n_critic", self.config.n_critic)):
+            if value != 1:
+                raise ConfigError(
+                    f"DP training clips one row's gradient at a time, so it needs {key}=1 (got {value}): "
+                    f"use --set {key}=1 with --dp"
+                )
+        self.private_batch = batch_size
+        return "critic", self.critic
+
     def train_step(
         self, batch: dict[str, torch.Tensor], optimizers: dict[str, Any], step: int
     ) -> dict[str, float]:
         """``n_critic`` WGAN-GP critic updates, then one generator update (Wasserstein + condition loss)."""
+        if self.private_batch is not None:
+            return self._private_step(batch["x"], optimizers)
         for _ in range(self.config.n_critic):
             real, columns, categories = self._resampled(batch["x"])
             cond = self._cond(columns, categories)
@@ -195,6 +238,32 @@ class CTGAN(GenerativeModel):
             "cond_loss": cond_loss,
         }
         return {"loss": float(wasserstein.detach()), **{k: float(v.detach()) for k, v in figures.items()}}
+
+    def _private_step(self, x: torch.Tensor, optimizers: dict[str, Any]) -> dict[str, float]:
+        """One weight-clipped critic update on the Poisson batch ``x`` (each row beside one fake of its own
+        condition), then a generator update on conditions drawn independently of ``x``."""
+        terms: dict[str, float] = {}
+        if len(x):  # an empty Poisson batch updates the generator only
+            cond = self._cond(*self._row_conditions(x))
+            with torch.no_grad():
+                fake = gumbel_activate(self._generate(cond), self.spans, self.config.tau)
+            wasserstein = self._score(fake, cond).mean() - self._score(x, cond).mean()
+            optimizers["critic"].zero_grad(set_to_none=True)
+            wasserstein.backward()
+            optimizers["critic"].step()
+            with torch.no_grad():
+                for p in self.critic.parameters():
+                    p.clamp_(-self.config.dp_weight_clip, self.config.dp_weight_clip)
+            terms = {"loss": float(wasserstein.detach()), "critic_wasserstein": float(wasserstein.detach())}
+        columns, categories = self._drawn_conditions(self.private_batch, self.train_probs)
+        cond = self._cond(columns, categories)
+        raw = self._generate(cond)
+        g_adv = -self._score(gumbel_activate(raw, self.spans, self.config.tau), cond).mean()
+        cond_loss = self._cond_loss(raw, columns, categories)
+        optimizers["generator"].zero_grad(set_to_none=True)
+        (g_adv + cond_loss).backward()
+        optimizers["generator"].step()
+        return {**terms, "g_loss": float(g_adv.detach()), "cond_loss": float(cond_loss.detach())}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Validation: the critic's Wasserstein estimate and the condition loss (no update)."""
@@ -232,10 +301,7 @@ class CTGAN(GenerativeModel):
         if condition is not None:
             columns = torch.full((n,), condition[0], dtype=torch.long)
             categories = torch.full((n,), condition[1], dtype=torch.long)
-        elif self.discrete:
-            columns = torch.randint(len(self.discrete), (n,), generator=generator)
-            categories = torch.multinomial(self.data_probs[columns], 1, generator=generator)[:, 0]
         else:
-            columns = categories = torch.zeros(n, dtype=torch.long)
+            columns, categories = self._drawn_conditions(n, self.data_probs, generator)
         raw = self._generate(self._cond(columns, categories), generator)
         return draw_rows(raw, self.spans, generator=generator, discrete="sample")

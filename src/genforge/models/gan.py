@@ -8,6 +8,11 @@ class-conditional variant feeds a label embedding to the generator and uses a pr
 (Miyato & Koyama 2018). Images use the convolutional stacks of :mod:`genforge.nn.convnets`; 2-D points
 use MLPs from :mod:`genforge.nn.mlp`. The weight average used for sampling is the trainer's EMA.
 
+Under DP training (``--dp``) the discriminator alone is private (:func:`private_part`; the accounting is
+explained in :mod:`genforge.trainer.dp`): each real example is paired with one fake in the discriminator's
+loss, and the generator's step draws the expected batch size of fakes (with uniform labels when
+conditional), so it sees no private batch.
+
 A GAN has no likelihood: ``eval_terms`` reports the discriminator's scores on held-out real data and on
 as many fresh samples, which say how well the final critic separates them, not how good the samples are
 (use the sample metrics for that).
@@ -148,6 +153,7 @@ class GAN(GenerativeModel):
         self.discriminator = Discriminator(config, info)
         self.to_model_space = ToSymmetric(info.num_levels) if info.kind == "image" else None
         self.from_model_space = FromSymmetric()
+        self.private_batch: int | None = None  # set by private_part: DP training on the discriminator
 
     # -- pieces -------------------------------------------------------------------------------------
 
@@ -197,15 +203,38 @@ class GAN(GenerativeModel):
             "discriminator": list(self.discriminator.parameters()),
         }
 
+    def private_part(self, batch_size: int) -> tuple[str, nn.Module]:
+        """DP training: the discriminator is the private part (its optimizer's name and module); the
+        generator's steps then draw ``batch_size`` fakes whatever the Poisson batch's size."""
+        if self.config.loss == "wgan-gp":
+            raise ConfigError(
+                "DP training cannot clip wgan-gp's gradient penalty per example (it needs input gradients): "
+                "use --set loss=ns or --set loss=hinge with --dp"
+            )
+        if self.config.n_critic != 1:
+            raise ConfigError(
+                f"DP training takes one discriminator update per Poisson batch, got n_critic={self.config.n_critic}: "
+                "use --set n_critic=1 with --dp"
+            )
+        if self.config.spectral_norm:
+            raise ConfigError(
+                "DP training has no per-sample gradients for spectrally normalised layers (Opacus cannot "
+                "handle parametrizations): drop --set spectral_norm=true with --dp"
+            )
+        self.private_batch = batch_size
+        return "discriminator", self.discriminator
+
     def train_step(
         self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer], step: int
     ) -> dict[str, float]:
         """``n_critic`` discriminator updates (each on this real batch with fresh fakes), then one
-        generator update. Returns the logged terms (``loss`` is the last critic objective)."""
+        generator update. Returns the logged terms (``loss`` is the last critic objective; an empty DP
+        batch updates the generator only)."""
         real, labels = self._real(batch)
         n = real.shape[0]
         d_opt, g_opt = optimizers["discriminator"], optimizers["generator"]
-        for _ in range(self.config.n_critic):
+        terms: dict[str, float] = {}
+        for _ in range(self.config.n_critic if n else 0):
             with torch.no_grad():
                 fake = self._fake(n, labels)
             d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
@@ -216,21 +245,19 @@ class GAN(GenerativeModel):
             d_opt.zero_grad(set_to_none=True)
             (d_loss + self.config.gp_weight * penalty).backward()
             d_opt.step()
+            terms = {"loss": float(d_loss.detach()), "d_loss": float(d_loss.detach()),
+                     "d_real_mean": float(d_real.detach().mean()), "d_fake_mean": float(d_fake.detach().mean())}  # fmt: skip
+            if self.config.loss == "wgan-gp":
+                terms["gradient_penalty"] = float(penalty.detach())
+        if self.private_batch is not None:  # the generator's step must not depend on the private batch
+            n = self.private_batch
+            labels = torch.randint(self.info.num_classes, (n,)) if labels is not None else None
         g_scores = self.discriminator(self._fake(n, labels), labels)
         g_loss = self.generator_loss(g_scores)
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
-        terms = {
-            "loss": float(d_loss.detach()),
-            "d_loss": float(d_loss.detach()),
-            "g_loss": float(g_loss.detach()),
-            "d_real_mean": float(d_real.detach().mean()),
-            "d_fake_mean": float(d_fake.detach().mean()),
-        }
-        if self.config.loss == "wgan-gp":
-            terms["gradient_penalty"] = float(penalty.detach())
-        return terms
+        return {**terms, "g_loss": float(g_loss.detach())}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Both objectives on a batch without updating anything (used for validation); ``loss`` is the

@@ -8,7 +8,9 @@ recognise (a surname is just a word). A column is flagged when either signal fir
 
 Redaction writes a new CSV: ``mask`` replaces each found span with a typed placeholder (the guard's
 ``redact``) and a whole cell of a name-flagged column with ``[COLUMN]``; ``hash`` replaces a flagged cell
-with a salted SHA-256 prefix, so equal values stay joinable without being readable.
+with a salted SHA-256 prefix, so equal values stay joinable without being readable; ``fake`` replaces each
+found span (and each cell of a name-flagged column) with a seeded Faker value of the same type, the same
+original always with the same fake (:mod:`.fake`), so the table keeps its formats and its joins.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from genforge.core.paths import check_output_file
 from genforge.data.tabular import read_csv
 from genforge.guard.pii import find_pii
 from genforge.guard.redact import redact
+from genforge.privacy.fake import FakeValues
 
 # column-name words -> what such a column usually holds (matched on word boundaries, case-insensitive)
 NAME_HINTS = {
@@ -80,20 +83,27 @@ def redact_table(
     path: str | Path,
     out: str | Path,
     *,
-    strategy: Literal["mask", "hash"] = "mask",
+    strategy: Literal["mask", "hash", "fake"] = "mask",
     threshold: float = 0.5,
     salt: str = "",
+    seed: int = 0,
+    locale: str = "en_US",
 ) -> dict[str, Any]:
-    """Write a copy of the CSV at ``path`` to ``out`` with the PII of flagged columns removed."""
-    if strategy not in ("mask", "hash"):
-        raise ConfigError(f"unknown redaction strategy '{strategy}' (use mask or hash)")
+    """Write a copy of the CSV at ``path`` to ``out`` with the PII of flagged columns removed; ``seed`` and
+    ``locale`` choose the fakes of ``strategy="fake"``."""
+    if strategy not in ("mask", "hash", "fake"):
+        raise ConfigError(f"unknown redaction strategy '{strategy}' (use mask, hash or fake)")
     target = check_output_file(out, suffixes=(".csv",))
+    fakes = FakeValues(seed, locale) if strategy == "fake" else None
     scan = scan_table(path, threshold=threshold, max_rows=MAX_SCAN_ROWS)
     columns = read_csv(path, min_rows=1)
     hints = {c["column"]: c["name_hint"] for c in scan["columns"] if c["flagged"]}
     changed = 0
     for name, hint in hints.items():
-        new = [_redact_cell(v, name, hint, strategy, threshold, salt) for v in columns[name]]
+        if fakes is not None:
+            new = [_fake_cell(v, name, hint, threshold, fakes) for v in columns[name]]
+        else:
+            new = [_redact_cell(v, name, hint, strategy, threshold, salt) for v in columns[name]]
         changed += sum(a != b for a, b in zip(new, columns[name], strict=True))
         columns[name] = new
     buffer = io.StringIO()
@@ -107,7 +117,22 @@ def redact_table(
         "strategy": strategy,
         "columns": list(hints),
         "cells_changed": changed,
+        **({"distinct_values_faked": fakes.count, "seed": seed, "locale": locale} if fakes else {}),
     }
+
+
+def _fake_cell(value: str, column: str, hint: str | None, threshold: float, fakes: FakeValues) -> str:
+    """The whole cell of a name-flagged column, else each found span, replaced by its type's fake."""
+    if not value:
+        return value
+    if hint:
+        return fakes.replace(hint, value, column)
+    out, pos = [], 0
+    for f in find_pii(value):  # non-overlapping, in order
+        if f.score >= threshold:
+            out += [value[pos : f.start], fakes.replace(f.type, value[f.start : f.end], column)]
+            pos = f.end
+    return "".join(out) + value[pos:]
 
 
 def _redact_cell(

@@ -2,7 +2,8 @@
 missing cells with it. The Python API behind ``genforge tabular train|sample|impute``.
 
 TVAE and CTGAN are model families trained by the one trainer on ``synth:TABLE`` data (so ``--seed``,
-exact resume, DP-SGD, checkpoints and model cards are the trainer's); the Gaussian copula is fitted in
+exact resume, DP-SGD — TVAE's whole model, CTGAN's critic with ``pac = 1`` — checkpoints and model cards
+are the trainer's); the Gaussian copula is fitted in
 one pass and kept as ``copula.json`` in a run directory of the same layout. Every run also holds
 ``tabular.json``: the method, the preset and what the sampler needs to give back the original columns
 (log-modelled columns and their number format). :func:`load_synthesizer` returns one object whatever
@@ -75,6 +76,8 @@ def train_synthesizer(
         overrides.setdefault("dp", True)
         if chosen.dp_epsilon is not None and "dp_noise_multiplier" not in overrides:
             overrides.setdefault("dp_epsilon", chosen.dp_epsilon)
+    if overrides.get("dp") and method == "ctgan":  # DP clips one row at a time: no PacGAN packs
+        overrides.setdefault("pac", 1)
     log_facts = {c: dict(zip(("integer", "decimals"), numeric_facts(_present(table.columns[c]))[2:], strict=True))
                  for c in log}  # fmt: skip
     record = {"method": method, "table": data, "preset": preset, "preset_values": chosen.model_dump(),

@@ -18,8 +18,31 @@ keeps every promise of a plain run:
 - The noise is drawn from the run's own RNG stream (Opacus draws from torch's global generator, which the
   trainer scopes to the run), so noise is reproducible and saved with the checkpoint.
 
-Families that step their own optimizers (GANs) are refused for now (DP on the discriminator only is not
-wired yet); layers Opacus cannot compute per-sample gradients for are named with the fix.
+Layers Opacus cannot compute per-sample gradients for are named with the fix.
+
+**Adversarial families (GAN, CTGAN): DP on the discriminator only.** The discriminator (critic) alone
+touches the training data, so it alone is trained privately; the generator learns only through the private
+discriminator's outputs, which is post-processing and costs no privacy (Xie et al. 2018, "Differentially
+Private GAN"; the scheme of Opacus' DCGAN example). The family's ``private_part(batch_size)`` names the
+part and switches its ``train_step`` to the private form; the trainer's optimizer dict gets that part's
+``DPOptimizer`` in place of its optimizer (its state dict is the wrapped optimizer's, so checkpoints and
+exact resume are unchanged). Why the accounting holds:
+
+- The real batch is the trainer's Poisson sample (rate ``q``), as for the other families.
+- Each real example ``i`` is **paired with one fresh fake** (drawn from the run's RNG, independent of the
+  data) and the discriminator's per-example loss is ``l_real(i) + l_fake(i)``: Opacus' hooks add the
+  per-sample gradients of the two forward passes index by index, so each pair is clipped to ``C`` as one
+  unit before the noise. Adding or removing one training example adds or removes one clipped pair term
+  (the other fakes are i.i.d. draws either way), so the noisy sum has sensitivity ``C`` and the subsampled
+  Gaussian accountant applies with rate ``q``, one accountant step per discriminator step.
+- Hence **one discriminator update per trainer step** (``n_critic = 1``: a second update on the same
+  Poisson batch is not a fresh subsample) and nothing that mixes examples inside the discriminator's
+  loss: no PacGAN packing (``pac = 1``), no gradient penalty (its input gradients need a double backward
+  pass that Opacus' per-sample hooks do not take). GAN then uses the ``ns`` or ``hinge`` loss; CTGAN a
+  weight-clipped Wasserstein critic (Arjovsky et al. 2017).
+- The generator's update draws a **fixed number of fakes** (the expected batch size), not the size of
+  the Poisson batch, so the generator's step depends on the private data only through the noisy
+  discriminator.
 """
 
 from __future__ import annotations
@@ -114,9 +137,19 @@ def steps_within(settings: PrivacySettings, epsilon: float) -> int:
 
 
 def private_training(model, optimizers: dict, config, num_examples: int, batch_size: int) -> PrivateTraining:
-    """DP-SGD for a trainer: the family must step one optimizer through ``loss`` (GANs are refused)."""
+    """DP-SGD for a trainer: on the whole model for families that step one optimizer through ``loss``, on
+    the discriminator for adversarial families (``optimizers`` then gets its DP optimizer in place)."""
+    if hasattr(model, "private_part"):  # adversarial: DP on the discriminator (see the module docstring)
+        name, part = model.private_part(batch_size)
+        training = PrivateTraining(part, optimizers[name], resolve_settings(config, num_examples, batch_size),
+                                   batch_size)  # fmt: skip
+        optimizers[name] = training.optimizer
+        return training
     if hasattr(model, "train_step") or len(optimizers) != 1:
-        raise ConfigError("DP training is wired for single-optimizer families (not GANs yet)")
+        raise ConfigError(
+            f"DP training is wired for single-optimizer families and for GAN/CTGAN discriminators, "
+            f"not for {type(model).__name__}"
+        )
     settings = resolve_settings(config, num_examples, batch_size)
     return PrivateTraining(model, optimizers["main"], settings, batch_size)
 
