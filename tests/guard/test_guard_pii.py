@@ -108,6 +108,15 @@ def test_lowercase_iban_is_found_and_checked():
     assert find_pii("iban de89370400440532013001 please") == []
 
 
+def test_spaced_iban_followed_by_a_short_word_is_found_whole():
+    # the optional last group of 1-3 characters used to take " by" and fail mod-97
+    text = "pay ES91 2100 0418 4502 0005 1332 by friday; GB82 WEST 1234 5698 7654 32 too"
+    assert _spans(text) == [
+        ("iban", "ES91 2100 0418 4502 0005 1332"),
+        ("iban", "GB82 WEST 1234 5698 7654 32"),
+    ]
+
+
 def _spans(text: str) -> list[tuple[str, str]]:
     return [(f.type, text[f.start : f.end]) for f in find_pii(text) if f.score >= 0.5]
 

@@ -186,6 +186,9 @@ PII_DETECTORS = [
         re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE),
         _iban,
     ),
+    Detector(  # whole groups only: "ES91 2100 0418 4502 0005 1332 by" (the line above takes " by" and fails)
+        "iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}\b", re.IGNORECASE), _iban
+    ),
     Detector("credit_card", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _card),
     Detector(  # dotted groups (4111.1111.1111.1111, Amex 3782.822463.10005); never a float's digits
         "credit_card",
