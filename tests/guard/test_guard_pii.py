@@ -171,3 +171,20 @@ def test_aws_secret_access_key_is_a_secret_and_git_hashes_are_not():
         found = [(f.type, text[f.start : f.end]) for f in find_secrets(text) if f.score >= 0.5]
         assert ("aws_secret_key", key) in found
     assert find_secrets("commit 9fceb02d0ae598e95dc970b74767f19372d61af8 fixed it") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("call 924.321.9489x24115 after lunch", "924.321.9489x24115"),
+        ("office 555-123-4567 ext. 12, ask for Ann", "555-123-4567 ext. 12"),
+        ("Tel. (02668) 587840 oder per Post", "(02668) 587840"),
+    ],
+)
+def test_phone_extensions_and_trunk_prefixed_area_codes_are_found(text, number):
+    assert _spans(text) == [("phone", number)]
+
+
+def test_years_in_parentheses_and_dimensions_are_not_phones():
+    for text in ["in (2023) 123456 cases were seen", "a 12 x 34 grid", "built for 3.11.2 x86"]:
+        assert _spans(text) == []

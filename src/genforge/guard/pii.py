@@ -139,8 +139,12 @@ def _power_of_two(number: int) -> bool:
     return any((number + d) & (number + d - 1) == 0 for d in (-1, 0, 1))
 
 
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?)\s?\d{1,5}$")
+
+
 def _phone(match: re.Match, text: str) -> float | None:
-    raw = match.group()
+    # an extension ("924.321.9489x24115", "... ext. 12") is part of the span; the number is judged without it
+    raw = _EXTENSION.sub("", match.group())
     digits = re.sub(r"\D", "", raw)
     if not 7 <= len(digits) <= 15 or _DATE_LIKE.match(raw):
         return None
@@ -158,6 +162,8 @@ def _phone(match: re.Match, text: str) -> float | None:
             return None
         return 0.4 if _NOT_PHONE_WORDS.search(text[max(0, match.start() - 24) : match.start()]) else 0.7
     if re.fullmatch(r"\(\d{2,4}\)\s?\d{3,4}[-.\s]\d{3,4}", raw):
+        return 0.85
+    if re.fullmatch(r"\(0\d{2,4}\)\s?\d{3,8}", raw):  # trunk-prefixed area code: (02668) 587840
         return 0.85
     if re.fullmatch(r"\d{3}[-.\s]\d{3}[-.\s]\d{4}", raw):  # North American 3-3-4 grouping
         return 0.9 if context else 0.75
@@ -223,8 +229,8 @@ PII_DETECTORS = [
     Detector(
         "phone",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}|(?:\(\d{1,4}\)[\s.-]?)?\d{2,4})"
-            r"(?:[\s.-]?\d{2,4}){1,4}(?![\w])"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}|(?:\(\d{1,5}\)[\s.-]?)?\d{2,4})"
+            r"(?:[\s.-]?\d{2,4}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
         ),
         _phone,
     ),
