@@ -223,14 +223,8 @@ class CTGAN(GenerativeModel):
             optimizers["critic"].zero_grad(set_to_none=True)
             (wasserstein + self.config.gp_weight * penalty).backward()
             optimizers["critic"].step()
-        real, columns, categories = self._resampled(batch["x"])
-        cond = self._cond(columns, categories)
-        raw = self._generate(cond)
-        g_adv = -self._score(gumbel_activate(raw, self.spans, self.config.tau), cond).mean()
-        cond_loss = self._cond_loss(raw, columns, categories)
-        optimizers["generator"].zero_grad(set_to_none=True)
-        (g_adv + cond_loss).backward()
-        optimizers["generator"].step()
+        _, columns, categories = self._resampled(batch["x"])
+        g_adv, cond_loss = self._generator_step(columns, categories, optimizers)
         figures = {
             "critic_wasserstein": wasserstein,
             "gradient_penalty": penalty,
@@ -238,6 +232,19 @@ class CTGAN(GenerativeModel):
             "cond_loss": cond_loss,
         }
         return {"loss": float(wasserstein.detach()), **{k: float(v.detach()) for k, v in figures.items()}}
+
+    def _generator_step(
+        self, columns: torch.Tensor, categories: torch.Tensor, optimizers: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One generator update on the conditions (``columns``, ``categories``): (adversarial, condition) loss."""
+        cond = self._cond(columns, categories)
+        raw = self._generate(cond)
+        g_adv = -self._score(gumbel_activate(raw, self.spans, self.config.tau), cond).mean()
+        cond_loss = self._cond_loss(raw, columns, categories)
+        optimizers["generator"].zero_grad(set_to_none=True)
+        (g_adv + cond_loss).backward()
+        optimizers["generator"].step()
+        return g_adv, cond_loss
 
     def _private_step(self, x: torch.Tensor, optimizers: dict[str, Any]) -> dict[str, float]:
         """One weight-clipped critic update on the Poisson batch ``x`` (each row beside one fake of its own
@@ -256,13 +263,7 @@ class CTGAN(GenerativeModel):
                     p.clamp_(-self.config.dp_weight_clip, self.config.dp_weight_clip)
             terms = {"loss": float(wasserstein.detach()), "critic_wasserstein": float(wasserstein.detach())}
         columns, categories = self._drawn_conditions(self.private_batch, self.train_probs)
-        cond = self._cond(columns, categories)
-        raw = self._generate(cond)
-        g_adv = -self._score(gumbel_activate(raw, self.spans, self.config.tau), cond).mean()
-        cond_loss = self._cond_loss(raw, columns, categories)
-        optimizers["generator"].zero_grad(set_to_none=True)
-        (g_adv + cond_loss).backward()
-        optimizers["generator"].step()
+        g_adv, cond_loss = self._generator_step(columns, categories, optimizers)
         return {**terms, "g_loss": float(g_adv.detach()), "cond_loss": float(cond_loss.detach())}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
