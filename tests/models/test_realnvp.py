@@ -157,3 +157,15 @@ def test_a_few_training_steps_fit_the_moons():
         opt.step()
     after = -model.log_prob(test["x"]).mean().item()
     assert after < before - 0.5
+
+
+def test_checkpoints_from_before_the_channel_scale_layer_still_load():
+    """Runs saved when a coupling's log-scale bound was its own parameter (``...scale``) load unchanged."""
+    model = image_model()
+    state = model.state_dict()
+    old = {(k[: -len(".weight")] if k.endswith(".scale.weight") else k): v for k, v in state.items()}
+    assert any(k.endswith(".scale") for k in old) and len(old) == len(state)
+    fresh = image_model(std=0.0)
+    fresh.load_state_dict(old)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, state[key])

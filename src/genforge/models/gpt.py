@@ -38,6 +38,19 @@ class GPTConfig(Config):
     tie_weights: bool = Field(True, description="share the output layer with the token embedding")
 
 
+class TiedEmbedding(nn.Embedding):
+    """The token embedding that is also the output layer: integer ids are looked up, float hidden states
+    (..., D) are projected to logits (..., V) with the same matrix.
+
+    Both uses go through this module's ``forward`` so that hooks on modules see both: DP-SGD's per-sample
+    gradients (Opacus) add the lookup's and the projection's contributions to the one weight, which a
+    functional ``F.linear(hidden, embedding.weight)`` outside any module would silently drop. The state
+    dict is an ``nn.Embedding``'s (``weight``), so checkpoints are unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight) if x.is_floating_point() else super().forward(x)
+
+
 class Block(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -77,7 +90,7 @@ class GPT(LanguageModel):
                 f"embed_dim {config.embed_dim} must be divisible by num_heads {config.num_heads}"
             )
         self.max_context = self.context_length
-        self.token_embedding = nn.Embedding(self.vocab_size, config.embed_dim)
+        self.token_embedding = TiedEmbedding(self.vocab_size, config.embed_dim)
         self.position_embedding = nn.Embedding(self.context_length, config.embed_dim)
         self.embed_dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
@@ -106,7 +119,9 @@ class GPT(LanguageModel):
             raise ConfigError(
                 f"{start + steps} tokens exceed the context window of {self.context_length} tokens"
             )
-        positions = torch.arange(start, start + steps, device=ids.device)
+        # positions are expanded over the batch so each example has its own lookup (DP-SGD needs per-example
+        # gradients of the position table; the values are the same as broadcasting one row of positions)
+        positions = torch.arange(start, start + steps, device=ids.device).expand(ids.shape[0], steps)
         return self.embed_dropout(self.token_embedding(ids) + self.position_embedding(positions))
 
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
@@ -123,7 +138,7 @@ class GPT(LanguageModel):
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final hidden states (..., D) -> next-token logits (..., V)."""
-        return F.linear(hidden, self.token_embedding.weight) if self.head is None else self.head(hidden)
+        return self.token_embedding(hidden) if self.head is None else self.head(hidden)
 
     def init_state(self, batch_size: int, max_len: int) -> KVCache:
         cfg: GPTConfig = self.config  # type: ignore[assignment]

@@ -54,6 +54,21 @@ def alternating_mask(dim: int, parity: int) -> torch.Tensor:
     return (torch.arange(dim) % 2 == parity).float()[None]
 
 
+class ChannelScale(nn.Module):
+    """The coupling's bounded log-scale ``weight * tanh(raw)`` with a learned per-channel ``weight``.
+
+    A layer of its own (not a parameter of :class:`AffineCoupling`) so that the coupling, which holds the
+    mask buffer, owns no parameter: per-sample-gradient hooks (Opacus, for DP-SGD) then see this small layer
+    and the net's layers, none of which holds a buffer."""
+
+    def __init__(self, shape: list[int]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(shape))
+
+    def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        return self.weight * torch.tanh(raw)
+
+
 class AffineCoupling(Flow):
     """RealNVP affine coupling with a fixed 0/1 ``mask`` (1 = passed through and conditioned on).
 
@@ -65,15 +80,17 @@ class AffineCoupling(Flow):
 
     def __init__(self, net: nn.Module, mask: torch.Tensor) -> None:
         super().__init__()
+        # registered before the net, so the parameter order (and hence every sum over parameters) is the one
+        # of the layout where ``scale`` was the coupling's own parameter
+        self.scale = ChannelScale([1, mask.shape[1]] + [1] * (mask.dim() - 2))
         self.net = net
         self.register_buffer("mask", mask, persistent=False)
-        scale_shape = [1, mask.shape[1]] + [1] * (mask.dim() - 2)
-        self.scale = nn.Parameter(torch.ones(scale_shape))
+        self.register_load_state_dict_pre_hook(_rename_old_scale)
 
     def _scale_shift(self, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raw_scale, shift = self.net(kept).chunk(2, dim=1)
         free = 1.0 - self.mask
-        return self.scale * torch.tanh(raw_scale) * free, shift * free
+        return self.scale(raw_scale) * free, shift * free
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_scale, shift = self._scale_shift(x * self.mask)
@@ -83,6 +100,12 @@ class AffineCoupling(Flow):
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         log_scale, shift = self._scale_shift(y * self.mask)
         return (y - shift) * torch.exp(-log_scale)
+
+
+def _rename_old_scale(module, state_dict, prefix, *_args) -> None:
+    """Checkpoints written before :class:`ChannelScale` existed store the weight as ``<prefix>scale``."""
+    if prefix + "scale" in state_dict:
+        state_dict[prefix + "scale.weight"] = state_dict.pop(prefix + "scale")
 
 
 class Squeeze(Flow):

@@ -160,6 +160,11 @@ class PrivateTraining:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, settings: PrivacySettings,
                  batch_size: int) -> None:  # fmt: skip
         require("opacus", "privacy")
+        import warnings
+
+        # Opacus' functorch path (layers without a registered rule, e.g. the GPT's tied embedding) opens a
+        # CPU autocast context for float32 and warns that it disables it; nothing is wrong, so say nothing
+        warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype", category=UserWarning)
         from opacus import GradSampleModule
         from opacus.optimizers import DPOptimizer
         from opacus.validators import ModuleValidator
