@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from genforge.cli.main import main
+from genforge.core.errors import ConfigError
 from genforge.embed.sentence import SentenceEmbedding
 from genforge.guard import Guard
 from genforge.rag.config import StoreConfig
@@ -204,3 +205,10 @@ def test_postgres_catalog_stores_verdicts_and_migrates_a_layout_2_catalog(
     assert set(_scans(store).values()) == {None}
     again = store.index(root)
     assert again.chunks_scanned == again.total_chunks and again.total_flagged == 1
+
+
+def test_a_missing_scan_policy_is_one_line_before_anything_is_written(tmp_path):
+    root = _corpus(tmp_path / "docs")
+    with pytest.raises(ConfigError, match="nope.yaml does not exist"):
+        Store(tmp_path / "s", StoreConfig(scan_policy=str(tmp_path / "nope.yaml"))).index(root)
+    assert not (tmp_path / "s").exists()

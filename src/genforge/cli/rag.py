@@ -226,7 +226,7 @@ def run_index(args: argparse.Namespace) -> int:
         ["near-duplicates skipped", len(report.duplicates)],
         ["chunks written (embedded / reused)", f"{report.chunks_added} ({report.chunks_embedded} / {report.chunks_reused})"],
         ["chunks scanned (reused verdicts)", f"{report.chunks_scanned} ({report.chunks_scan_reused})"
-         if report.scan_policy else "no (--no-scan)"],
+         if report.scan_policy else "off"],
         ["chunks flagged by injection rails (this run / store)", f"{report.chunks_flagged} / {report.total_flagged}"],
         ["store totals: documents / chunks", f"{report.total_documents} / {report.total_chunks}"],
         ["seconds", round(report.seconds, 2)],

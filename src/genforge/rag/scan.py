@@ -24,6 +24,7 @@ import hashlib
 import json
 from typing import Any
 
+import genforge
 from genforge.guard import Guard
 
 INJECTION_RAILS = ("prompt_injection", "jailbreak", "jailbreak_model")
@@ -38,8 +39,9 @@ def _with_context(guard: Guard, keep) -> Guard:
 
 
 def policy_fingerprint(guard: Guard) -> str:
-    """SHA-256 (16 hex digits) of the context injection rails' settings and the learned model's weights."""
-    parts = []
+    """SHA-256 (16 hex digits) of genforge's version (the rails' code), the context injection rails' settings
+    and the learned model's weights."""
+    parts: list[object] = [genforge.__version__]
     for rail in guard.rails["context"]:
         model = getattr(rail, "model", None)
         weights = model.meta.get("weights_sha256") if model is not None else None
