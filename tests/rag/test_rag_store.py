@@ -337,7 +337,7 @@ def test_a_store_of_another_layout_version_is_one_line_naming_both_and_left_unto
     db.close()
     before = (tmp_path / "s" / "store.sqlite").read_bytes()
     for action in (lambda s: s.stats(), lambda s: s.search("tomatoes"), lambda s: s.index(root)):
-        with pytest.raises(DataError, match=r"layout version 1, this genforge reads version 2: delete it"):
+        with pytest.raises(DataError, match=r"layout version 1, this genforge reads version 3: delete it"):
             action(Store(tmp_path / "s", embedding=embedding))
     assert (tmp_path / "s" / "store.sqlite").read_bytes() == before
 

@@ -52,6 +52,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     index.add_argument("--lock-timeout", type=float, default=None,
                        help="seconds to wait while another process indexes the store (600)")  # fmt: skip
+    index.add_argument("--no-scan", action="store_true",
+                       help="do not check new chunks with the guard policy's injection rails")  # fmt: skip
+    index.add_argument("--policy", default=None, metavar="YAML",
+                       help="guard policy whose context injection rails scan the chunks (default: the shipped one)")  # fmt: skip
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     add_seed(index)
     add_json(index)
@@ -185,6 +189,7 @@ def _store_config(args: argparse.Namespace):
         "embedder": args.embedder, "backend": args.backend, "qdrant_url": args.qdrant_url,
         "dedupe": False if args.no_dedupe else None, "max_file_mb": args.max_file_mb,
         "follow_symlinks": args.follow_symlinks or None, "lock_timeout": args.lock_timeout,
+        "scan": False if args.no_scan else None, "scan_policy": args.policy,
     }  # fmt: skip
     overrides = {k: v for k, v in values.items() if v is not None}
     return StoreConfig.build(overrides, where="store") if overrides else None
@@ -220,6 +225,9 @@ def run_index(args: argparse.Namespace) -> int:
         ["skipped", len(report.skipped)],
         ["near-duplicates skipped", len(report.duplicates)],
         ["chunks written (embedded / reused)", f"{report.chunks_added} ({report.chunks_embedded} / {report.chunks_reused})"],
+        ["chunks scanned (reused verdicts)", f"{report.chunks_scanned} ({report.chunks_scan_reused})"
+         if report.scan_policy else "off"],
+        ["chunks flagged by injection rails (this run / store)", f"{report.chunks_flagged} / {report.total_flagged}"],
         ["store totals: documents / chunks", f"{report.total_documents} / {report.total_chunks}"],
         ["seconds", round(report.seconds, 2)],
     ]  # fmt: skip
@@ -242,8 +250,10 @@ def run_search(args: argparse.Namespace) -> int:
                     "mmr": retrieval.mmr, "store": str(store.path), "results": [h.to_dict() for h in hits]})  # fmt: skip
         return 0
     rows = [
-        [h.rank, round(h.score, 4), h.source, " > ".join(h.headings[-2:]), _snippet(h.text)] for h in hits
-    ]
+        [h.rank, round(h.score, 4), h.source, " > ".join(h.headings[-2:]),
+         ("[flagged] " if h.index_scan and h.index_scan["flagged"] else "") + _snippet(h.text)]
+        for h in hits
+    ]  # fmt: skip
     title = f"{retrieval.retriever} search: {args.query}"
     console().print(
         table(title, ["#", hits[0].score_kind if hits else "score", "source", "section", "text"], rows)

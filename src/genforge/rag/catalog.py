@@ -20,6 +20,7 @@ a genforge catalog is refused with one line instead of a ``sqlite3`` traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +30,9 @@ from typing import Any
 
 from genforge.core.errors import DataError
 
-LAYOUT_VERSION = 2
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 3  # 3: chunks carry their index-time injection scan (genforge.rag.scan)
 FILE = "store.sqlite"
 
 SCHEMA = """
@@ -42,13 +45,15 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (
     cid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id INTEGER NOT NULL, ordinal INTEGER NOT NULL,
     headings TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    num_tokens INTEGER NOT NULL, text_hash TEXT NOT NULL);
+    num_tokens INTEGER NOT NULL, text_hash TEXT NOT NULL, flagged INTEGER, scan_policy TEXT, scan TEXT);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (text_hash);
 """
 TABLES = ("meta", "roots", "documents", "chunks")
-_RECORD = """SELECT c.cid, c.chunk_id, d.source, r.path AS root, d.title, c.headings, c.start, c."end", c.text
-             FROM {chunks} c JOIN {documents} d ON c.doc_id = d.doc_id JOIN {roots} r ON d.root_id = r.root_id"""
+# layout 2 -> 3: the scan columns, NULL (not scanned) until the next 'rag index' scans the chunks
+SCAN_COLUMNS = ("flagged INTEGER", "scan_policy TEXT", "scan TEXT")
+_RECORD = """SELECT c.cid, c.chunk_id, d.source, r.path AS root, d.title, c.headings, c.start, c."end", c.text,
+             c.scan FROM {chunks} c JOIN {documents} d ON c.doc_id = d.doc_id JOIN {roots} r ON d.root_id = r.root_id"""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -248,8 +253,51 @@ class CatalogRows:
         for r in rows:
             record = {name: r[name] for name in r.keys()}  # noqa: SIM118 - sqlite3.Row iterates values
             cid = record.pop("cid")
-            out[cid] = {**record, "headings": json.loads(r["headings"])}
+            scan = record.pop("scan")
+            out[cid] = {
+                **record,
+                "headings": json.loads(r["headings"]),
+                "index_scan": scan and json.loads(scan),
+            }
         return out
+
+    # index-time scan verdicts (genforge.rag.scan) ----------------------------------------------------
+    def scans_of(self, keys: Iterable[str], policy: str) -> dict[str, str]:
+        """Stored verdict (JSON) of each content hash among ``keys`` that was scanned under ``policy``."""
+        found: dict[str, str] = {}
+        for part in _chunked(list(keys)):
+            query = f"SELECT text_hash, scan FROM {{chunks}} WHERE scan_policy=? AND text_hash IN ({_marks(part)})"
+            found.update((r["text_hash"], r["scan"]) for r in self._rows(query, [policy, *part]))
+        return found
+
+    def unscanned(self, policy: str) -> list[tuple[int, str, str]]:
+        """``(cid, content hash, text)`` of the chunks not scanned, or scanned under another policy."""
+        query = "SELECT cid, text_hash, text FROM {chunks} WHERE scan_policy IS NULL OR scan_policy <> ?"
+        query += " ORDER BY cid"
+        return [(r["cid"], r["text_hash"], r["text"]) for r in self._rows(query, (policy,))]
+
+    def set_scans(self, rows: Sequence[tuple[int, str, str, int]]) -> None:
+        """Store ``(flagged, policy, verdict JSON, cid)`` rows in one transaction."""
+        with self.transaction():
+            self._run_many("UPDATE {chunks} SET flagged=?, scan_policy=?, scan=? WHERE cid=?", rows)
+
+    def flagged_chunks(self) -> int:
+        return int(self._one("SELECT COUNT(*) AS n FROM {chunks} WHERE flagged = 1")["n"])
+
+    def _migration_lock(self) -> None:
+        """Inside :meth:`migrate`'s transaction: keep other migrating processes out (SQLite: its
+        ``BEGIN IMMEDIATE`` already does)."""
+
+    def migrate(self) -> bool:
+        """Bring a layout-2 catalog to layout 3 in one transaction; False when it was not at layout 2."""
+        with self.transaction():
+            self._migration_lock()
+            if self.meta("layout_version") != 2:
+                return False
+            for column in SCAN_COLUMNS:
+                self._run(f"ALTER TABLE {{chunks}} ADD COLUMN {column}")
+            self.set_meta("layout_version", LAYOUT_VERSION)
+        return True
 
     def documents_of(self, cids: Sequence[int]) -> dict[int, int]:
         """The document row id of each given chunk row id."""
@@ -301,7 +349,8 @@ _DOC_COLUMNS = (
     "num_chunks",
     "minhash",
 )
-_CHUNK_COLUMNS = ("chunk_id", "ordinal", "headings", "start", "end", "text", "num_tokens", "text_hash")
+_CHUNK_COLUMNS = ("chunk_id", "ordinal", "headings", "start", "end", "text", "num_tokens", "text_hash", "flagged",
+                  "scan_policy", "scan")  # fmt: skip
 
 
 def _quoted(names: Sequence[str]) -> list[str]:
@@ -352,6 +401,10 @@ class Catalog(CatalogRows):
                 f"{path} is not a genforge RAG store ({exc}); delete it or use another --store"
             ) from None
         version = None if row is None else json.loads(row["value"])
+        if version == 2:  # re-read: another process may have migrated it meanwhile
+            if cls(db, path).migrate():
+                log.warning("%s: store layout 2 -> 3 (its chunks are scanned by the next 'rag index')", path)
+            version = cls(db, path).meta("layout_version")
         if version != LAYOUT_VERSION:
             db.close()
             raise DataError(

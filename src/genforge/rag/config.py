@@ -106,6 +106,13 @@ class StoreConfig(Config):
     batch_chunks: int = Field(512, ge=1, description="chunks per atomic commit while indexing")
     compact_segments: int = Field(8, ge=1, description="merge vector segments when there are more than this")
     lock_timeout: float = Field(600.0, ge=0, description="seconds to wait for another writer to finish")
+    scan: bool = Field(
+        True, description="check each new chunk with the guard policy's injection rails and store the verdict"
+    )
+    scan_policy: str | None = Field(
+        None,
+        description="guard policy YAML whose context injection rails scan chunks (default: the shipped one)",
+    )
 
     @model_validator(mode="before")
     @classmethod

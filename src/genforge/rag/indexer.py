@@ -9,6 +9,10 @@ indexed or untouched (vectors nobody references are collected at the end of the 
 On the way in, files are refused with a warning (and the run goes on) when they are larger than
 ``max_file_mb``, when their name is not valid UTF-8, when they are symlinks leading out of the root (unless
 ``follow_symlinks``), or when their text (near-)duplicates a document already indexed (``dedupe``).
+
+With a :class:`~genforge.rag.scan.ChunkScanner`, each chunk's injection verdict is committed with it; a text
+that already has a verdict under the same rails reuses it, and chunks left without one (a store indexed
+without scanning, or migrated from layout 2) are scanned at the end of the run.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from genforge.rag.config import StoreConfig
 from genforge.rag.dedupe import DuplicateFinder, signature
 from genforge.rag.loaders import Document, UnreadableFile, iter_files, load_document
 from genforge.rag.records import IndexReport
+from genforge.rag.scan import ChunkScanner, is_flagged
 from genforge.rag.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -61,8 +66,10 @@ class _Pending:
 class Indexer:
     """Brings a catalog and its vector index up to date with one root (see the module docstring)."""
 
-    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedding, config: StoreConfig) -> None:
+    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedding, config: StoreConfig,
+                 scanner: ChunkScanner | None = None) -> None:  # fmt: skip
         self.catalog, self.vectors, self.embedding, self.config = catalog, vectors, embedding, config
+        self.scanner = scanner if scanner is not None and scanner.active else None
         self.signature = json.dumps(config.chunking.model_dump(), sort_keys=True)
         self._counter: WordPieceCounter | None = None
 
@@ -76,6 +83,41 @@ class Indexer:
         self.vectors.maintain(self.catalog.live_keys())
         counts = self.catalog.counts()
         report.total_documents, report.total_chunks = counts["documents"], counts["chunks"]
+        if self.scanner is not None:
+            report.scan_policy = self.scanner.fingerprint
+            self._scan_rest(report)
+        report.total_flagged = self.catalog.flagged_chunks()
+
+    # injection scanning ------------------------------------------------------------------------------
+    def _verdicts(self, chunks: list[tuple[str, str]], report: IndexReport) -> dict[str, tuple[int, str]]:
+        """``content hash -> (flagged, verdict JSON)`` for ``(content hash, text)`` pairs: verdicts stored
+        under the same rails are reused, each other text is scanned once; the report counts both."""
+        found = {}
+        for key, verdict in self.catalog.scans_of(
+            {key for key, _ in chunks}, self.scanner.fingerprint
+        ).items():
+            found[key] = (int(is_flagged(json.loads(verdict))), verdict)
+        scanned = 0
+        for key, text in chunks:
+            if key not in found:
+                verdict = self.scanner.scan(text)
+                found[key] = (int(is_flagged(verdict)), json.dumps(verdict))
+                scanned += 1
+        report.chunks_scanned += scanned
+        report.chunks_scan_reused += len(chunks) - scanned
+        report.chunks_flagged += sum(found[key][0] for key, _ in chunks)
+        return found
+
+    def _scan_rest(self, report: IndexReport) -> None:
+        """Scan the chunks that have no verdict under the current rails, one batch per transaction."""
+        rows = self.catalog.unscanned(self.scanner.fingerprint)
+        for i in range(0, len(rows), self.config.batch_chunks):
+            part = rows[i : i + self.config.batch_chunks]
+            verdicts = self._verdicts([(key, text) for _, key, text in part], report)
+            policy = self.scanner.fingerprint
+            self.catalog.set_scans(
+                [(verdicts[key][0], policy, verdicts[key][1], cid) for cid, key, _ in part]
+            )
 
     def _repair(self) -> int:
         """Embed again the chunks whose vectors the index lost (a truncated or deleted segment file)."""
@@ -243,9 +285,15 @@ class Indexer:
         chunks = [
             {"source": doc.source, "chunk_id": chunk.chunk_id, "ordinal": chunk.ordinal,
              "headings": json.dumps(list(chunk.headings)), "start": chunk.start, "end": chunk.end,
-             "text": chunk.text, "num_tokens": chunk.num_tokens, "text_hash": keys[i]}
+             "text": chunk.text, "num_tokens": chunk.num_tokens, "text_hash": keys[i],
+             "flagged": None, "scan_policy": None, "scan": None}
             for i, (doc, chunk) in enumerate(rows)
         ]  # fmt: skip
+        if self.scanner is not None:
+            verdicts = self._verdicts([(row["text_hash"], row["text"]) for row in chunks], report)
+            for row in chunks:
+                row["flagged"], row["scan"] = verdicts[row["text_hash"]]
+                row["scan_policy"] = self.scanner.fingerprint
         self._forget(self.catalog.replace_documents(root_id, documents, chunks) - set(keys))
 
     def _forget(self, keys: set[str]) -> None:

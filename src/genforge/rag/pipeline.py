@@ -35,6 +35,7 @@ from genforge.rag.generate import (
     renumber_citations,
 )
 from genforge.rag.records import SearchHit
+from genforge.rag.scan import ContextGate
 from genforge.rag.store import Store
 from genforge.text.sentences import sentence_spans
 from genforge.text.support import MIN_SUPPORT, citation_numbers, claim_spans, support_matrix
@@ -139,6 +140,7 @@ class RagPipeline:
                  min_support: float = MIN_SUPPORT) -> None:  # fmt: skip
         self.store = store
         self.guard = Guard.load() if guard is None or guard is True else (guard or None)
+        self.context_gate = ContextGate(self.guard) if self.guard else None
         self.llm = llm
         self.retrieval = retrieval or RetrievalConfig()
         self.max_sentences = max_sentences
@@ -254,15 +256,16 @@ class RagPipeline:
         return hits
 
     def _3_guard_context(self, request: _Request, hits: list[SearchHit]) -> tuple[list[SearchHit], set[str]]:
-        """The hits the context rails let through, and the chunk ids they dropped."""
+        """The hits the context rails let through, and the chunk ids they dropped (a verdict the injection
+        rails stored at index time is used instead of checking the chunk again: genforge.rag.scan)."""
         t = time.perf_counter()
         kept, dropped = hits, []
-        if self.guard and self.guard.rails["context"]:
+        if self.context_gate and self.context_gate.active:
             kept = []
             for hit in hits:
-                checked = self.guard.check(hit.text, "context")
-                if checked.blocked:
-                    dropped.append({"chunk_id": hit.chunk_id, "source": hit.source, **checked.to_dict()})
+                blocked, report = self.context_gate.check(hit.text, hit.index_scan)
+                if blocked:
+                    dropped.append({"chunk_id": hit.chunk_id, "source": hit.source, **report})
                 else:
                     kept.append(hit)
         if dropped:

@@ -24,6 +24,11 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     vectors_repaired: int = 0
+    scan_policy: str | None = None  # fingerprint of the injection rails that scanned chunks (None: no scan)
+    chunks_scanned: int = 0  # chunk texts the injection rails checked in this run
+    chunks_scan_reused: int = 0  # chunks whose text already had a verdict under the same rails
+    chunks_flagged: int = 0  # chunks written or scanned in this run that some injection rail flagged
+    total_flagged: int = 0
     seconds: float = 0.0
     total_documents: int = 0
     total_chunks: int = 0
@@ -48,6 +53,7 @@ class SearchHit:
     score: float
     score_kind: str
     scores: dict[str, float]
+    index_scan: dict[str, Any] | None = None  # the injection verdict stored at index time (None: not scanned)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

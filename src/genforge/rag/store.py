@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from genforge.core.errors import ConfigError, DataError
+from genforge.guard import Guard
 from genforge.rag import catalog as catalog_file
 from genforge.rag.bm25 import BM25Index
 from genforge.rag.catalog import Catalog
@@ -49,6 +50,7 @@ from genforge.rag.pgvector_index import catalog_folder, is_postgres_url
 from genforge.rag.records import IndexReport, SearchHit
 from genforge.rag.retrievers import get_retriever
 from genforge.rag.retrievers.mmr import mmr_rerank
+from genforge.rag.scan import ChunkScanner
 from genforge.rag.vector_index import IndexContext, VectorIndex, open_vector_index
 
 log = logging.getLogger(__name__)
@@ -240,7 +242,8 @@ class Store:
         """Bring the store up to date with the files under ``root`` (see :mod:`genforge.rag.indexer`).
 
         ``suffixes`` restricts the file types (default: all supported: .txt .md .rst .html .pdf);
-        ``progress(done, total)`` is called after each committed batch.
+        ``progress(done, total)`` is called after each committed batch. Unless ``scan`` is off in the
+        store config, chunks are checked by the injection rails (:mod:`genforge.rag.scan`).
         """
         started = time.perf_counter()
         root_path = Path(root).expanduser().resolve()
@@ -261,6 +264,7 @@ class Store:
             raise DataError(
                 f"no files of a supported type ({', '.join(sorted(wanted))}) under {root}: nothing indexed"
             )
+        scanner = ChunkScanner(Guard.load(self.config.scan_policy)) if self.config.scan else None
         report = IndexReport(root=str(root_path))
         with self._flock("write.lock", True, self.config.lock_timeout), self._writer_lock(), self._lock:
             if not self.exists():
@@ -268,7 +272,7 @@ class Store:
             self._check_embedding()
             self._collect_garbage()
             base = root_path if root_path.is_dir() else root_path.parent
-            Indexer(self.catalog, self.vectors, self.embedding, self.config).run(
+            Indexer(self.catalog, self.vectors, self.embedding, self.config, scanner).run(
                 root_path, base, wanted, report, progress
             )
             generation = self.catalog.generation()
@@ -344,6 +348,7 @@ class Store:
         return {
             "store": str(self.path),
             **cat.counts(),
+            "flagged_chunks": cat.flagged_chunks(),
             "roots": cat.roots(),
             "generation": self.generation(),
             "embedding": self.embedding_meta,
