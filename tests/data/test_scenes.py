@@ -77,3 +77,31 @@ def test_impossible_settings_and_bad_folders_are_errors(scenes_dir, tmp_path):
     (broken / "annotations.json").write_text(json.dumps(coco))
     with pytest.raises(DataError, match="annotation 1 has a box outside its image"):
         load_dataset(f"scenes:{broken}")
+
+
+def test_fixed_test_scenes_stay_the_same_as_the_folder_grows(tmp_path):
+    small, large = tmp_path / "small", tmp_path / "large"
+    make_scenes(small, SceneConfig(n=12, canvas=32, max_objects=2, test_scenes=4), seed=3)
+    make_scenes(large, SceneConfig(n=30, canvas=32, max_objects=2, test_scenes=4), seed=3)
+    a, b = load_dataset(f"scenes:{small}"), load_dataset(f"scenes:{large}")
+    assert a.describe()["sizes"] == {"train": 7, "val": 1, "test": 4}
+    assert b.describe()["sizes"] == {"train": 23, "val": 3, "test": 4}
+    for key in ("x", "semantic", "instances", "boxes"):
+        assert torch.equal(a.split("test")[key], b.split("test")[key])
+    assert torch.equal(a.split("train")["x"], b.split("train")["x"][:7])  # the same stream before the test
+    # without fixed test scenes the folder's last quarter is the test split, as before
+    plain = tmp_path / "plain"
+    make_scenes(plain, SceneConfig(n=12, canvas=32, max_objects=2), seed=3)
+    assert torch.equal(load_dataset(f"scenes:{plain}").split("train")["x"][:7], a.split("train")["x"])
+    assert load_dataset(f"scenes:{plain}").describe()["sizes"]["test"] == 3
+
+
+def test_the_test_split_size_can_be_chosen_when_loading(scenes_dir):
+    assert load_dataset(f"scenes:{scenes_dir}", {"test_scenes": 5}).describe()["sizes"]["test"] == 5
+    assert load_dataset(f"scenes:{scenes_dir}", {"test_fraction": 0.5}).describe()["sizes"]["test"] == 12
+    with pytest.raises(DataError, match="not both"):
+        load_dataset(f"scenes:{scenes_dir}", {"test_scenes": 5, "test_fraction": 0.5})
+    with pytest.raises(DataError, match="leave none to train on"):
+        load_dataset(f"scenes:{scenes_dir}", {"test_scenes": 22})
+    with pytest.raises(ConfigError, match="fewer than 2"):
+        make_scenes(scenes_dir.parent / "tiny", SceneConfig(n=5, canvas=32, test_scenes=4))

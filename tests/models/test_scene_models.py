@@ -3,12 +3,13 @@ tiny scenes, decoding, figures on the test split and wrong data as one clear err
 
 import pytest
 import torch
+from torch import nn
 
 from genforge.core.errors import ConfigError
 from genforge.data import load_dataset
 from genforge.data.scenes import SceneConfig, make_scenes
 from genforge.models.base import build_model
-from genforge.models.segmenter import instance_targets
+from genforge.models.segmenter import component_vote, instance_targets
 from genforge.pipelines.scenes import scene_figures
 
 
@@ -117,3 +118,69 @@ def test_a_semantic_segmenter_has_no_instances(scenes):
     model = build_model("segmenter", {"width": 4}, scenes.info)
     with pytest.raises(ConfigError, match="--task instance"):
         model.instances(scenes.split("test")["x"][:1])
+
+
+def test_the_component_vote_gives_each_connected_digit_one_class():
+    probability = torch.zeros(1, 4, 6, 8)
+    probability[0, 0] = 1.0  # background everywhere but two blobs
+    left = (slice(1, 4), slice(0, 3))
+    probability[0, 0][left] = 0.0
+    probability[0, 1][left] = 0.6  # class 1 leads on most of the blob
+    probability[0, 2][left] = 0.4
+    probability[0, 1, 1, 0], probability[0, 2, 1, 0] = 0.1, 0.9  # one pixel prefers class 2
+    right = (slice(2, 5), slice(5, 7))  # not 8-connected to the left blob
+    probability[0, 0][right] = 0.2
+    probability[0, 3][right] = 0.8
+    classes = component_vote(probability)
+    assert classes[0, 1, 0] == 1 and torch.all(classes[0][left] == 1)
+    assert torch.all(classes[0][right] == 3)
+    background = torch.ones(6, 8, dtype=torch.bool)
+    background[left] = background[right] = False
+    assert torch.all(classes[0][background] == 0)
+
+
+def test_a_three_level_segmenter_keeps_full_resolution_and_needs_a_canvas_divisible_by_8(scenes, tmp_path):
+    model = build_model("segmenter", {"width": 4, "depth": 3}, scenes.info)
+    assert model.logits(scenes.split("test")["x"][:2]).shape == (2, 11, 32, 32)
+    out = tmp_path / "s36"
+    make_scenes(out, SceneConfig(n=8, canvas=36, max_scale=2, max_objects=1), seed=0)
+    info = load_dataset(f"scenes:{out}").info
+    with pytest.raises(ConfigError, match="divisible by 8"):
+        build_model("segmenter", {"width": 4, "depth": 3}, info)
+    assert build_model("segmenter", {"width": 4, "depth": 2}, info).trunk.depth == 2
+
+
+def test_giou_loss_is_zero_for_the_same_box_and_follows_its_definition():
+    from genforge.models.detector import giou_loss
+
+    boxes = torch.tensor([[1.0, 1.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]])
+    others = torch.tensor([[1.0, 1.0, 2.0, 2.0], [1.0, 0.0, 2.0, 2.0], [3.0, 0.0, 2.0, 2.0]])
+    loss = giou_loss(boxes, others)
+    # half overlap: IoU 2/6, hull 3x2 = union; apart by a gap of 1: IoU 0, hull 5x2 = 10, union 8
+    assert torch.allclose(loss, torch.tensor([0.0, 1 - 2 / 6, 1 + (10 - 8) / 10]))
+
+
+def test_the_giou_term_joins_the_detector_loss_when_weighted(scenes):
+    batch = {k: v[:4] for k, v in scenes.split("train").items()}
+    torch.manual_seed(0)
+    plain = build_model("detector", {"width": 4}, scenes.info)
+    torch.manual_seed(0)
+    weighted = build_model("detector", {"width": 4, "giou_weight": 2.0}, scenes.info)
+    a, b = plain.loss(batch), weighted.loss(batch)
+    assert "giou" not in a and float(b["giou"]) > 0
+    assert torch.allclose(b["loss"], a["loss"] + 2.0 * b["giou"])
+
+
+def test_the_factored_head_gives_probabilities_and_weighs_digit_pixels_on_their_own(scenes):
+    model = build_model("segmenter", {"width": 4, "head": "factored"}, scenes.info)
+    torch.manual_seed(0)
+    raw = torch.randn(2, 11, 32, 32)
+    assert torch.allclose(model.log_probabilities(raw).exp().sum(1), torch.ones(2, 32, 32), atol=1e-5)
+    semantic = torch.zeros(2, 32, 32, dtype=torch.long)
+    semantic[0, :4, :4] = 3
+    expected = nn.functional.binary_cross_entropy_with_logits(
+        raw[:, 0], (semantic > 0).float()
+    ) + nn.functional.cross_entropy(raw[0, 1:, :4, :4].reshape(10, -1).T, torch.full((16,), 2))
+    assert torch.allclose(model.pixel_loss(raw, semantic), expected)
+    joint = build_model("segmenter", {"width": 4, "head": "joint"}, scenes.info)
+    assert torch.allclose(joint.pixel_loss(raw, semantic), nn.functional.cross_entropy(raw, semantic))

@@ -25,6 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     make.add_argument("--canvas", type=int, help="canvas side in pixels (default 64)")
     make.add_argument("--max-objects", type=int, help="most digits per scene (default 5)")
     make.add_argument("--max-scale", type=int, help="largest whole scale of an 8x8 digit (default 4)")
+    make.add_argument(
+        "--test-scenes",
+        type=int,
+        help="the last N scenes are a fixed test split, the same for any --n (default: none fixed)",
+    )
     make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_json(make)
     make.set_defaults(handler=run_make)
@@ -34,6 +39,7 @@ def run_make(args: argparse.Namespace) -> int:
     from genforge.data.scenes import SceneConfig, make_scenes
 
     given = {"n": args.n, "canvas": args.canvas, "max_objects": args.max_objects, "max_scale": args.max_scale}
+    given["test_scenes"] = args.test_scenes
     config = SceneConfig.build({k: v for k, v in given.items() if v is not None}, where="data make scenes")
     result = make_scenes(args.out, config, seed=args.seed)
     if args.json:

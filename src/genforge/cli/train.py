@@ -47,6 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--num-examples", type=int, help="pairs generated for a built-in seq2seq task (split 80/10/10)"
     )
+    data.add_argument("--test-scenes", type=int, help="scenes: the last N scenes are the test split")
+    data.add_argument("--test-fraction", type=float, help="scenes: the last fraction is the test split")
     parser.add_argument(
         "--attention", help="seq2seq attention: bahdanau, luong or transformer (model config key)"
     )
@@ -86,6 +88,8 @@ def _data_options(args: argparse.Namespace) -> dict:
         "vocab_size": args.vocab_size,
         "block_size": args.block_size,
         "num_examples": args.num_examples,
+        "test_scenes": args.test_scenes,
+        "test_fraction": args.test_fraction,
     }
     return {k: v for k, v in fields.items() if v is not None}
 

@@ -13,7 +13,10 @@ with 0 = background and 1 + digit elsewhere, ``instances`` (N, H, W) uint8 objec
 ``annotations.json`` in COCO format (images, annotations with ``bbox``/``area``/``category_id`` =
 digit + 1, categories) and ``scenes.json`` (the settings). ``scenes:DIR`` loads it as image data whose
 splits carry ``semantic`` and ``instances`` masks and ``boxes`` ``(N, max_objects, 5)`` rows
-``[label, x, y, w, h]`` (label -1 pads); the last quarter of the scenes is the test split.
+``[label, x, y, w, h]`` (label -1 pads); the last scenes are the test split: a quarter, the
+``test_fraction`` or ``test_scenes`` data option, or the ``--test-scenes N`` fixed when the folder was made.
+Those fixed test scenes are drawn from a random stream of their own, so folders made with the same seed
+and ``--test-scenes`` but a different ``--n`` share the same test scenes (and their first training scenes).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ SCENES_FILE = "scenes.safetensors"
 COCO_FILE = "annotations.json"
 SETTINGS_FILE = "scenes.json"
 MASK_LEVEL = 4  # of 16: a digit's pixel at or above it belongs to its mask
+TEST_STREAM = 1  # the fixed test scenes come from the random stream seeded (seed, TEST_STREAM)
+DEFAULT_TEST_FRACTION = 0.25
 
 
 class SceneConfig(Config):
@@ -44,6 +49,13 @@ class SceneConfig(Config):
     max_scale: int = Field(4, ge=2, le=16, description="largest whole scale factor of an 8x8 digit")
     noise: float = Field(8.0, ge=0.0, le=64.0, description="std of the Gaussian pixel noise (of 255)")
     clutter: int = Field(3, ge=0, le=50, description="random strokes per canvas that are no object")
+    test_scenes: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="the last scenes, drawn from their own random stream so they stay the same for any --n "
+        "(0: none fixed, the loader's test_fraction decides)",
+    )
 
 
 def make_scenes(out: str | Path, config: SceneConfig | None = None, seed: int = 0) -> dict:
@@ -56,6 +68,11 @@ def make_scenes(out: str | Path, config: SceneConfig | None = None, seed: int = 
             f"a digit scaled {cfg.max_scale}x is {8 * cfg.max_scale} pixels and cannot fit a {cfg.canvas}-pixel "
             f"canvas: use --canvas >= {8 * cfg.max_scale} or a smaller --max-scale"
         )
+    if cfg.test_scenes and cfg.n - cfg.test_scenes < 2:
+        raise ConfigError(
+            f"--test-scenes {cfg.test_scenes} leaves fewer than 2 of {cfg.n} scenes to train and validate on: "
+            f"use --n >= {cfg.test_scenes + 2}"
+        )
     out = check_output_dir(out)
     if (out / SCENES_FILE).exists():
         raise ConfigError(f"{out} already holds scenes: give a new --out folder")
@@ -67,8 +84,10 @@ def make_scenes(out: str | Path, config: SceneConfig | None = None, seed: int = 
     instances = np.zeros((cfg.n, size, size), dtype=np.uint8)
     coco = {"images": [], "annotations": [], "categories": [{"id": d + 1, "name": str(d)} for d in range(10)]}
     boxes: list[list[list[float]]] = []
+    test_rng = np.random.default_rng([seed, TEST_STREAM])  # the fixed test scenes' own stream
     for i in range(cfg.n):
-        canvas, objects = _draw_scene(rng, digits.images, digits.target, cfg)
+        stream = test_rng if i >= cfg.n - cfg.test_scenes else rng
+        canvas, objects = _draw_scene(stream, digits.images, digits.target, cfg)
         images[i], semantic[i], instances[i] = canvas, *objects["masks"]
         coco["images"].append({"id": i + 1, "width": size, "height": size, "file_name": f"scene-{i}"})
         boxes.append(objects["boxes"])
@@ -135,7 +154,32 @@ def _draw_scene(
 
 
 class SceneOptions(Config):
-    test_fraction: float = Field(0.25, gt=0.0, lt=1.0, description="the last scenes kept for testing")
+    test_fraction: float | None = Field(
+        None, gt=0.0, lt=1.0, description="the last scenes kept for testing (default 0.25)"
+    )
+    test_scenes: int | None = Field(
+        None, ge=1, le=100_000, description="the last this many scenes kept for testing"
+    )
+
+
+def test_count(n: int, options: SceneOptions, settings: dict, root: Path) -> int:
+    """How many of the ``n`` scenes (the last) are the test split: ``test_scenes``, else
+    ``test_fraction``, else the folder's fixed test scenes (``make scenes --test-scenes``), else a
+    quarter."""
+    if options.test_scenes is not None and options.test_fraction is not None:
+        raise DataError("scenes data: give test_scenes or test_fraction, not both")
+    if options.test_scenes is not None:
+        count = options.test_scenes
+    elif options.test_fraction is not None:
+        count = max(1, int(round(n * options.test_fraction)))
+    else:
+        fixed = int(settings.get("test_scenes") or 0)
+        count = fixed or max(1, int(round(n * DEFAULT_TEST_FRACTION)))
+    if n - count - max(1, n // 10) < 1:
+        raise DataError(
+            f"{root}: {count} test scenes of {n} leave none to train on: ask for fewer test scenes"
+        )
+    return count
 
 
 @register_dataset(
@@ -159,7 +203,8 @@ def scenes(arg: str | None, options: SceneOptions, artifacts: Path | None) -> Da
     coco = read_json_object(root / COCO_FILE)
     images = tensors["images"]
     n, _, height, width = images.shape
-    max_objects = read_json_object(root / SETTINGS_FILE).get("max_objects", 5)
+    settings = read_json_object(root / SETTINGS_FILE)
+    max_objects = settings.get("max_objects", 5)
     boxes = torch.full((n, max_objects, 5), -1.0)
     filled = [0] * n
     for ann in coco.get("annotations", []):
@@ -170,7 +215,7 @@ def scenes(arg: str | None, options: SceneOptions, artifacts: Path | None) -> Da
         if filled[i] < max_objects:
             boxes[i, filled[i]] = torch.tensor([ann["category_id"] - 1, x, y, w, h], dtype=torch.float32)
             filled[i] += 1
-    n_test = max(1, int(round(n * options.test_fraction)))
+    n_test = test_count(n, options, settings, root)
     n_val = max(1, n // 10)
     cuts = {
         "train": slice(0, n - n_test - n_val),

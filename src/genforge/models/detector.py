@@ -34,6 +34,13 @@ class DetectorConfig(Config):
     output_stride: Literal[1, 2, 4] = Field(4, description="the heads' grid is this many times coarser")
     size_weight: float = Field(0.1, ge=0.0, le=10.0, description="weight of the box-size L1 loss")
     max_detections: int = Field(100, ge=1, le=1000, description="detections kept per image")
+    giou_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="weight of a GIoU loss on the decoded box at each centre (0: off; an IoU-aware "
+        "size loss, Rezatofighi et al. 2019)",
+    )
 
 
 @register_model(
@@ -84,17 +91,24 @@ class Detector(GenerativeModel):
         heat_loss = centre_focal_loss(logits, heat) / num
         if len(centres):
             i, py, px = centres[:, 0].long(), centres[:, 1].long(), centres[:, 2].long()
-            size_loss = (size[i, :, py, px] - centres[:, 3:5]).abs().sum() / num
-            offset_loss = (offset[i, :, py, px] - centres[:, 5:7]).abs().sum() / num
+            sizes, offsets = size[i, :, py, px], offset[i, :, py, px]
+            size_loss = (sizes - centres[:, 3:5]).abs().sum() / num
+            offset_loss = (offsets - centres[:, 5:7]).abs().sum() / num
+            # boxes (centre, size) relative to the centre cell, predicted and true
+            box_loss = (
+                giou_loss(
+                    torch.cat([offsets, sizes], 1), torch.cat([centres[:, 5:7], centres[:, 3:5]], 1)
+                ).sum()
+                / num
+            )
         else:
-            size_loss = offset_loss = logits.sum() * 0
+            size_loss = offset_loss = box_loss = logits.sum() * 0
         total = heat_loss + self.config.size_weight * size_loss + offset_loss
-        return {
-            "loss": total,
-            "heatmap": heat_loss.detach(),
-            "size": size_loss.detach(),
-            "offset": offset_loss.detach(),
-        }
+        terms = {"heatmap": heat_loss.detach(), "size": size_loss.detach(), "offset": offset_loss.detach()}
+        if self.config.giou_weight:
+            total = total + self.config.giou_weight * box_loss
+            terms["giou"] = box_loss.detach()
+        return {"loss": total, **terms}
 
     @torch.no_grad()
     def detect(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
@@ -115,3 +129,17 @@ class Detector(GenerativeModel):
             keep = scores[i] > 0
             out.append({"boxes": boxes[i][keep], "labels": labels[i][keep], "scores": scores[i][keep]})
         return out
+
+
+def giou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - GIoU`` (Rezatofighi et al. 2019) per row of boxes ``(N, 4)`` given as ``[cx, cy, w, h]``:
+    0 for the same box, up to 2 for far apart ones; a predicted size below 0 counts as 0."""
+    pw, ph = pred[:, 2].clamp_min(0), pred[:, 3].clamp_min(0)
+    tw, th = target[:, 2], target[:, 3]
+    p0, p1 = pred[:, :2] - torch.stack([pw, ph], 1) / 2, pred[:, :2] + torch.stack([pw, ph], 1) / 2
+    t0, t1 = target[:, :2] - target[:, 2:] / 2, target[:, :2] + target[:, 2:] / 2
+    inter = (torch.minimum(p1, t1) - torch.maximum(p0, t0)).clamp_min(0).prod(1)
+    union = pw * ph + tw * th - inter
+    hull = (torch.maximum(p1, t1) - torch.minimum(p0, t0)).prod(1)
+    iou = inter / union.clamp_min(1e-9)
+    return 1 - iou + (hull - union) / hull.clamp_min(1e-9)

@@ -4,7 +4,9 @@ Two halvings with residual blocks down, the mirror up with skip connections (a U
 embedding, Ronneberger et al. 2015). ``output_stride`` says where the decoder stops: 1 ends at full
 resolution (the segmenter: a class per pixel), 4 ends at the quarter-resolution bottleneck (the detector:
 CenterNet predicts at stride 4, Zhou et al. 2019), which skips the two most expensive stages. At stride 4
-an extra residual block widens the view so a centre cell sees a 32-pixel digit whole.
+an extra residual block widens the view so a centre cell sees a 32-pixel digit whole. ``depth`` 3 adds a
+third halving (two residual blocks at an eighth of the resolution, then up and merged with the quarter):
+a full-resolution pixel then sees the whole digit it belongs to, which naming that digit needs.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from torch import nn
 from genforge.nn.conv import ResBlock
 
 OUTPUT_STRIDES = (1, 2, 4)
+DEPTHS = (2, 3)
 
 
 class DenseTrunk(nn.Module):
     """Images ``(B, C, H, W)`` (H, W divisible by 4) -> features ``(B, out_channels, H/s, W/s)`` for the
-    output stride ``s``; ``out_channels`` is ``width * s``."""
+    output stride ``s``; ``out_channels`` is ``width * s``. ``depth`` (2 or 3) is the number of halvings;
+    with 3, H and W must be divisible by 8."""
 
-    def __init__(self, in_channels: int, width: int = 16, output_stride: int = 1) -> None:
+    def __init__(self, in_channels: int, width: int = 16, output_stride: int = 1, depth: int = 2) -> None:
         super().__init__()
         if output_stride not in OUTPUT_STRIDES:
             raise ValueError(f"output_stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
+        if depth not in DEPTHS:
+            raise ValueError(f"depth must be one of {DEPTHS}, got {depth}")
         self.output_stride = output_stride
+        self.depth = depth
         self.out_channels = width * output_stride
         self.stem = nn.Conv2d(in_channels, width, 3, padding=1)
         self.down1 = nn.Sequential(nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), ResBlock(2 * width))
@@ -34,6 +41,16 @@ class DenseTrunk(nn.Module):
             ResBlock(4 * width),
             *([ResBlock(4 * width)] if output_stride == 4 else []),
         )
+        if depth == 3:
+            self.down3 = nn.Sequential(
+                nn.Conv2d(4 * width, 8 * width, 3, stride=2, padding=1),
+                ResBlock(8 * width),
+                ResBlock(8 * width),
+            )
+            self.up3 = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(8 * width, 4 * width, 3, padding=1)
+            )
+            self.merge3 = ResBlock(8 * width, 4 * width)
         if output_stride <= 2:
             self.up2 = nn.Sequential(
                 nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(4 * width, 2 * width, 3, padding=1)
@@ -49,6 +66,8 @@ class DenseTrunk(nn.Module):
         full = self.stem(x)
         half = self.down1(full)
         quarter = self.down2(half)
+        if self.depth == 3:
+            quarter = self.merge3(torch.cat([self.up3(self.down3(quarter)), quarter], 1))
         if self.output_stride == 4:
             return quarter
         half = self.merge2(torch.cat([self.up2(quarter), half], 1))
