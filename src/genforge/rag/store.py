@@ -186,6 +186,10 @@ class Store:
                 from genforge.embed.sentence_onnx import OnnxSentenceEmbedding
 
                 self._embedding = OnnxSentenceEmbedding()
+            elif self.config.embedder == "e5-small":
+                from genforge.embed.e5_small import E5SmallEmbedding
+
+                self._embedding = E5SmallEmbedding()
             else:
                 from genforge.embed.sentence import SentenceEmbedding
 
@@ -361,7 +365,8 @@ class Store:
             if self._last_query is not None and self._last_query[0] == query:
                 return self._last_query[1]
         self._check_embedding()
-        vector = np.asarray(self.embedding.embed_texts([query])[0], dtype=np.float32)
+        embed = getattr(self.embedding, "embed_queries", self.embedding.embed_texts)  # asymmetric models (E5)
+        vector = np.asarray(embed([query])[0], dtype=np.float32)
         with self._lock:
             self._last_query = (query, vector)
         return vector
