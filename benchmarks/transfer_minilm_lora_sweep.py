@@ -6,7 +6,7 @@ is trained on train and scored on dev (each dev question searching all dev answe
 after, and its share of the full fine-tune's dev gain. ``--test`` instead trains on all 164 pairs with the
 given settings and reports once on the 190 test pairs (what ``transfer_minilm.py`` does with defaults).
 
-``--folds K`` (the protocol behind the current defaults) instead splits the 164 pairs into K seeded folds;
+``--folds K`` (the k-fold dev protocol, docs/transfer.md) instead splits the 164 pairs into K seeded folds;
 every setting is trained K times (on K-1 folds) and scored on the fold left out, so all 164 pairs serve as
 dev once. Per setting it prints the mean dev gain over the folds, its spread, and the share of the full
 fine-tune's mean gain (ratio of the two means; a per-fold ratio is meaningless where the full gain is ~0).
