@@ -7,7 +7,7 @@ a middle of two residual blocks around one self-attention layer, and the mirror 
 connections. The output conv starts at zero, so an untrained model predicts zero noise.
 
 Written here rather than taken from diffusers: ``UNet2DModel`` would make diffusers (and its hub client)
-a runtime dependency of the library for one module; ``benchmarks/diffusion_vs_diffusers.py`` compares the
+a runtime dependency of the library for one module; ``benchmarks/diffusion_diffusers.py`` compares the
 two at equal parameter count.
 """
 
