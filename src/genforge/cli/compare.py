@@ -16,7 +16,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("b", nargs="?", help="runs B, paired with A's runs by seed (not with sweep:NAME)")
     parser.add_argument(
         "--metric",
-        help="figure to compare: val_loss, train_loss, bits_per_dim, fd_digits … (sweep: the study's)",
+        help="figure to compare: val_loss, train_loss, bits_per_dim, fd_digits … (sweep: the study's); "
+        "several, comma-separated (val_loss,val_recon), compare over all of them as tasks",
+    )
+    parser.add_argument(
+        "--normalise",
+        choices=["minmax", "none"],
+        default="minmax",
+        help="several metrics/datasets: min-max per task over both sides' runs (default) or raw figures",
     )
     parser.add_argument(
         "--top", type=int, default=3, help="sweep:NAME: how many of the best trials to compare (default 3)"
@@ -37,7 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="differences within ±ROPE count as practically equal (default 0)",
     )
     parser.add_argument(
-        "--direction", choices=["lower", "higher"], help="which is better (known for genforge's own figures)"
+        "--direction",
+        help="lower or higher: which is better (known for genforge's own figures); one each, comma-separated, "
+        "for several metrics",
     )
     parser.add_argument(
         "--method",
@@ -87,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--out names where compare sweep:NAME puts its repeats: it is not used with A B")
     if args.metric is None:
         raise ConfigError("compare A B needs --metric (val_loss, train_loss, bits_per_dim, fd_digits …)")
+    from genforge.research.multitask import datasets_of, parse_metrics
+
+    if len(parse_metrics(args.metric)) > 1 or len(datasets_of(args.a)) > 1:
+        from genforge.cli.compare_tasks import run_tasks
+
+        return run_tasks(args)
     for picture in (args.plot, args.profile):
         if picture:
             image_format(picture)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from genforge.cli.common import add_json, add_overrides, add_seed, console, print_json, table
+from genforge.cli.tracking import add_tracking, tracked
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs", help="directory that receives the run (default runs/)")
     add_overrides(parser, "override a training config key, e.g. --set lr=1e-4")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking(parser)
     add_seed(parser)
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -86,15 +88,19 @@ def _embed(args: argparse.Namespace, overrides: dict) -> int:
     if args.lora is not None:
         values["lora"] = parse_lora(args.lora).model_dump()
     config = EmbedFinetuneConfig.build(values, where="finetune embed")
-    with CountProgress("finetune MiniLM", "steps", quiet=args.quiet or args.json) as bar:
+    with (
+        CountProgress("finetune MiniLM", "steps", quiet=args.quiet or args.json) as bar,
+        tracked(args, lambda e: bar.update(e["step"], e["total"], f"  loss {e['loss']:.3f}")) as progress,
+    ):
         result = finetune_embedding(
             args.pairs,
             config=config,
             holdout_pairs=args.holdout,
             out=args.out,
             seed=args.seed,
-            progress=lambda e: bar.update(e["step"], e["total"], f"  loss {e['loss']:.3f}"),
+            progress=progress,
         )
+        result.notes.extend(progress.finish(result))
     if args.json:
         print_json(
             {
@@ -145,7 +151,10 @@ def _generator(args: argparse.Namespace, overrides: dict) -> int:
         options["per_class"] = args.per_class
     if args.image_size is not None:
         options["image_size"] = args.image_size
-    with TrainingProgress("finetune", quiet=args.quiet or args.json) as bar:
+    with (
+        TrainingProgress("finetune", quiet=args.quiet or args.json) as bar,
+        tracked(args, bar.update) as progress,
+    ):
         result = finetune_run(
             args.target,
             args.data,
@@ -157,8 +166,9 @@ def _generator(args: argparse.Namespace, overrides: dict) -> int:
             seed=args.seed,
             max_steps=args.max_steps,
             max_minutes=args.max_minutes,
-            progress=bar.update,
+            progress=progress,
         )
+        result.notes.extend(progress.finish(result))
     code = 130 if result.status == "interrupted" else 0
     if args.json:
         print_json(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import add_json, add_overrides, add_runs_root, add_seed, console, print_json, table
+from genforge.cli.common import (
+    add_json,
+    add_overrides,
+    add_runs_root,
+    add_seed,
+    console,
+    err_console,
+    print_json,
+    table,
+)
+from genforge.cli.tracking import add_tracking, tracked
 
 LABELS = {"mse": "MSE"}
 
@@ -34,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_overrides(train, "override a config key")
     train.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking(train)
     add_seed(train)
     add_json(train)
     train.set_defaults(handler=run_train)
@@ -68,11 +79,12 @@ def run_train(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             overrides[key] = value
-    with CountProgress(f"meta {args.algo or 'resume'}", "iterations", quiet=args.quiet) as bar:
-
-        def progress(event: dict) -> None:
-            bar.update(event["step"], event["total"], f"  meta-loss {event['meta_loss']:.3f}")
-
+    with (
+        CountProgress(f"meta {args.algo or 'resume'}", "iterations", quiet=args.quiet) as bar,
+        tracked(
+            args, lambda e: bar.update(e["step"], e["total"], f"  meta-loss {e['meta_loss']:.3f}")
+        ) as progress,
+    ):
         if args.resume:
             if overrides:
                 raise ConfigError(
@@ -88,6 +100,7 @@ def run_train(args: argparse.Namespace) -> int:
                 args.algo, args.task, out=args.out, seed=args.seed, overrides=overrides,
                 max_minutes=args.max_minutes, progress=progress,
             )  # fmt: skip
+        notes = progress.finish(result)
     code = 130 if result.status == "interrupted" else 0
     if args.json:
         print_json(
@@ -97,10 +110,13 @@ def run_train(args: argparse.Namespace) -> int:
                 "iterations": result.iterations,
                 "elapsed_s": result.elapsed_s,
                 "evaluation": result.evaluation,
+                "notes": notes,
             }
         )
         return code
     out = console()
+    for note in notes:
+        err_console().print(f"note: {note}", soft_wrap=True)
     out.print(
         f"{result.status}: {result.iterations} meta-iterations in {result.elapsed_s:.1f} s", soft_wrap=True
     )

@@ -15,10 +15,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", help="folder of the repeated runs (default RUNS/repeat-<run id>)")
     parser.add_argument(
-        "--metric", help="figure to summarise (default: the run's headline figure, else val_loss)"
+        "--metric",
+        help="figure to summarise (default: the run's headline figure, else val_loss); several, "
+        "comma-separated, are each summarised and aggregated as tasks",
     )
     parser.add_argument(
-        "--direction", choices=["lower", "higher"], help="which is better, for unknown figures"
+        "--direction", help="lower or higher, for unknown figures (comma-separated: one per metric)"
+    )
+    parser.add_argument(
+        "--normalise",
+        choices=["none", "minmax"],
+        default="none",
+        help="several metrics: aggregate the raw figures (default; they must point the same way) or min-max "
+        "per metric over the repeat's runs",
     )
     parser.add_argument(
         "--detect", type=float, metavar="DIFF", help="also say how many seeds a difference of DIFF needs"
@@ -55,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             metric=args.metric,
             direction=args.direction,
+            normalise=args.normalise,
             confidence=args.confidence,
             bootstrap_seed=args.seed,
             detect=args.detect,
@@ -89,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         lo, hi = s[key]
         out.print(f"{level} {name} interval of the mean: [{lo:.4g}, {hi:.4g}]", soft_wrap=True)
     strat = s["stratified"]
-    for key, name in (("iqm", "IQM"), ("optimality_gap", f"optimality gap to {args.gamma:g}")):
+    gap = f"optimality gap to {args.gamma:g}" if args.gamma is not None else ""
+    for key, name in (("iqm", "IQM"), ("optimality_gap", gap)):
         if key in strat:
             lo, hi = strat[key]["ci"]
             out.print(
@@ -97,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
                 f"({strat['reps']} resamples, rliable's definition)",
                 soft_wrap=True,
             )
+    if result.tasks is not None:
+        _print_tasks(out, result.tasks, level)
     if "detect" in s:
         need = s["detect"]["seeds_per_side"]
         out.print(
@@ -111,3 +124,19 @@ def run(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def _print_tasks(out, tasks: dict, level: str) -> None:
+    rows = []
+    for metric, direction in zip(tasks["metrics"], tasks["directions"], strict=True):
+        s = tasks["summaries"][metric]
+        lo, hi = s["ci_t"]
+        rows.append([metric, direction, f"{s['mean']:.4g} ± {s['std']:.3g}", f"[{lo:.4g}, {hi:.4g}]"])
+    out.print(table(None, ["metric", "better", "mean ± std", f"{level} t-interval"], rows))
+    agg = tasks["aggregate"]
+    lo, hi = agg["iqm"]["ci"]
+    out.print(
+        f"IQM over seeds x metrics {agg['iqm']['value']:.4g}, {level} stratified bootstrap interval "
+        f"[{lo:.4g}, {hi:.4g}] (normalisation: {tasks['normalisation']})",
+        soft_wrap=True,
+    )

@@ -15,6 +15,7 @@ from genforge.cli.common import (
     print_json,
     table,
 )
+from genforge.cli.tracking import add_tracking, tracked
 
 ALGOS = ["ppo", "a2c", "reinforce"]
 TUNE_ALGOS = ["rloo", "grpo", "ppo"]
@@ -37,6 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking(train)
     add_seed(train)
     add_json(train)
     train.set_defaults(handler=run_train)
@@ -86,12 +88,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     seed_everything(args.seed)
     overrides = parse_overrides(args.overrides)
-    with CountProgress(f"rl {args.algo or 'resume'}", "env steps", quiet=args.quiet) as bar:
-
-        def progress(event: dict) -> None:
-            note = f"  mean return {event['mean_return']:.1f}" if "mean_return" in event else ""
-            bar.update(event["step"], event["total_steps"], note)
-
+    if args.track and args.seeds != 1:
+        raise ConfigError(
+            "--track follows one run: drop --seeds, or send the runs later with genforge track export"
+        )
+    with (
+        CountProgress(f"rl {args.algo or 'resume'}", "env steps", quiet=args.quiet) as bar,
+        tracked(args, lambda e: _show(bar, e)) as progress,
+    ):
         if args.resume:
             if overrides or args.steps is not None:
                 raise ConfigError("--resume continues a run with its own config: drop --set/--steps")
@@ -111,6 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
                 max_minutes=args.max_minutes,
                 progress=progress,
             )
+        result.notes.extend(progress.finish(result))
     code = 130 if result.status == "interrupted" else 0
     if args.json:
         print_json(
@@ -136,6 +141,11 @@ def run_train(args: argparse.Namespace) -> int:
     if result.status != "completed":
         out.print(f"resume with: genforge rl train --resume {result.run.path}", soft_wrap=True)
     return code
+
+
+def _show(bar, event: dict) -> None:
+    note = f"  mean return {event['mean_return']:.1f}" if "mean_return" in event else ""
+    bar.update(event["step"], event["total_steps"], note)
 
 
 def _train_seeds(args: argparse.Namespace, overrides: dict, progress) -> int:

@@ -73,6 +73,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument(
         "--plot", metavar="PNG", help="also draw the trials as parallel coordinates (parameters vs objective)"
     )
+    show.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write interactive parallel coordinates (drag on an axis to filter trials; one offline page)",
+    )
     _add_root(show)
     add_json(show)
     show.set_defaults(handler=run_show)
@@ -165,9 +170,15 @@ def run_show(args: argparse.Namespace) -> int:
     if args.plot:
         image_format(args.plot)
         check_output_file(args.plot)
+    if args.html:
+        check_output_file(args.html)
     summary = study_summary(args.name, args.studies)
     if args.plot:
         summary["plot"] = str(save_parallel_coordinates(summary, args.plot))
+    if args.html:
+        from genforge.research.parallel_html import save_parallel_coordinates_html
+
+        summary["html"] = str(save_parallel_coordinates_html(summary, args.html))
     if args.json:
         print_json(summary)
         return 0
@@ -193,4 +204,6 @@ def run_show(args: argparse.Namespace) -> int:
         )
     if args.plot:
         out.print(f"plot: {summary['plot']}", soft_wrap=True)
+    if args.html:
+        out.print(f"html: {summary['html']}", soft_wrap=True)
     return 0

@@ -193,7 +193,7 @@ class MetaLearner:
                     window = []
                     self.run.log([record])
                     if progress:
-                        progress({**record, "total": cfg.iterations})
+                        progress({**record, "total": cfg.iterations, "run": str(self.run.path)})
                 if self.iteration % cfg.checkpoint_every == 0:
                     self.save("running", self.elapsed_before + time.perf_counter() - start)
             elapsed = self.elapsed_before + time.perf_counter() - start

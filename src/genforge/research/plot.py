@@ -4,7 +4,6 @@ Agg backend, imported only when drawn)."""
 
 from __future__ import annotations
 
-import io as _io
 import math
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,12 @@ from scipy import stats
 from genforge.core.errors import ConfigError
 from genforge.render.images import save_picture
 from genforge.research.bayes import Posterior
+from genforge.research.figures import png_bytes, pyplot
 
 
 def posterior_png(posterior: Posterior, metric: str) -> bytes:
     """PNG bytes of ``posterior``'s density of the mean improvement of A over B in ``metric``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     if posterior.method == "signed-rank":  # no density of the mean: the share of draws each region wins
@@ -54,11 +51,7 @@ def posterior_png(posterior: Posterior, metric: str) -> bytes:
         fontsize=9,
     )
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def save_posterior(posterior: Posterior, metric: str, path: str | Path) -> Path:
@@ -91,10 +84,7 @@ def parallel_coordinates_png(summary: dict[str, Any]) -> bytes:
     objective (the best trial drawn last and thick); a trial whose condition left a parameter out steps
     over that axis. ``summary`` is
     :func:`genforge.research.sweep.study_summary`'s record."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     study = summary["study"]
     space = study["space"]["params"]
@@ -148,11 +138,7 @@ def parallel_coordinates_png(summary: dict[str, Any]) -> bytes:
     )
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def save_parallel_coordinates(summary: dict[str, Any], path: str | Path) -> Path:

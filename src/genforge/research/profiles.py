@@ -13,13 +13,13 @@ another is the honest answer that neither method dominates.
 
 from __future__ import annotations
 
-import io as _io
 from typing import Any
 
 import numpy as np
 
 from genforge.core.errors import ConfigError
 from genforge.research.aggregate import _percentile_interval, as_scores, stratified_resamples
+from genforge.research.figures import png_bytes, pyplot
 from genforge.research.stats import DEFAULT_CONFIDENCE, _check_confidence
 
 DEFAULT_PROFILE_REPS = 2_000  # rliable's default for create_performance_profile
@@ -82,10 +82,7 @@ def performance_profile(
 
 def profiles_png(profiles: dict[str, dict[str, Any]], metric: str) -> bytes:
     """PNG bytes of several named profiles on one axis, each with its band (matplotlib's Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if not profiles:
         raise ConfigError("no performance profile to draw")
@@ -100,11 +97,7 @@ def profiles_png(profiles: dict[str, dict[str, Any]], metric: str) -> bytes:
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def save_comparison_profiles(comparison, path, *, confidence: float = DEFAULT_CONFIDENCE, seed: int = 0):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from genforge.core.errors import ConfigError, GenforgeError
 from genforge.core.paths import check_output_dir
 from genforge.core.runs import Run, list_runs
@@ -22,7 +24,14 @@ from genforge.metrics.run_metrics import headline
 from genforge.pipelines.loading import as_run
 from genforge.pipelines.training import resume, train
 from genforge.research.aggregate import aggregate_summary
-from genforge.research.runsets import metric_direction, read_figure
+from genforge.research.multitask import (
+    check_normalise,
+    directions_for,
+    normalise_columns,
+    parse_metrics,
+    statement,
+)
+from genforge.research.runsets import read_figure
 from genforge.research.stats import DEFAULT_CONFIDENCE, seeds_needed, summarize
 
 FINISHED = ("completed", "time_budget", "early_stopped")
@@ -40,6 +49,7 @@ class RepeatResult:
     runs: list[dict[str, Any]]
     summary: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    tasks: dict[str, Any] | None = None  # several metrics: each one's summary and the aggregate over them
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +62,7 @@ class RepeatResult:
             "runs": self.runs,
             "summary": self.summary,
             "notes": self.notes,
+            **({"tasks": self.tasks} if self.tasks is not None else {}),
         }
 
 
@@ -96,8 +107,9 @@ def repeat(
     seeds: int | Sequence[int] = 5,
     *,
     out: str | Path | None = None,
-    metric: str | None = None,
+    metric: str | Sequence[str] | None = None,
     direction: str | None = None,
+    normalise: str = "none",
     confidence: float = DEFAULT_CONFIDENCE,
     bootstrap_seed: int = 0,
     detect: float | None = None,
@@ -105,7 +117,9 @@ def repeat(
     on_seed: Callable[[int, str], Any] | None = None,
 ) -> RepeatResult:
     """Train ``run``'s configuration under each of ``seeds`` (an int n means seeds 0..n-1) into ``out``
-    and summarise ``metric`` (default: the run's headline figure) over them. ``on_seed(seed, action)``
+    and summarise ``metric`` (default: the run's headline figure) over them. ``metric`` may name several
+    figures (``"val_loss,val_recon"`` or a list): each is summarised, and ``tasks`` holds the seeds x metrics
+    aggregate (normalised by ``normalise``, :mod:`genforge.research.multitask`); ``summary`` is the first's. ``on_seed(seed, action)``
     is told before each seed is trained, resumed or kept. With ``detect``, the summary also says how many
     seeds a side a difference of that size needs (80 % power at the same confidence). ``summary["stratified"]``
     holds rliable's aggregates (IQM, median, mean; the optimality gap below target ``gamma`` when given)
@@ -113,8 +127,10 @@ def repeat(
     source = as_run(run)
     config = source.read_config()
     seeds = seed_list(seeds)
-    metric = metric or default_metric(source)
-    direction = metric_direction(metric, direction)
+    metrics = parse_metrics(metric) if metric else [default_metric(source)]
+    directions = directions_for(metrics, direction)
+    score_direction = check_normalise(normalise, metrics, directions) if len(metrics) > 1 else directions[0]
+    metric, direction = metrics[0], directions[0]
     folder = check_output_dir(out if out is not None else source.path.parent / f"repeat-{source.id}")
     folder.mkdir(parents=True, exist_ok=True)
     existing = _existing(folder, config)
@@ -146,10 +162,11 @@ def repeat(
                 raise KeyboardInterrupt
             current = result.run
         try:
-            value = read_figure(current, metric)
+            values = {m: read_figure(current, m) for m in metrics}
         except GenforgeError as exc:
             raise ConfigError(f"seed {seed}: {exc}") from None
-        rows.append({"seed": seed, "run": str(current.path), "value": value, "action": action})
+        row = {"seed": seed, "run": str(current.path), "value": values[metric], "action": action}
+        rows.append({**row, "values": values} if len(metrics) > 1 else row)
     if config["train"].get("max_steps") is None:
         notes.append("the runs have a time budget, not a step budget: seeds may have trained unequal steps")
     values = [r["value"] for r in rows]
@@ -163,4 +180,20 @@ def repeat(
             "power": 0.8,
             "seeds_per_side": seeds_needed(summary["std"], detect, confidence=confidence),
         }
-    return RepeatResult(str(source.path), str(folder), metric, direction, rows, summary, notes)
+    tasks = None
+    if len(metrics) > 1:
+        matrix = np.array([[r["values"][m] for m in metrics] for r in rows])
+        scores = normalise_columns(matrix, directions, normalise)
+        tasks = {
+            "metrics": metrics,
+            "directions": directions,
+            "normalisation": "min-max per metric over this repeat's own runs (shows the spread, not the level)"
+            if normalise == "minmax"
+            else statement(normalise),
+            "summaries": {m: summarize(matrix[:, i], confidence=confidence, seed=bootstrap_seed)
+                          for i, m in enumerate(metrics)},
+            "aggregate": aggregate_summary(
+                scores, direction=score_direction, gamma=gamma, confidence=confidence, seed=bootstrap_seed
+            ),
+        }  # fmt: skip
+    return RepeatResult(str(source.path), str(folder), metric, direction, rows, summary, notes, tasks)

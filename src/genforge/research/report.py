@@ -13,11 +13,9 @@ tool can read the numbers back from the page.
 
 from __future__ import annotations
 
-import base64
 import html
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import subprocess
@@ -31,6 +29,7 @@ from genforge.core.io import atomic_write_text, read_json_object, to_jsonable
 from genforge.core.paths import check_output_file
 from genforge.pipelines.report import CSS
 from genforge.research.compare import RESULT_KIND, compare_values
+from genforge.research.figures import cell, html_table, png_bytes, png_img, pyplot
 from genforge.research.plot import parallel_coordinates_png, posterior_png
 from genforge.research.reproduce import reproduce_section, trained_runs
 from genforge.research.sweep import DEFAULT_ROOT, study_summary
@@ -79,24 +78,6 @@ def _git_commit() -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.6g}"
-    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, float) for v in value):
-        return f"[{_cell(value[0])}, {_cell(value[1])}]"
-    return html.escape("" if value is None else str(value))
-
-
-def _table(columns: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _png(data: bytes, alt: str) -> str:
-    return f"<img alt='{alt}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>"
-
-
 def _page(title: str, record: dict[str, Any], sections: list[str]) -> str:
     env = environment()
     env_rows = [[k, v] for k, v in env["versions"].items()]
@@ -111,7 +92,7 @@ def _page(title: str, record: dict[str, Any], sections: list[str]) -> str:
             f"<p class='muted'>generated {time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
             *sections,
             "<h2>Environment</h2>",
-            _table(["", "value"], env_rows),
+            html_table(["", "value"], env_rows),
             f"<script type='application/json' id='genforge-record'>{embedded}</script>",
             "</body></html>",
         ]
@@ -157,15 +138,15 @@ def render_comparison(record: dict[str, Any]) -> str:
         "<h2>Command</h2>",
         f"<pre>{html.escape(record['command'])}</pre>",
         "<h2>Posterior of the mean improvement of A over B</h2>",
-        _png(posterior_png(posterior, record["metric"]), "posterior"),
-        f"<p class='muted'>classical paired t-test p-value: {_cell(posterior.p_value)}</p>",
+        png_img(posterior_png(posterior, record["metric"]), "posterior"),
+        f"<p class='muted'>classical paired t-test p-value: {cell(posterior.p_value)}</p>",
         f"<h2>Each side over its seeds ({level} intervals of the mean)</h2>",
-        _table(
+        html_table(
             ["side", "n", "mean", "std", "IQM", "Student-t", "bootstrap percentile", "bootstrap BCa"],
             _summary_rows(record),
         ),
         "<h2>Pairs (by seed)</h2>",
-        _table(
+        html_table(
             ["seed", "A", "B", "A better by", "A run", "B run"],
             [
                 [p["seed"], p["a"], p["b"], p["a_improvement"], p["a_run"], p["b_run"]]
@@ -180,10 +161,7 @@ def render_comparison(record: dict[str, Any]) -> str:
 
 
 def _history_png(trials: list[dict[str, Any]], metric: str, lower: bool) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     done = [t for t in trials if t["state"] == "complete"]
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
@@ -197,13 +175,7 @@ def _history_png(trials: list[dict[str, Any]], metric: str, lower: bool) -> byte
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    import io as _io
-
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def render_study(summary: dict[str, Any]) -> str:
@@ -229,26 +201,26 @@ def render_study(summary: dict[str, Any]) -> str:
     ]
     best = summary["best"]
     sections = [
-        f"<p><strong>best: trial {best['number']}, {html.escape(study['metric'])} {_cell(best['value'])}, "
+        f"<p><strong>best: trial {best['number']}, {html.escape(study['metric'])} {cell(best['value'])}, "
         f"{html.escape(json.dumps(best['params'], sort_keys=True))}</strong></p>"
         if best
         else "<p>No trial has completed yet.</p>",
         "<h2>Command</h2>",
         f"<pre>{html.escape(command)}</pre><p class='muted'>space.json:</p><pre>{html.escape(space_file)}</pre>",
         "<h2>History</h2>",
-        _png(_history_png(summary["trials"], study["metric"], study["direction"] == "lower"), "history"),
+        png_img(_history_png(summary["trials"], study["metric"], study["direction"] == "lower"), "history"),
         "<h2>Trials</h2>",
-        _table(["trial", "state", study["metric"], "parameters", "run"], rows),
+        html_table(["trial", "state", study["metric"], "parameters", "run"], rows),
     ]
     if best:
         sections[5:5] = [
             "<h2>Parameters against the objective</h2>",
-            _png(parallel_coordinates_png(summary), "parallel coordinates"),
+            png_img(parallel_coordinates_png(summary), "parallel coordinates"),
         ]
     if summary["importances"]:
         sections += [
             "<h2>Parameter importances (Optuna fANOVA)</h2>",
-            _table(["parameter", "importance"], [[k, v] for k, v in summary["importances"].items()]),
+            html_table(["parameter", "importance"], [[k, v] for k, v in summary["importances"].items()]),
         ]
     return _page(f"sweep {study['name']}: {study['family']} on {study['data']}", summary, sections)
 

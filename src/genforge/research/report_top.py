@@ -12,7 +12,6 @@ same record differ only in their timestamp line (:func:`genforge.research.report
 from __future__ import annotations
 
 import html
-import io as _io
 import json
 import shlex
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from genforge.core.errors import ConfigError
 from genforge.core.runs import Run
+from genforge.research.figures import html_table, png_bytes, png_img, pyplot
 from genforge.research.reproduce import RUN_KEYS, train_command
 from genforge.research.topk import RESULT_KIND
 
@@ -72,10 +72,7 @@ def top_runs(record: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def top_png(record: dict[str, Any]) -> bytes:
     """Left: each trial's value under every seed with its mean and t-interval; right: P(row better)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     values = seed_values(record)
@@ -110,16 +107,12 @@ def top_png(record: dict[str, Any]) -> bytes:
     right.set_xlabel("trial (column)")
     right.set_ylabel("trial (row)")
     right.set_title("P(row better than column)", fontsize=9)
-    fig.tight_layout()
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def render_top(record: dict[str, Any]) -> str:
     """The report page of a sweep-comparison record (``TopComparison.to_dict()``)."""
-    from genforge.research.report import _page, _png, _table
+    from genforge.research.report import _page
     from genforge.research.reproduce import reproduce_section
 
     if record.get("kind") != RESULT_KIND:
@@ -153,9 +146,9 @@ def render_top(record: dict[str, Any]) -> str:
         "<h2>Command</h2>",
         f"<pre>{html.escape(record['command'])}</pre>",
         "<h2>Values over seeds and pairwise probabilities</h2>",
-        _png(top_png(record), "top trials"),
+        png_img(top_png(record), "top trials"),
         f"<h2>The configurations ({level} intervals of the mean over seeds)</h2>",
-        _table(
+        html_table(
             [
                 "trial",
                 "parameters",
@@ -171,9 +164,9 @@ def render_top(record: dict[str, Any]) -> str:
             configs,
         ),  # fmt: skip
         "<h2>Each seed</h2>",
-        _table(["trial", *(f"seed {seed}" for seed in seeds)], per_seed),
+        html_table(["trial", *(f"seed {seed}" for seed in seeds)], per_seed),
         "<h2>Every pair (A: the better-ranked trial)</h2>",
-        _table(
+        html_table(
             ["A vs B", "P(A better)", "P(practically equal)", "P(B better)", "classical p", "verdict"], pairs
         ),
         reproduce_section(runs),

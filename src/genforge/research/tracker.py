@@ -5,7 +5,9 @@ reads the records appended to its ``metrics.jsonl`` since the previous event (by
 rewritten by a resume is read again from the start, and steps already sent are skipped), buffers them
 and sends them in one ``log_batch`` call at most every ``flush_seconds``. :meth:`LiveTracker.finish`
 sends the rest, the evaluation's figures and the run's files, and ends the MLflow run with the
-training status. A run resumed with ``--track`` continues its MLflow run (``tracking.json`` in the run
+training status. The same tracker follows ``rl train`` and ``meta train`` (their progress events name
+the run directory too) and ``finetune embed`` (which writes its run directory when it ends, so its
+records are sent by :meth:`LiveTracker.finish`). A run resumed with ``--track`` continues its MLflow run (``tracking.json`` in the run
 directory says which, and up to which step it was sent).
 """
 
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genforge.core.io import read_json_object
 from genforge.core.runs import Run
 from genforge.research.tracking import (
     DEFAULT_EXPERIMENT,
@@ -33,6 +36,16 @@ from genforge.research.tracking import (
 )
 
 STATUS = {"interrupted": "KILLED"}  # every other training status is a finished MLflow run
+
+
+def final_step(result, buffer: MetricBuffer) -> int:
+    """The step a loop's result ended at: the trainer's ``step``, RL's ``env_steps``, meta-learning's
+    ``iterations``, the embedding fine-tune's ``steps``; else the last step sent."""
+    for name in ("step", "env_steps", "iterations", "steps"):
+        value = getattr(result, name, None)
+        if isinstance(value, int):
+            return value
+    return max(buffer.last_step.values(), default=0)
 
 
 class LiveTracker:
@@ -70,6 +83,8 @@ class LiveTracker:
             self.failure = str(exc)
 
     def _on_event(self, path: Path) -> None:
+        if self.run is None and not (path / "config.json").is_file():
+            return  # a loop that writes its run directory at the end (finetune embed): sent by finish()
         self._start(Run(path))
         self._read_new_records()
         if time.monotonic() - self._last_flush >= self.flush_seconds:
@@ -79,7 +94,8 @@ class LiveTracker:
         if self.run is not None:
             return
         self.run = run
-        config = run.read_config()
+        # the raw record, not read_config(): a run without an input shape (finetune embed's pairs) is tracked too
+        config = read_json_object(run.config_path)
         previous = read_tracking(run).get("mlflow", {})
         client = self.store.client
         if (
@@ -141,7 +157,7 @@ class LiveTracker:
         self._read_new_records()
         evaluation = result.run.read_eval()
         if evaluation is not None:
-            self.buffer.add(eval_figures(evaluation), result.step, now_ms())
+            self.buffer.add(eval_figures(evaluation), final_step(result, self.buffer), now_ms())
         self._flush()
         log_run_files(self.store, self.mlflow_run_id, result.run)
         status = STATUS.get(result.status, "FINISHED")

@@ -257,6 +257,8 @@ class MetricBuffer:
     def add_record(self, record: dict[str, Any], timestamp_ms: int) -> None:
         from mlflow.entities import Metric
 
+        if "split" not in record and "event" not in record:  # finetune embed's loss per step: training
+            record = {**record, "split": "train"}
         split, step = record.get("split"), record.get("step")
         if not isinstance(step, int) or split not in ("train", "val"):
             return

@@ -224,7 +224,9 @@ class Learner:
                 record["episodes"] = self.episodes
                 self.run.log([record])
                 if progress:
-                    progress({**record, "total_steps": cfg.num_updates * cfg.batch_size})
+                    progress(
+                        {**record, "total_steps": cfg.num_updates * cfg.batch_size, "run": str(self.run.path)}
+                    )
                 if self.updates % cfg.checkpoint_every == 0:
                     self.save("running", self.elapsed_before + time.perf_counter() - start)
             elapsed = self.elapsed_before + time.perf_counter() - start
