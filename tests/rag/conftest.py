@@ -26,3 +26,29 @@ def pg_url():
         stop_database(base / "cluster")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def store(request, tmp_path_factory):
+    """The shared test corpus (``rag_testdata.make_corpus``) plus the documents the test module lists in
+    its ``EXTRA_DOCS`` (file name -> text), indexed with MiniLM once per module."""
+    from rag_testdata import make_corpus
+
+    from genforge.embed.sentence import SentenceEmbedding
+    from genforge.rag.store import Store
+
+    root = make_corpus(tmp_path_factory.mktemp("corpus"))
+    for name, text in getattr(request.module, "EXTRA_DOCS", {}).items():
+        (root / name).write_text(text, encoding="utf-8")
+    built = Store(tmp_path_factory.mktemp("store") / "s", embedding=SentenceEmbedding())
+    built.index(root)
+    return built
+
+
+@pytest.fixture(scope="module")
+def pipeline(store):
+    """The extractive pipeline over ``store``, retrieving 4 chunks."""
+    from genforge.rag.config import RetrievalConfig
+    from genforge.rag.pipeline import RagPipeline
+
+    return RagPipeline(store, retrieval=RetrievalConfig(k=4))

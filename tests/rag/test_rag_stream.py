@@ -4,14 +4,11 @@ sentence after the sentence rails, and end with the same Answer ``ask`` returns.
 from __future__ import annotations
 
 import pytest
-from rag_testdata import make_corpus
 
 import genforge
-from genforge.embed.sentence import SentenceEmbedding
 from genforge.guard import Guard
 from genforge.rag.config import RetrievalConfig
 from genforge.rag.pipeline import WITHHELD, RagPipeline
-from genforge.rag.store import Store
 
 SUPPORT = """# Refunds
 
@@ -21,19 +18,7 @@ working days of the request.
 EMAIL = "jan.devries@gmail.com"
 REFUND = "How do I get a refund for my order?"
 
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = make_corpus(tmp_path_factory.mktemp("corpus"))
-    (root / "refunds.md").write_text(SUPPORT, encoding="utf-8")
-    store = Store(tmp_path_factory.mktemp("store") / "s", embedding=SentenceEmbedding())
-    store.index(root)
-    return store
-
-
-@pytest.fixture(scope="module")
-def pipeline(store) -> RagPipeline:
-    return RagPipeline(store, retrieval=RetrievalConfig(k=4))
+EXTRA_DOCS = {"refunds.md": SUPPORT}  # added to the shared corpus by the ``store`` fixture (conftest.py)
 
 
 def split(events):

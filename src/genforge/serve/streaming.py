@@ -13,6 +13,7 @@ and the slot is given back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -32,59 +33,93 @@ def _event(obj: Any) -> str:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
 
-def _stream(
-    state: ServerState, request: Request, served, payload: dict[str, Any], chunk, include_usage: bool
-):
+def _error_event(message: str, kind: str = "invalid_request_error") -> str:
+    return _event({"error": {"message": message, "type": kind, "param": None, "code": None}})
+
+
+def _take_slot(state: ServerState, request: Request) -> str:
+    """The caller's key, once one of its stream slots is taken (429 when none is free)."""
     who = request.scope["state"].get("who", "local")
     if not state.streams.take(who):
         raise ApiError(429, f"this key already has {state.config.max_streams} streams open (the limit)", headers={"Retry-After": "1"})  # fmt: skip
+    return who
+
+
+def _submit(state: ServerState, who: str, name: str, payload: dict[str, Any]):
+    """The generation queued on the model's batcher; a refused job (queue full, prompt too long) gives the
+    slot back."""
+    try:
+        return state.submit(name, payload)
+    except Exception:
+        state.streams.give(who)
+        raise
+
+
+async def _guarded(state: ServerState, job, who: str, events):
+    """``events`` relayed as they come; passing the request timeout ends the stream with a
+    ``timeout_error`` event, and however the stream ends (done, timed out, failed, or the client gone)
+    the job is told to stop and the key's stream slot goes back."""
+    try:
+        async with contextlib.aclosing(events) as inner:
+            async for item in inner:
+                yield item
+    except TimeoutError:
+        yield _error_event(f"the stream passed the {state.config.timeout_s:g} s timeout", "timeout_error")
+    finally:
+        _release(state, job, who)
+
+
+def _release(state: ServerState, job, who: str) -> None:
+    """The end of a stream, however it ended: its generation stops at the next token, its slot goes back."""
+    job.cancelled.set()
+    state.streams.give(who)
+
+
+def _response(events) -> StreamingResponse:
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _stream(
+    state: ServerState, request: Request, served, payload: dict[str, Any], chunk, include_usage: bool
+):
+    who = _take_slot(state, request)
     loop = asyncio.get_running_loop()
     pieces: asyncio.Queue = asyncio.Queue()
     payload = {**payload, "on_text": lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece)}
-    try:
-        job = state.submit(served.name, payload)
-    except Exception:  # refused (queue full, prompt too long): the slot goes back
-        state.streams.give(who)
-        raise
+    job = _submit(state, who, served.name, payload)
     job.future.add_done_callback(lambda _: pieces.put_nowait(_END))
 
     async def events():
         started = time.perf_counter()
-        try:
-            yield _event(chunk({"role": "assistant", "content": ""}, None))
-            deadline = started + state.config.timeout_s
-            done = False
-            while not done:
-                if pieces.empty():
-                    left = max(0.001, deadline - time.perf_counter())
-                    text = [await asyncio.wait_for(pieces.get(), left)]
-                else:
-                    text = [pieces.get_nowait()]
-                while not pieces.empty():  # pieces that arrived while the last chunk was sent go as one
-                    text.append(pieces.get_nowait())
-                done = text[-1] is _END  # put last, once generation is over
-                if done:
-                    text.pop()
-                if text:
-                    yield _event(chunk({"content": "".join(text)}, None))
-            result = job.future.result()
-            if isinstance(result, Exception):
-                yield _event({"error": {"message": str(result), "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
-                return
-            reason = "length" if result.stopped_by == "max_tokens" else "stop"
-            yield _event(chunk({}, reason))
-            if include_usage:
-                tokens = {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.generated_tokens}
-                tokens["total_tokens"] = sum(tokens.values())
-                yield _event(chunk(None, None, tokens))
-            yield "data: [DONE]\n\n"
-        except TimeoutError:
-            yield _event({"error": {"message": f"the stream passed the {state.config.timeout_s:g} s timeout", "type": "timeout_error", "param": None, "code": None}})  # fmt: skip
-        finally:
-            job.cancelled.set()
-            state.streams.give(who)
+        yield _event(chunk({"role": "assistant", "content": ""}, None))
+        deadline = started + state.config.timeout_s
+        done = False
+        while not done:
+            if pieces.empty():
+                left = max(0.001, deadline - time.perf_counter())
+                text = [await asyncio.wait_for(pieces.get(), left)]
+            else:
+                text = [pieces.get_nowait()]
+            while not pieces.empty():  # pieces that arrived while the last chunk was sent go as one
+                text.append(pieces.get_nowait())
+            done = text[-1] is _END  # put last, once generation is over
+            if done:
+                text.pop()
+            if text:
+                yield _event(chunk({"content": "".join(text)}, None))
+        result = job.future.result()
+        if isinstance(result, Exception):
+            yield _error_event(str(result))
+            return
+        reason = "length" if result.stopped_by == "max_tokens" else "stop"
+        yield _event(chunk({}, reason))
+        if include_usage:
+            tokens = {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.generated_tokens}
+            tokens["total_tokens"] = sum(tokens.values())
+            yield _event(chunk(None, None, tokens))
+        yield "data: [DONE]\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return _response(_guarded(state, job, who, events()))
 
 
 async def _rag_head(state: ServerState, job, queue: asyncio.Queue) -> list[Any]:
@@ -181,24 +216,17 @@ async def _rag_stream(state: ServerState, request: Request, served, question: st
     a last chunk with ``finish_reason``, ``citations`` and ``guardrails``. When the whole-answer rails
     withhold the answer, that chunk's ``finish_reason`` is ``content_filter`` and its ``answer`` field
     holds the withheld message, to show instead of the text streamed so far."""
-    who = request.scope["state"].get("who", "local")
-    if not state.streams.take(who):
-        raise ApiError(429, f"this key already has {state.config.max_streams} streams open (the limit)", headers={"Retry-After": "1"})  # fmt: skip
+    who = _take_slot(state, request)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     payload = {"rag": served.obj, "question": question,
                "on_event": lambda e: loop.call_soon_threadsafe(queue.put_nowait, e)}  # fmt: skip
-    try:
-        job = state.submit(served.name, payload)
-    except Exception:  # refused (queue full): the slot goes back
-        state.streams.give(who)
-        raise
+    job = _submit(state, who, served.name, payload)
     job.future.add_done_callback(lambda _: queue.put_nowait(_END))
     try:
         head = await _rag_head(state, job, queue)
     except BaseException:
-        job.cancelled.set()
-        state.streams.give(who)
+        _release(state, job, who)
         raise
     common = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
               "created": int(time.time()), "model": served.name, "system_fingerprint": None}  # fmt: skip
@@ -208,32 +236,26 @@ async def _rag_stream(state: ServerState, request: Request, served, question: st
 
     async def events():
         deadline = time.perf_counter() + state.config.timeout_s
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            done = False
-            while not done:
-                got = list(head) or [
-                    await asyncio.wait_for(queue.get(), max(0.001, deadline - time.perf_counter()))
-                ]
-                head.clear()
-                while not queue.empty():
-                    got.append(queue.get_nowait())
-                done = _END in got
-                text = "".join(e.text for e in got if e is not _END and e.kind == "text")
-                if text:
-                    yield chunk({"content": text})
-            answer = job.future.result()
-            if isinstance(answer, Exception):
-                yield _event({"error": {"message": str(answer), "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
-                return
-            _count_verdicts(answer.guard)
-            extra = {**_rag_extra(answer), **({"answer": answer.answer} if answer.blocked else {})}
-            yield chunk({}, "content_filter" if answer.blocked else "stop", **extra)
-            yield "data: [DONE]\n\n"
-        except TimeoutError:
-            yield _event({"error": {"message": f"the stream passed the {state.config.timeout_s:g} s timeout", "type": "timeout_error", "param": None, "code": None}})  # fmt: skip
-        finally:
-            job.cancelled.set()
-            state.streams.give(who)
+        yield chunk({"role": "assistant", "content": ""})
+        done = False
+        while not done:
+            got = list(head) or [
+                await asyncio.wait_for(queue.get(), max(0.001, deadline - time.perf_counter()))
+            ]
+            head.clear()
+            while not queue.empty():
+                got.append(queue.get_nowait())
+            done = _END in got
+            text = "".join(e.text for e in got if e is not _END and e.kind == "text")
+            if text:
+                yield chunk({"content": text})
+        answer = job.future.result()
+        if isinstance(answer, Exception):
+            yield _error_event(str(answer))
+            return
+        _count_verdicts(answer.guard)
+        extra = {**_rag_extra(answer), **({"answer": answer.answer} if answer.blocked else {})}
+        yield chunk({}, "content_filter" if answer.blocked else "stop", **extra)
+        yield "data: [DONE]\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return _response(_guarded(state, job, who, events()))

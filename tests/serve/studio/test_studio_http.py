@@ -162,3 +162,31 @@ def test_links_follow_the_mount_point_under_genforge_serve(trained_runs, gan_id)
     assert page.status_code == 200
     assert 'href="/studio/static/studio.css"' in page.text and 'data-base="/studio"' in page.text
     assert TestClient(outer).get("/studio/static/studio.js").status_code == 200
+
+
+def test_a_single_spike_in_a_100k_point_log_survives_thinning_and_the_csv_has_every_point(tmp_path):
+    run = Run(tmp_path / "runs" / "long")
+    run.path.mkdir(parents=True)
+    run.write_config({"family": "vae", "model": {}, "train": {}, "data": {"spec": "digits"},
+                      "data_info": {"kind": "image", "shape": [1, 8, 8]}, "seed": 0})  # fmt: skip
+    losses = [1 / step**0.3 + (step % 97) / 5000 for step in range(1, 100_001)]
+    losses[73_210] = 40.0  # one outlier, at step 73,211
+    run.log({"step": step, "split": "train", "loss": loss} for step, loss in enumerate(losses, start=1))
+    run.log([{"step": 100_000, "split": "val", "loss": 0.5}])
+    client = TestClient(create_app(tmp_path / "runs"))
+    data = client.get("/api/runs/long/curve.json?metric=loss").json()
+    train = data["series"]["train"]
+    assert train["total"] == 100_000 and len(train["steps"]) <= 2000
+    assert train["steps"][0] == 1 and train["steps"][-1] == 100_000
+    assert 73_211 in train["steps"] and max(train["values"]) == 40.0
+    assert train["values"][train["steps"].index(73_211)] == 40.0
+    assert data["series"]["val"] == {"steps": [100_000], "values": [0.5], "total": 1}
+    csv = client.get("/api/runs/long/curve.csv?metric=loss")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert 'filename="long-loss.csv"' in csv.headers["content-disposition"]
+    lines = csv.text.splitlines()
+    assert lines[0] == "split,step,value" and len(lines) == 1 + 100_000 + 1
+    assert (
+        "train,73211,40.0" in lines and lines[1] == f"train,1,{losses[0]!r}" and lines[-1] == "val,100000,0.5"
+    )
+    assert client.get("/api/runs/nope/curve.csv").status_code == 404

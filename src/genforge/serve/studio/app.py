@@ -118,6 +118,18 @@ def create_app(
         state.update()
         return {"run": run.id, **state.snapshot(points)}
 
+    @app.get("/api/runs/{run_id}/curve.csv")
+    def curve_csv(request: Request, run_id: str, metric: str = "loss"):
+        run = runs_view.get_run(request.app.state.runs_dir, run_id)
+        state = request.app.state.curves.state(run, metric[:200])
+        state.update()
+        name = f"{run.id}-{''.join(c if c.isalnum() or c in '-_' else '_' for c in metric[:80])}.csv"
+        return Response(
+            state.csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
+
     @app.get("/runs/{run_id}/samples/{name}")
     def sample_image(request: Request, run_id: str, name: str):
         run = runs_view.get_run(request.app.state.runs_dir, run_id)

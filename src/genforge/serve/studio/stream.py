@@ -90,6 +90,15 @@ class CurveState:
                 self.thinned = (self.version, max_points, data)
             return self.thinned[2]
 
+    def csv(self) -> str:
+        """Every point of the curve, unthinned, as ``split,step,value`` lines (what the page links to
+        for download)."""
+        with self.lock:
+            lines = ["split,step,value"]
+            for split, (steps, values) in sorted(self.curve.series.items()):
+                lines += [f"{split},{step},{value!r}" for step, value in zip(steps, values, strict=True)]
+            return "\n".join(lines) + "\n"
+
 
 class CurveCache:
     """Parsed curves shared by the run page, its event stream and ``curve.json``: a 100k-line log is

@@ -78,6 +78,8 @@ function watchRun(figure) {
   const connect = (metric) => {
     if (source) source.close();
     figure.dataset.metric = metric;
+    const download = document.getElementById("curve-download");
+    if (download) download.href = BASE + "/api/runs/" + encodeURIComponent(figure.dataset.run) + "/curve.csv?metric=" + encodeURIComponent(metric);
     source = new EventSource(BASE + "/api/runs/" + encodeURIComponent(figure.dataset.run) + "/curve?metric=" + encodeURIComponent(metric));
     source.addEventListener("curve", (e) => {
       latest = JSON.parse(e.data);
