@@ -42,7 +42,7 @@ ATTACK_SOURCES = (
     "jailbreak-corpus-mini", "genforge-sets",
 )  # fmt: skip
 EMBED_MAX_CHARS = 600
-BALANCE_SOURCES = True
+BALANCE_SOURCES = False  # measured both ways; balancing lowered recall (docs/guardrails.md)
 
 
 def augment(records: list[dict]) -> list[dict]:
@@ -67,7 +67,9 @@ def augment(records: list[dict]) -> list[dict]:
 def cue_decisions(records: list[dict]) -> np.ndarray:
     """Whether the cue rails (prompt_injection or jailbreak, default thresholds) block each record."""
     # the two cue rails as the default policy sets them, without loading the model being (re)trained
-    cue_policy = "input:\n  - {rail: prompt_injection, threshold: 0.5}\n  - {rail: jailbreak, threshold: 0.5}\n"
+    cue_policy = (
+        "input:\n  - {rail: prompt_injection, threshold: 0.5}\n  - {rail: jailbreak, threshold: 0.5}\n"
+    )
     rails = Guard.from_yaml(cue_policy, "cue rails").rails["input"]
     return np.asarray([any(rail.check(r["text"]).fired for rail in rails) for r in records])
 
@@ -181,10 +183,10 @@ def main() -> None:
     parser.add_argument(
         "--grid", type=float, nargs="+", default=C_GRID, help="values of C the LOSO search tries"
     )
-    parser.add_argument("--no-balance", action="store_true", help="every record weighs the same")
+    parser.add_argument("--balance", action="store_true", help="each source weighs the same in its class")
     args = parser.parse_args()
     global BALANCE_SOURCES
-    BALANCE_SOURCES = not args.no_balance
+    BALANCE_SOURCES = args.balance
 
     records = augment(load_all())
     features = Features(records)
