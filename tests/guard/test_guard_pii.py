@@ -188,3 +188,11 @@ def test_phone_extensions_and_trunk_prefixed_area_codes_are_found(text, number):
 def test_years_in_parentheses_and_dimensions_are_not_phones():
     for text in ["in (2023) 123456 cases were seen", "a 12 x 34 grid", "built for 3.11.2 x86"]:
         assert _spans(text) == []
+
+
+def test_twelve_digit_maestro_numbers_are_cards_only_beside_a_card_word():
+    # Maestro is the one network issuing 12-digit numbers (Faker plants them); both pass Luhn
+    assert "credit_card" in _types("The card number is 501812345673.")
+    assert "credit_card" in _types("debit card 6304 1234 5674")
+    assert _types("order id 501812345673 shipped") == set()  # no card word: a Luhn-valid id, not a card
+    assert _types("card 123456789015") == set()  # Luhn-valid, 12 digits, but no Maestro prefix
