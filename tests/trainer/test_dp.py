@@ -194,7 +194,13 @@ def test_a_layer_without_per_sample_gradients_is_named_and_a_refused_model_leave
     with pytest.raises(ConfigError, match="Buffered"):
         PrivateTraining(model, torch.optim.SGD(model.parameters(), lr=0.1), settings, 8)
     with pytest.raises(ConfigError, match="Opacus cannot train"):
-        train("tiny-test", "digits", out=tmp_path, max_steps=2, overrides={"dp": True, "dp_noise_multiplier": 1.0})
+        train(
+            "tiny-test",
+            "digits",
+            out=tmp_path,
+            max_steps=2,
+            overrides={"dp": True, "dp_noise_multiplier": 1.0},
+        )
     assert list(tmp_path.iterdir()) == []
 
 

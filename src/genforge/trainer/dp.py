@@ -164,7 +164,9 @@ class PrivateTraining:
 
         # Opacus' functorch path (layers without a registered rule, e.g. the GPT's tied embedding) opens a
         # CPU autocast context for float32 and warns that it disables it; nothing is wrong, so say nothing
-        warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="In CPU autocast, but the target dtype", category=UserWarning
+        )
         from opacus import GradSampleModule
         from opacus.optimizers import DPOptimizer
         from opacus.validators import ModuleValidator
