@@ -37,6 +37,7 @@ from genforge.serve.config import ServeConfig, check_bind
 GRACEFUL_SHUTDOWN_S = 30
 START_TIMEOUT_S = 600
 INSTALL = "--backend ray needs Ray Serve: pip install 'genforge[ray]'"
+LOGS = "/tmp/ray/session_latest/logs/serve/"
 
 
 def _require_ray_serve():
@@ -113,7 +114,7 @@ def _wait_ready(url: str, deadline: float) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise GenforgeError(f"Ray Serve did not answer {url} within {START_TIMEOUT_S} s; see the replica logs")
+    raise GenforgeError(f"Ray Serve did not answer {url} within {START_TIMEOUT_S} s (replica logs: {LOGS})")
 
 
 def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = None) -> None:
@@ -128,6 +129,7 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
     port = _free_port(config.host, config.port)
     config = config.model_copy(update={"port": port})
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the readiness polls below
     started = time.perf_counter()
     names = check_models(config)
     checked = time.perf_counter() - started
@@ -146,6 +148,8 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
             log_to_driver=False,
             logging_level=logging.ERROR,
         )
+        stop.install()
+        logging.getLogger("ray.serve").setLevel(logging.WARNING)  # the one line this command prints is ours
         serve.start(http_options={"host": config.host, "port": port})
 
         @serve.ingress(app_from_environment)  # the builder runs in each replica: the same app as uvicorn's
@@ -153,7 +157,13 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
             """One replica: the genforge FastAPI app with its own models, batchers and limits."""
 
         application = serve.deployment(**deployment_options(config, env))(GenforgeReplica).bind()
-        serve.run(application, name="genforge", route_prefix="/", blocking=False)
+        try:
+            serve.run(application, name="genforge", route_prefix="/", blocking=False)
+        except RuntimeError as exc:  # a replica that could not start: Ray's text holds its traceback
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise GenforgeError(
+                f"Ray Serve could not start the app: {first} (replica logs: {LOGS})"
+            ) from None
         _wait_ready(
             f"http://{_url_host(config.host)}:{port}/health/ready", time.monotonic() + START_TIMEOUT_S
         )
@@ -184,6 +194,11 @@ class _StopOnSignal:
     def __init__(self) -> None:
         self.stopped = False
         self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def install(self) -> None:
+        """Take the signals back: ``ray.init`` puts its own SIGTERM handler in (it aborts the process)."""
+        for sig in self._previous:
+            signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame) -> None:
         if self.stopped:  # a second Ctrl-C while shutting down: leave at once
