@@ -140,14 +140,7 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
     env = {CONFIG_ENV: config.model_dump_json(), "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     stop = _StopOnSignal()
     try:
-        ray.init(
-            address="local",
-            num_cpus=max(1, math.ceil(config.max_replicas * config.replica_cpus)),
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-        )
+        _start_ray(ray, max(1, math.ceil(config.max_replicas * config.replica_cpus)))
         stop.install()
         logging.getLogger("ray.serve").setLevel(logging.WARNING)  # the one line this command prints is ours
         serve.start(http_options={"host": config.host, "port": port})
@@ -182,6 +175,31 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
         finally:
             ray.shutdown()
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _start_ray(ray, cpus: int) -> None:
+    """A local Ray instance for this server only. Ray gives its raylet a fixed 30 s to register; on a
+    machine too busy for that the start is tried once more, then it is one line."""
+    for attempt in (1, 2):
+        try:
+            ray.init(
+                address="local",
+                num_cpus=cpus,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
+            return
+        except Exception as exc:  # Ray raises plain Exception/RuntimeError from its node start-up
+            ray.shutdown()
+            text = str(exc).strip()
+            if attempt == 1 and "timed out during startup" in text:
+                continue
+            first = text.splitlines()[0][:300] if text else type(exc).__name__
+            raise GenforgeError(
+                f"Ray could not start here: {first} (try again on a less busy machine)"
+            ) from None
 
 
 def _url_host(host: str) -> str:
