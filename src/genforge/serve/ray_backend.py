@@ -143,7 +143,11 @@ def serve_ray(config: ServeConfig, *, announce: Callable[[str], None] | None = N
         _start_ray(ray, max(1, math.ceil(config.max_replicas * config.replica_cpus)))
         stop.install()
         logging.getLogger("ray.serve").setLevel(logging.WARNING)  # the one line this command prints is ours
-        serve.start(http_options={"host": config.host, "port": port})
+        try:
+            serve.start(http_options={"host": config.host, "port": port})
+        except Exception as exc:  # e.g. the proxy actor not up within Ray's own timeout on a busy machine
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise GenforgeError(f"Ray Serve's HTTP proxy did not start: {first} (try again)") from None
 
         @serve.ingress(app_from_environment)  # the builder runs in each replica: the same app as uvicorn's
         class GenforgeReplica:
