@@ -28,6 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", default="20/s", help=f"{fields['rate'].description} (default 20/s)")
     parser.add_argument("--studio", default="runs", metavar="DIR", help=f"{fields['studio'].description} (default runs/)")  # fmt: skip
     parser.add_argument("--skip-broken", action="store_true", help=fields["skip_broken"].description)
+    parser.add_argument("--backend", default="uvicorn", choices=["uvicorn", "ray"], help=f"{fields['backend'].description} (default uvicorn)")  # fmt: skip
+    for flag, kind in (("min_replicas", int), ("max_replicas", int), ("replica_cpus", float)):
+        default = fields[flag].default
+        parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{fields[flag].description} (default {default})")  # fmt: skip
     add_json(parser)
     parser.set_defaults(handler=run_serve)
 
@@ -41,10 +45,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
     names = ("runs", "rag", "embeddings", "host", "port", "workers", "api_keys", "max_batch", "max_wait_ms",
              "max_queue", "max_body_mb", "rate", "max_tokens", "max_items", "timeout_s", "max_streams", "studio", "skip_broken", "threads", "body_timeout_s", "max_batch_tokens")  # fmt: skip
+    names += ("backend", "min_replicas", "max_replicas", "replica_cpus")
     try:
         config = ServeConfig(**{n: getattr(args, n) for n in names})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    if config.backend == "ray":
+        from genforge.serve.ray_backend import serve_ray
+
+        serve_ray(config, announce=lambda line: err_console().print(line))
+        return 0
     serve(config, announce=lambda line: err_console().print(line))
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from genforge.core.errors import ConfigError
 
@@ -45,12 +46,30 @@ class ServeConfig(BaseModel):
     max_streams: int = Field(4, ge=1, le=1000, description="concurrent streams per key")
     studio: str | None = Field("runs", description="runs folder of the web studio at /studio ('none': off)")
     skip_broken: bool = Field(False, description="warn about and skip unreadable runs instead of exiting")
+    backend: Literal["uvicorn", "ray"] = Field(
+        "uvicorn", description="uvicorn (this process and --workers) or ray (a Ray Serve deployment)"
+    )
+    min_replicas: int = Field(1, ge=1, le=64, description="--backend ray: fewest replicas of the app")
+    max_replicas: int = Field(
+        2, ge=1, le=64, description="--backend ray: most replicas autoscaling may start"
+    )
+    replica_cpus: float = Field(1.0, gt=0, le=64, description="--backend ray: Ray CPUs reserved per replica")
 
     @field_validator("rate")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
         return value
+
+    @model_validator(mode="after")
+    def _replicas(self) -> ServeConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ConfigError(
+                f"--min-replicas {self.min_replicas} is above --max-replicas {self.max_replicas}: lower it"
+            )
+        if self.backend == "ray" and self.workers > 1:
+            raise ConfigError("--workers is for --backend uvicorn; with --backend ray pass --max-replicas")
+        return self
 
 
 def parse_rate(text: str) -> float | None:
