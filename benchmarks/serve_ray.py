@@ -18,42 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-from serve_process import GENFORGE, start, stop
-
-
-def train(root: Path) -> Path:
-    out = subprocess.run([*GENFORGE, "train", "gpt", "--data", "text:lee", "--max-steps", "30", "--out", str(root), "--quiet", "--json"], capture_output=True, text=True, check=True)  # fmt: skip
-    return Path(json.loads(out.stdout)["run"])
-
-
-async def load(url: str, path: str, bodies: list[dict], connections: int) -> tuple[float, float, float]:
-    """(req/s, p50 ms, p95 ms) for one POST of each body to ``path`` over ``connections`` connections."""
-    latencies: list[float] = []
-    pending = list(reversed(bodies))
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
-
-        async def worker():
-            while pending:
-                body = pending.pop()
-                t = time.perf_counter()
-                r = await client.post(path, json=body)
-                r.raise_for_status()
-                latencies.append(time.perf_counter() - t)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=20)
-    return len(latencies) / elapsed, statistics.median(latencies) * 1000, cuts[18] * 1000
+from serve_process import load, start, stop, train
 
 
 def main() -> None:
@@ -67,7 +38,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per server process (default 1)")
     parser.add_argument("--max-replicas", type=int, default=1, help="Ray Serve replicas at most (default 1)")
     args = parser.parse_args()
-    gpt = Path(args.gpt) if args.gpt else train(Path(tempfile.mkdtemp(prefix="serve-ray-bench-")))
+    gpt = (
+        Path(args.gpt)
+        if args.gpt
+        else train("gpt", "text:lee", Path(tempfile.mkdtemp(prefix="serve-ray-bench-")))
+    )
     common = [f"gpt={gpt}", "--embeddings", "minilm", "--studio", "none", "--threads", str(args.threads)]
     settings = {
         "genforge serve (uvicorn)": common,
@@ -103,7 +78,7 @@ def main() -> None:
         for what, path, bodies in workloads:
             for _ in range(args.repeats):
                 for name, (_, url, _) in servers.items():
-                    measured = asyncio.run(load(url, path, bodies, args.connections))
+                    measured = asyncio.run(load(url, path, bodies, args.connections, timeout=300))
                     results.setdefault((what, name), []).append(measured)
     finally:
         for process, _, _ in servers.values():
