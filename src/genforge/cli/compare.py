@@ -79,8 +79,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from genforge.core.errors import ConfigError
     from genforge.core.io import atomic_write_json
-    from genforge.core.paths import check_output_file
-    from genforge.render.images import image_format
     from genforge.research.compare import compare
     from genforge.research.plot import save_posterior
     from genforge.research.topk import study_name
@@ -102,12 +100,7 @@ def run(args: argparse.Namespace) -> int:
         from genforge.cli.compare_tasks import run_tasks
 
         return run_tasks(args)
-    for picture in (args.plot, args.profile):
-        if picture:
-            image_format(picture)
-            check_output_file(picture)
-    if args.save:
-        check_output_file(args.save)
+    check_outputs(args)
     result = compare(
         args.a,
         args.b,
@@ -165,6 +158,19 @@ def run(args: argparse.Namespace) -> int:
         if key in record:
             out.print(f"{key}: {record[key]}", soft_wrap=True)
     return 0
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse a bad --plot/--profile picture or --save path before anything is computed."""
+    from genforge.core.paths import check_output_file
+    from genforge.render.images import image_format
+
+    for picture in (args.plot, args.profile):
+        if picture:
+            image_format(picture)
+            check_output_file(picture)
+    if args.save:
+        check_output_file(args.save)
 
 
 def run_top(args: argparse.Namespace, name: str) -> int:

@@ -9,18 +9,12 @@ from genforge.cli.common import console, print_json, table
 
 
 def run_tasks(args: argparse.Namespace) -> int:
+    from genforge.cli.compare import check_outputs
     from genforge.core.io import atomic_write_json
-    from genforge.core.paths import check_output_file
-    from genforge.render.images import image_format
     from genforge.research.multitask import compare_tasks
     from genforge.research.plot import save_posterior
 
-    for picture in (args.plot, args.profile):
-        if picture:
-            image_format(picture)
-            check_output_file(picture)
-    if args.save:
-        check_output_file(args.save)
+    check_outputs(args)
     result = compare_tasks(
         args.a,
         args.b,

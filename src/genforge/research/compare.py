@@ -60,13 +60,7 @@ class Comparison:
 
     def verdict(self, threshold: float = 0.95) -> str:
         """One sentence: which side is better with posterior probability >= ``threshold``, if any."""
-        if self.p_a_better >= threshold:
-            return f"A is better (P = {self.p_a_better:.3f})"
-        if self.p_b_better >= threshold:
-            return f"B is better (P = {self.p_b_better:.3f})"
-        if self.p_equivalent >= threshold:
-            return f"A and B are practically equal (P = {self.p_equivalent:.3f})"
-        return f"undecided at {threshold:.2f}: more seeds would tell"
+        return verdict_of(self.posterior, threshold)
 
     def command(self) -> str:
         """The ``genforge compare`` command that gives this comparison again."""
@@ -210,3 +204,15 @@ def compare(
         notes=notes,
         improvement=poi_interval(a_values, b_values, direction=direction, confidence=confidence, seed=seed),
     )
+
+
+def verdict_of(posterior, threshold: float = 0.95, over: str = "") -> str:
+    """One sentence from a posterior: which side is better with probability >= ``threshold``, if any
+    (``over`` is appended to the claim, e.g. " over the tasks")."""
+    if posterior.p_a_better >= threshold:
+        return f"A is better{over} (P = {posterior.p_a_better:.3f})"
+    if posterior.p_b_better >= threshold:
+        return f"B is better{over} (P = {posterior.p_b_better:.3f})"
+    if posterior.p_equivalent >= threshold:
+        return f"A and B are practically equal{over} (P = {posterior.p_equivalent:.3f})"
+    return f"undecided at {threshold:.2f}: more seeds would tell"

@@ -34,6 +34,7 @@ from genforge import __version__
 from genforge.core.errors import ConfigError
 from genforge.research.aggregate import aggregate_summary, poi_interval
 from genforge.research.bayes import Posterior, check_rope
+from genforge.research.compare import verdict_of
 from genforge.research.runsets import RunFigure, collect, metric_direction
 from genforge.research.stats import DEFAULT_CONFIDENCE
 
@@ -144,14 +145,7 @@ class TaskComparison:
     notes: list[str] = field(default_factory=list)
 
     def verdict(self, threshold: float = 0.95) -> str:
-        p = self.posterior
-        if p.p_a_better >= threshold:
-            return f"A is better over the tasks (P = {p.p_a_better:.3f})"
-        if p.p_b_better >= threshold:
-            return f"B is better over the tasks (P = {p.p_b_better:.3f})"
-        if p.p_equivalent >= threshold:
-            return f"A and B are practically equal over the tasks (P = {p.p_equivalent:.3f})"
-        return f"undecided at {threshold:.2f}: more seeds would tell"
+        return verdict_of(self.posterior, threshold, " over the tasks")
 
     def to_dict(self) -> dict[str, Any]:
         return {
