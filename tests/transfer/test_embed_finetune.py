@@ -73,14 +73,14 @@ def test_lora_defaults_are_the_dev_chosen_settings():
 
     full, lora = EmbedFinetuneConfig.build({}), EmbedFinetuneConfig.build({"lora": {}})
     assert (full.learning_rate, full.passes) == (2e-5, 1)
-    assert (lora.learning_rate, lora.passes) == (1e-3, 2)
+    assert (lora.learning_rate, lora.passes) == (1e-3, 3)
     assert (lora.lora.r, lora.lora.scale, lora.lora.targets) == (8, 1.0, ["*"])
     given = EmbedFinetuneConfig.build({"lora": {}, "epochs": 3, "lr": 1e-4})
     assert (given.learning_rate, given.passes) == (1e-4, 3)
 
 
-@pytest.mark.slow  # one real LoRA run of 2 steps through the CLI
-def test_bare_lora_flag_trains_two_epochs_at_the_lora_rate(tmp_path, capsys):
+@pytest.mark.slow  # one real LoRA run of 3 steps through the CLI
+def test_bare_lora_flag_trains_three_epochs_at_the_lora_rate(tmp_path, capsys):
     from genforge.cli.main import main
 
     train = _write(tmp_path / "train.jsonl", PAIRS[:4])
@@ -97,9 +97,9 @@ def test_bare_lora_flag_trains_two_epochs_at_the_lora_rate(tmp_path, capsys):
     ]
     assert main([*args, "--out", str(tmp_path / "runs"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["steps"] == 2 and out["status"] == "completed" and 0 < out["trainable_fraction"] < 0.02
+    assert out["steps"] == 3 and out["status"] == "completed" and 0 < out["trainable_fraction"] < 0.02
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "runs").glob("*/metrics.jsonl").__next__().open()]
-    assert len(lrs) == 2 and max(lrs) <= 1e-3 and max(lrs) > 2e-5  # the LoRA rate, not the full one
+    assert len(lrs) == 3 and max(lrs) <= 1e-3 and max(lrs) > 2e-5  # the LoRA rate, not the full one
     config = json.loads(next((tmp_path / "runs").glob("*/config.json")).read_text())
     assert config["train"]["lora"]["r"] == 8 and config["train"]["epochs"] is None
-    assert config["resolved"] == {"epochs": 2, "lr": 1e-3}
+    assert config["resolved"] == {"epochs": 3, "lr": 1e-3}

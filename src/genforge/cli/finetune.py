@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const="",
         help="train LoRA adapters only (bare --lora: r=8, alpha=8, every linear/conv layer; embed: lr 1e-3, "
-        "2 epochs): r=8[,alpha=16][,dropout=0.1][,targets=a*|b*]",
+        "3 epochs): r=8[,alpha=16][,dropout=0.1][,targets=a*|b*]",
     )
     parser.add_argument(
         "--freeze",
