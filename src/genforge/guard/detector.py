@@ -13,8 +13,8 @@ for a 1,000-character text on one thread of this shared 2-core machine, far over
 input policy. N-grams alone learn the phrasing of the sources they saw and miss a new source's words for the same
 move; MiniLM's outputs for each vocabulary token, computed once and PCA-reduced to 48 dimensions (shipped beside
 the weights), give neighbouring vectors to "disregard", "ignore" and "pay no attention", for the cost of a table
-look-up. Training sources are weighted so each counts equally within its class (``train_detector``'s
-``sample_weight``, ``benchmarks/train_guard_model.py``).
+look-up. The pooled block is scaled to a fixed length (``EMBED_SCALE``, chosen by leave-one-source-out recall
+and the dev pages' false-positive rate in ``benchmarks/train_guard_model.py``).
 
 A check does not import scikit-learn (1.5 s idle, 3-5 s under load, before the first verdict of ``guard
 check``, ``rag ask`` or a server): its n-grams (:func:`char_wb_grams`, :func:`word_grams`) and their columns
@@ -49,7 +49,7 @@ CHAR_FEATURES = 2**17
 WORD_FEATURES = 2**16
 CUE_NAMES = tuple(c.name for c in INJECTION_CUES + JAILBREAK_CUES)
 EMBED_OFFSET = CHAR_FEATURES + WORD_FEATURES + len(CUE_NAMES)
-EMBED_SCALE = 0.25  # the pooled token vectors' share beside the two unit-length n-gram blocks
+EMBED_SCALE = 1.0  # length of the pooled token-vector block (made unit-length, then scaled; searched by LOSO)
 DIMENSIONS = EMBED_OFFSET + POOLED
 WINDOW_CHARS = 1000
 WINDOW_STRIDE = 500
@@ -144,7 +144,7 @@ def sparse_features(text: str) -> tuple[np.ndarray, np.ndarray]:
         np.fromiter((_hash_column(g, WORD_FEATURES) for g in grams), np.int64, len(grams))
     )
     cue_cols = np.asarray(sorted(_CUE_INDEX[n] for n in all_cue_hits(text)), dtype=np.int64)
-    embedded = EMBED_SCALE * pooled(seen)
+    embedded = _embedded(seen)
     embed_cols = np.flatnonzero(embedded)  # a sparse row keeps no zeros
     columns = np.concatenate(
         [
@@ -158,6 +158,14 @@ def sparse_features(text: str) -> tuple[np.ndarray, np.ndarray]:
     return columns, values
 
 
+def _embedded(seen: str) -> np.ndarray:
+    """The pooled token vectors of normalized, lower-cased ``seen`` scaled to length ``EMBED_SCALE``: unscaled,
+    the block's length grows with the text (the max-pool) and widened the benign documentation score tail."""
+    vector = pooled(seen)
+    length = float(np.linalg.norm(vector))
+    return vector * (EMBED_SCALE / length) if length > 0 else vector
+
+
 def _parts(texts: list[str]):
     """The four feature blocks: char n-grams, word n-grams (sparse), cue indicators and pooled token vectors
     (dense)."""
@@ -167,7 +175,7 @@ def _parts(texts: list[str]):
     for row, text in enumerate(texts):
         for name in all_cue_hits(text):
             cues[row, _CUE_INDEX[name]] = 1.0
-    embedded = np.asarray([EMBED_SCALE * pooled(t) for t in seen]).reshape(len(texts), POOLED)
+    embedded = np.asarray([_embedded(t) for t in seen]).reshape(len(texts), POOLED)
     return chars.transform(seen), words.transform(seen), np.hstack([cues, embedded])
 
 
@@ -281,6 +289,7 @@ class DetectorModel:
             "dimensions": DIMENSIONS,
             "cues": list(CUE_NAMES),
             "token_vectors_sha256": table()[2],
+            "embed_scale": EMBED_SCALE,
             "bias": self.bias,
             "threshold": self.threshold,
             "weights_sha256": _sha256(directory / WEIGHTS_FILE),
@@ -315,6 +324,10 @@ class DetectorModel:
         if meta.get("token_vectors_sha256") != table()[2]:
             raise CheckpointError(
                 f"{directory} was trained with other token vectors; retrain it with 'guard train'"
+            )
+        if meta.get("embed_scale") != EMBED_SCALE:
+            raise CheckpointError(
+                f"{directory} was trained with another token-vector scale; retrain it with 'guard train'"
             )
         from safetensors import SafetensorError
         from safetensors.numpy import load
