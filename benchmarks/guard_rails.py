@@ -210,9 +210,12 @@ def learned_rail(loso: bool) -> None:
         r = rates([blocked(g, i["text"]) for i in items], gold)
         print(f"{name:<28}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>7.3f}{r['fpr']:>7.3f}")
 
-    pool = [r["text"] for r in python_docs() if r["split"] == "test" and r["kind"] == "attack-words"]
-    docs, unseen = pool[:2000], pool[2000:2200]  # latency on sentences the false-positive pass did not check
-    rest = " ".join(pool[2200:])  # sentences neither pass checked, in 1,000-character pieces
+    hard = [r for r in python_docs() if r["kind"] == "attack-words"]
+    pool = [r["text"] for r in hard if r["split"] == "test"]
+    # latency on dev-page sentences the false-positive pass did not check (the test pages hold 2,042 since the
+    # dev split grew to 20 % of the pages), then on 1,000-character pieces of sentences neither pass checked
+    docs, spare = pool[:2000], [r["text"] for r in hard if r["split"] == "dev"]
+    unseen, rest = spare[:200], " ".join(pool[2000:] + spare[200:])
     fresh = [rest[i : i + 1000] for i in range(0, len(rest) - 999, 1000)]
     print(
         f"\nfalse positives on {len(docs)} Python 3.11 documentation sentences with attack words (test pages)"

@@ -212,8 +212,9 @@ def _sentences(text: str) -> list[str]:
 
 
 def python_docs() -> Iterator[dict]:
-    """Sentences of the Python 3.11 documentation (Debian python3.11-doc), split by page: 60 % of the pages test,
-    10 % dev (threshold calibration), 30 % train."""
+    """Sentences of the Python 3.11 documentation (Debian python3.11-doc), split by page: 50 % of the pages test,
+    20 % dev (threshold calibration; 10 % until the guardq2 session, too few sentences to hold a 0.4 % FPR), 30 %
+    train."""
     import lxml.html
 
     if not any(PYDOCS.rglob("*.html")):
@@ -227,7 +228,7 @@ def python_docs() -> Iterator[dict]:
         if not main:
             continue
         bucket = _bucket(relative)
-        split = "test" if bucket < 6 else "dev" if bucket == 6 else "train"
+        split = "test" if bucket < 5 else "dev" if bucket < 7 else "train"
         for sentence in _sentences(main[0].text_content()):
             kind = "attack-words" if ATTACK_WORDS.search(sentence) else "plain"
             if kind == "plain" and _bucket(sentence, 100) >= PLAIN_PERCENT:

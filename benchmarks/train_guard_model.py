@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ ATTACK_SOURCES = (
     "jailbreak-corpus-mini", "genforge-sets",
 )  # fmt: skip
 EMBED_MAX_CHARS = 600
+BALANCE_SOURCES = False  # measured both ways; balancing lowered recall (docs/guardrails.md)
 
 
 def augment(records: list[dict]) -> list[dict]:
@@ -64,7 +66,11 @@ def augment(records: list[dict]) -> list[dict]:
 
 def cue_decisions(records: list[dict]) -> np.ndarray:
     """Whether the cue rails (prompt_injection or jailbreak, default thresholds) block each record."""
-    rails = [r for r in Guard.load().rails["input"] if r.name in {"prompt_injection", "jailbreak"}]
+    # the two cue rails as the default policy sets them, without loading the model being (re)trained
+    cue_policy = (
+        "input:\n  - {rail: prompt_injection, threshold: 0.5}\n  - {rail: jailbreak, threshold: 0.5}\n"
+    )
+    rails = Guard.from_yaml(cue_policy, "cue rails").rails["input"]
     return np.asarray([any(rail.check(r["text"]).fired for rail in rails) for r in records])
 
 
@@ -92,11 +98,31 @@ class Features:
         return np.asarray([best[r] for r in rows])
 
 
+def source_weights(records, rows) -> np.ndarray | None:
+    """Per-row weights under which every source counts equally within its class (a source of 12 attacks
+    weighs what one of 1,200 does), scaled so each class keeps its total; None when balancing is off."""
+    if not BALANCE_SOURCES:
+        return None
+    keys = [(records[i]["source"], records[i]["label"]) for i in rows]
+    size = Counter(keys)
+    per_class = {label: sum(1 for _, lab in size if lab == label) for label in (0, 1)}
+    total = {label: sum(n for (_, lab), n in size.items() if lab == label) for label in (0, 1)}
+    return np.asarray([total[lab] / (per_class[lab] * size[(src, lab)]) for src, lab in keys])
+
+
 def fit(records, features, rows, dev_rows, c, meta=None, kinds=False) -> DetectorModel:
     texts = [records[i]["text"] for i in rows]
     labels = [records[i]["label"] for i in rows]
     families = [family(records[i]) for i in rows] if kinds else None
-    model = train_detector(texts, labels, c=c, meta=meta, features=features.whole[rows], kinds=families)
+    model = train_detector(
+        texts,
+        labels,
+        c=c,
+        meta=meta,
+        features=features.whole[rows],
+        kinds=families,
+        sample_weight=source_weights(records, rows),
+    )
     model.threshold = calibrate_threshold(features.scores(model, dev_rows), TARGET_FPR)
     return model
 
@@ -157,7 +183,10 @@ def main() -> None:
     parser.add_argument(
         "--grid", type=float, nargs="+", default=C_GRID, help="values of C the LOSO search tries"
     )
+    parser.add_argument("--balance", action="store_true", help="each source weighs the same in its class")
     args = parser.parse_args()
+    global BALANCE_SOURCES
+    BALANCE_SOURCES = args.balance
 
     records = augment(load_all())
     features = Features(records)
@@ -179,6 +208,7 @@ def main() -> None:
     meta = {
         "c": best,
         "target_fpr": TARGET_FPR,
+        "balance_sources": BALANCE_SOURCES,
         "loso_mean_recall": scores.get(best),
         "data": manifest(records),
     }

@@ -1,15 +1,20 @@
 """A learned injection/jailbreak detector that ships inside genforge and runs offline in about a millisecond.
 
 Features: hashed character 3–5-grams (inside word boundaries) and word 1–2-grams of the normalized, lower-cased
-text (:mod:`genforge.guard.normalize`), plus one indicator per cue of the explainable rails
-(:mod:`genforge.guard.injection`). Model: L2-regularized logistic regression (scikit-learn, ``liblinear``, so
+text (:mod:`genforge.guard.normalize`), one indicator per cue of the explainable rails
+(:mod:`genforge.guard.injection`), and the mean and maximum of static MiniLM token vectors over the text
+(:mod:`genforge.guard.embedding`). Model: L2-regularized logistic regression (scikit-learn, ``liblinear``, so
 training is deterministic). Long texts are scored in overlapping windows and the worst window counts, since
 attacks hide at the end of long documents. The weights are stored as safetensors beside a JSON file holding the
 settings, the calibrated threshold, the SHA-256 of the weights and the fingerprint of the training data.
 
-The sentence embedding (all-MiniLM-L6-v2) was not used as a feature: one encoding is slow on one CPU
-thread (measured 170–280 ms for a 1,000-character text on this shared 2-core machine), far over the latency
-budget of the whole input policy, while hashed n-grams cost about a millisecond.
+Why static token vectors and not the sentence embedding: running all-MiniLM-L6-v2 per check costs 170–280 ms
+for a 1,000-character text on one thread of this shared 2-core machine, far over the latency budget of the whole
+input policy. N-grams alone learn the phrasing of the sources they saw and miss a new source's words for the same
+move; MiniLM's outputs for each vocabulary token, computed once and PCA-reduced to 48 dimensions (shipped beside
+the weights), give neighbouring vectors to "disregard", "ignore" and "pay no attention", for the cost of a table
+look-up. The pooled block is scaled to a fixed length (``EMBED_SCALE``, chosen by leave-one-source-out recall
+and the dev pages' false-positive rate in ``benchmarks/train_guard_model.py``).
 
 A check does not import scikit-learn (1.5 s idle, 3-5 s under load, before the first verdict of ``guard
 check``, ``rag ask`` or a server): its n-grams (:func:`char_wb_grams`, :func:`word_grams`) and their columns
@@ -36,13 +41,16 @@ import numpy as np
 
 from genforge.core import io
 from genforge.core.errors import CheckpointError, DataError
+from genforge.guard.embedding import POOLED, pooled, table
 from genforge.guard.injection import INJECTION_CUES, JAILBREAK_CUES, all_cue_hits
 from genforge.guard.normalize import normalize
 
 CHAR_FEATURES = 2**17
 WORD_FEATURES = 2**16
 CUE_NAMES = tuple(c.name for c in INJECTION_CUES + JAILBREAK_CUES)
-DIMENSIONS = CHAR_FEATURES + WORD_FEATURES + len(CUE_NAMES)
+EMBED_OFFSET = CHAR_FEATURES + WORD_FEATURES + len(CUE_NAMES)
+EMBED_SCALE = 1.0  # length of the pooled token-vector block (made unit-length, then scaled; searched by LOSO)
+DIMENSIONS = EMBED_OFFSET + POOLED
 WINDOW_CHARS = 1000
 WINDOW_STRIDE = 500
 MAX_WINDOWS = 16  # 8,500 characters: the default size limit stops longer input before this rail
@@ -136,24 +144,44 @@ def sparse_features(text: str) -> tuple[np.ndarray, np.ndarray]:
         np.fromiter((_hash_column(g, WORD_FEATURES) for g in grams), np.int64, len(grams))
     )
     cue_cols = np.asarray(sorted(_CUE_INDEX[n] for n in all_cue_hits(text)), dtype=np.int64)
-    columns = np.concatenate([char_cols, word_cols + CHAR_FEATURES, cue_cols + CHAR_FEATURES + WORD_FEATURES])
-    values = np.concatenate([char_vals, word_vals, np.ones(len(cue_cols))])
+    embedded = _embedded(seen)
+    embed_cols = np.flatnonzero(embedded)  # a sparse row keeps no zeros
+    columns = np.concatenate(
+        [
+            char_cols,
+            word_cols + CHAR_FEATURES,
+            cue_cols + CHAR_FEATURES + WORD_FEATURES,
+            embed_cols + EMBED_OFFSET,
+        ]
+    )
+    values = np.concatenate([char_vals, word_vals, np.ones(len(cue_cols)), embedded[embed_cols]])
     return columns, values
 
 
+def _embedded(seen: str) -> np.ndarray:
+    """The pooled token vectors of normalized, lower-cased ``seen`` scaled to length ``EMBED_SCALE``: unscaled,
+    the block's length grows with the text (the max-pool) and widened the benign documentation score tail."""
+    vector = pooled(seen)
+    length = float(np.linalg.norm(vector))
+    return vector * (EMBED_SCALE / length) if length > 0 else vector
+
+
 def _parts(texts: list[str]):
-    """The three feature blocks: char n-grams, word n-grams (sparse), cue indicators (dense)."""
+    """The four feature blocks: char n-grams, word n-grams (sparse), cue indicators and pooled token vectors
+    (dense)."""
     chars, words = _vectorizers()
     seen = [normalize(t).text.lower() for t in texts]
     cues = np.zeros((len(texts), len(CUE_NAMES)), dtype=np.float64)
     for row, text in enumerate(texts):
         for name in all_cue_hits(text):
             cues[row, _CUE_INDEX[name]] = 1.0
-    return chars.transform(seen), words.transform(seen), cues
+    embedded = np.asarray([_embedded(t) for t in seen]).reshape(len(texts), POOLED)
+    return chars.transform(seen), words.transform(seen), np.hstack([cues, embedded])
 
 
 def featurize(texts: list[str]):
-    """``(len(texts), DIMENSIONS)`` sparse CSR matrix: char n-grams, word n-grams, cue indicators."""
+    """``(len(texts), DIMENSIONS)`` sparse CSR matrix: char n-grams, word n-grams, cue indicators, pooled
+    token vectors."""
     from scipy import sparse
 
     char_block, word_block, cues = _parts(texts)
@@ -260,6 +288,8 @@ class DetectorModel:
             "format": "genforge-jailbreak-detector/1",
             "dimensions": DIMENSIONS,
             "cues": list(CUE_NAMES),
+            "token_vectors_sha256": table()[2],
+            "embed_scale": EMBED_SCALE,
             "bias": self.bias,
             "threshold": self.threshold,
             "weights_sha256": _sha256(directory / WEIGHTS_FILE),
@@ -290,6 +320,14 @@ class DetectorModel:
         if meta.get("cues") != list(CUE_NAMES):
             raise CheckpointError(
                 f"{directory} was trained with other cue rails; retrain it with 'guard train'"
+            )
+        if meta.get("token_vectors_sha256") != table()[2]:
+            raise CheckpointError(
+                f"{directory} was trained with other token vectors; retrain it with 'guard train'"
+            )
+        if meta.get("embed_scale") != EMBED_SCALE:
+            raise CheckpointError(
+                f"{directory} was trained with another token-vector scale; retrain it with 'guard train'"
             )
         from safetensors import SafetensorError
         from safetensors.numpy import load
@@ -352,9 +390,10 @@ def train_detector(
     meta: dict[str, Any] | None = None,
     features=None,
     kinds: list[str | None] | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> DetectorModel:
     """Fit the logistic head on ``texts`` (label 1 = attack; ``features`` from :func:`featurize` if already
-    computed). ``kinds`` names each attack's kind (None for benign texts): the model keeps each kind's
+    computed; ``sample_weight`` per text, e.g. to let each source count equally). ``kinds`` names each attack's kind (None for benign texts): the model keeps each kind's
     centroid so a verdict can say what an attack resembles. The threshold starts at 0.5; calibrate it."""
     from sklearn.linear_model import LogisticRegression
 
@@ -368,7 +407,7 @@ def train_detector(
     # liblinear shuffles with numpy's global generator unless given a seed: fix it, never seed the global one
     head = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=0)
     features = featurize(texts) if features is None else features
-    head.fit(features, np.asarray(labels))
+    head.fit(features, np.asarray(labels), sample_weight=sample_weight)
     model = DetectorModel(
         head.coef_.ravel().astype(np.float32), float(head.intercept_[0]), 0.5, dict(meta or {})
     )
