@@ -136,7 +136,22 @@ def test_a_question_uses_the_stored_verdict_and_another_policy_checks_again(tmp_
     store.index(root)
     answer = RagPipeline(store).ask("what do the release notes say about the cache?")
     dropped = answer.guard["context"]
-    assert [d["source"] for d in dropped] == ["install.md"] and dropped[0]["scanned_at_index"] is True
+    assert [d["source"] for d in dropped] == ["install.md"] and dropped[0]["checks"]  # a fresh check's report
+    # a passing stored verdict is trusted under the same fingerprint: the injection rails do not run again
+    # (shown by marking the injected chunk's stored verdict as passing: the question then keeps it)
+    with sqlite3.connect(tmp_path / "s" / "store.sqlite") as db:
+        rows = db.execute("SELECT cid, scan FROM chunks WHERE flagged = 1").fetchall()
+        assert len(rows) == 1
+        passing = {**json.loads(rows[0][1]), "flagged": False, "action": "allow", "rails": []}
+        db.execute("UPDATE chunks SET flagged = 0, scan = ? WHERE cid = ?", (json.dumps(passing), rows[0][0]))
+    answer = RagPipeline(Store(tmp_path / "s", embedding=embedding)).ask(
+        "what do the release notes say about the cache?"
+    )
+    assert answer.guard.get("context", []) == []
+    db_cleanup = sqlite3.connect(tmp_path / "s" / "store.sqlite")
+    db_cleanup.execute("UPDATE chunks SET flagged = 1, scan = ? WHERE cid = ?", (rows[0][1], rows[0][0]))
+    db_cleanup.commit()
+    db_cleanup.close()
     stricter = Guard.load()
     stricter.rails["context"][0].config = stricter.rails["context"][0].config.model_copy(
         update={"threshold": 0.4}
@@ -145,7 +160,7 @@ def test_a_question_uses_the_stored_verdict_and_another_policy_checks_again(tmp_
     dropped = answer.guard[
         "context"
     ]  # another fingerprint: the chunk is checked again, with the same outcome
-    assert [d["source"] for d in dropped] == ["install.md"] and "scanned_at_index" not in dropped[0]
+    assert [d["source"] for d in dropped] == ["install.md"]
     assert ChunkScanner(stricter).fingerprint != ChunkScanner(Guard.load()).fingerprint
 
 

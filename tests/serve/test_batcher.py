@@ -12,18 +12,7 @@ from genforge.pipelines.inference import image_operation
 from genforge.pipelines.loading import load_run
 from genforge.serve.batcher import Job, MicroBatcher, QueueFull
 from genforge.serve.state import Cancelled, run_image, run_text
-
-
-def run_async(coroutine):
-    """``asyncio.run`` on a thread of its own: other tests (Playwright's sync API) may leave an event loop
-    running in the main thread, where ``asyncio.run`` refuses to start."""
-    out = {}
-    thread = threading.Thread(target=lambda: out.update(result=asyncio.run(coroutine)))
-    thread.start()
-    thread.join()
-    if "result" not in out:
-        raise AssertionError("the coroutine raised (see the thread's traceback above)")
-    return out["result"]
+from tests.serve.aio import run_async
 
 
 def test_queued_requests_with_one_key_share_a_call_and_others_run_in_turn():

@@ -11,10 +11,7 @@ from genforge.serve.batcher import Job
 from genforge.serve.config import ServeConfig
 from genforge.serve.state import ServerState
 from genforge.serve.streaming import _guarded
-
-
-def run(coro):
-    return asyncio.run(coro)
+from tests.serve.aio import run_async
 
 
 def start(timeout_s: float = 0.05):
@@ -36,7 +33,7 @@ def test_a_stream_past_its_timeout_ends_with_a_timeout_error_and_gives_its_slot_
     async def collect():
         return [item async for item in _guarded(state, job, "alice", stuck(state))]
 
-    events = run(collect())
+    events = run_async(collect())
     assert events[0] == "data: first\n\n" and len(events) == 2
     error = json.loads(events[1].removeprefix("data: "))["error"]
     assert error["type"] == "timeout_error" and "0.05 s timeout" in error["message"]
@@ -62,5 +59,5 @@ def test_a_client_gone_mid_stream_stops_the_generation_and_gives_its_slot_back()
         await stream.aclose()  # what Starlette does when the client disconnects
         return got
 
-    assert run(leave_after_two()) == ["data: piece\n\n"] * 2
+    assert run_async(leave_after_two()) == ["data: piece\n\n"] * 2
     assert closed == [True] and job.cancelled.is_set() and state.streams.open == {}

@@ -12,9 +12,9 @@ depend only on the chunk's text, so their verdict can be computed once, when the
   fingerprint (or none: a store indexed with ``scan=False`` or migrated from layout 2) are scanned again by
   the next ``rag index``.
 - :class:`ContextGate` is what a question uses: a retrieved chunk whose stored verdict was made under the
-  fingerprint of the asking policy's injection rails is dropped when that verdict blocks (the rule the
-  query-time context check applies) and otherwise checked only by the policy's other context rails; a
-  chunk without a usable stored verdict goes through all context rails, as before.
+  fingerprint of the asking policy's injection rails and does not block is checked only by the policy's
+  other context rails; a chunk without a usable stored verdict, or whose stored verdict blocks, goes
+  through all context rails, as before (so a dropped chunk's report is exactly a fresh check's).
 """
 
 from __future__ import annotations
@@ -101,13 +101,12 @@ class ContextGate:
 
     def check(self, text: str, stored: dict[str, Any] | None) -> tuple[bool, dict[str, Any]]:
         """``(blocked, report)`` for one chunk; ``stored`` is its index-time verdict (None: not scanned)."""
-        if stored is None or stored.get("policy") != self.scanner.fingerprint:
+        if stored is None or stored.get("policy") != self.scanner.fingerprint or stored["action"] == "block":
+            # no usable verdict, or a blocking one: the whole context check, so the report of a dropped chunk
+            # is the one a fresh check gives (every rail's check, spans, redactions); blocked chunks are rare,
+            # the saving is in the chunks that pass
             checked = self.guard.check(text, "context")
             return checked.blocked, checked.to_dict()
-        if stored["action"] == "block":
-            report = {"stage": "context", "action": "block", "rails": stored["rails"],
-                      "reason": stored["reason"], "scanned_at_index": True}  # fmt: skip
-            return True, report
         if not self.rest.rails["context"]:
             return False, {}
         checked = self.rest.check(text, "context")
