@@ -56,7 +56,9 @@ def test_a_scene_model_draws_what_it_found_on_test_scenes(scenes, tmp_path, fami
     dataset = load_dataset(f"scenes:{scenes}")
     torch.manual_seed(0)
     model = build_model(family, {"width": 4, **options}, dataset.info).eval()
-    if family == "segmenter":  # untrained, the factored head calls nothing foreground: make it call everything
+    if (
+        family == "segmenter"
+    ):  # untrained, the factored head calls nothing foreground: make it call everything
         with torch.no_grad():
             model.head.bias[0] = 20.0
     path = draw_scene_predictions(model, dataset, tmp_path / f"{family}.png", n=6)
