@@ -101,17 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_tasks(args)
     check_outputs(args)
-    result = compare(
-        args.a,
-        args.b,
-        args.metric,
-        rope=args.rope,
-        direction=args.direction,
-        method=args.method,
-        rho=args.rho,
-        confidence=args.confidence,
-        seed=args.seed,
-    )
+    result = compare(args.a, args.b, args.metric, **posterior_options(args))
     record = result.to_dict()
     if args.plot:
         record["plot"] = str(save_posterior(result.posterior, result.metric, args.plot))
@@ -158,6 +148,12 @@ def run(args: argparse.Namespace) -> int:
         if key in record:
             out.print(f"{key}: {record[key]}", soft_wrap=True)
     return 0
+
+
+def posterior_options(args: argparse.Namespace) -> dict:
+    """The options of the Bayesian comparison, the same for one task and for many."""
+    return {"rope": args.rope, "direction": args.direction, "method": args.method, "rho": args.rho,
+            "confidence": args.confidence, "seed": args.seed}  # fmt: skip
 
 
 def check_outputs(args: argparse.Namespace) -> None:

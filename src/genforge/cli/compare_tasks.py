@@ -9,24 +9,13 @@ from genforge.cli.common import console, print_json, table
 
 
 def run_tasks(args: argparse.Namespace) -> int:
-    from genforge.cli.compare import check_outputs
+    from genforge.cli.compare import check_outputs, posterior_options
     from genforge.core.io import atomic_write_json
     from genforge.research.multitask import compare_tasks
     from genforge.research.plot import save_posterior
 
     check_outputs(args)
-    result = compare_tasks(
-        args.a,
-        args.b,
-        args.metric,
-        normalise=args.normalise,
-        rope=args.rope,
-        direction=args.direction,
-        method=args.method,
-        rho=args.rho,
-        confidence=args.confidence,
-        seed=args.seed,
-    )
+    result = compare_tasks(args.a, args.b, args.metric, normalise=args.normalise, **posterior_options(args))
     record = result.to_dict()
     if args.plot:
         record["plot"] = str(save_posterior(result.posterior, "mean normalised score", args.plot))
