@@ -78,7 +78,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from genforge.core.errors import ConfigError
-    from genforge.core.io import atomic_write_json
     from genforge.research.compare import compare
     from genforge.research.plot import save_posterior
     from genforge.research.topk import study_name
@@ -110,10 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
         profiles = save_comparison_profiles(result, args.profile, confidence=args.confidence, seed=args.seed)
         record["profile"], record["profiles"] = profiles.pop("picture"), profiles
-    if args.save:
-        record["saved"] = str(atomic_write_json(args.save, record))
-    if args.json:
-        print_json(record)
+    if save_or_print(args, record):
         return 0
     out = console()
     rows = [[p["seed"], p["a"], p["b"], p["a_improvement"]] for p in result.pairs]
@@ -156,6 +152,17 @@ def posterior_options(args: argparse.Namespace) -> dict:
             "confidence": args.confidence, "seed": args.seed}  # fmt: skip
 
 
+def save_or_print(args: argparse.Namespace, record: dict) -> bool:
+    """Write the record to --save if asked; print it as JSON and say so (True) under --json."""
+    if args.save:
+        from genforge.core.io import atomic_write_json
+
+        record["saved"] = str(atomic_write_json(args.save, record))
+    if args.json:
+        print_json(record)
+    return bool(args.json)
+
+
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse a bad --plot/--profile picture or --save path before anything is computed."""
     from genforge.core.paths import check_output_file
@@ -171,7 +178,6 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def run_top(args: argparse.Namespace, name: str) -> int:
     from genforge.core.errors import ConfigError
-    from genforge.core.io import atomic_write_json
     from genforge.core.paths import check_output_dir, check_output_file
     from genforge.research.topk import compare_top
 
@@ -210,10 +216,7 @@ def run_top(args: argparse.Namespace, name: str) -> int:
         on_seed=tell,
     )
     record = result.to_dict()
-    if args.save:
-        record["saved"] = str(atomic_write_json(args.save, record))
-    if args.json:
-        print_json(record)
+    if save_or_print(args, record):
         return 0
     out = console()
     out.print(

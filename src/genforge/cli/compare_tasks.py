@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from genforge.cli.common import console, print_json, table
+from genforge.cli.common import console, table
 
 
 def run_tasks(args: argparse.Namespace) -> int:
-    from genforge.cli.compare import check_outputs, posterior_options
-    from genforge.core.io import atomic_write_json
+    from genforge.cli.compare import check_outputs, posterior_options, save_or_print
     from genforge.research.multitask import compare_tasks
     from genforge.research.plot import save_posterior
 
@@ -36,10 +35,7 @@ def run_tasks(args: argparse.Namespace) -> int:
         }
         record["profile"] = str(save_picture(profiles_png(found, "score"), args.profile))
         record["profiles"] = found
-    if args.save:
-        record["saved"] = str(atomic_write_json(args.save, record))
-    if args.json:
-        print_json(record)
+    if save_or_print(args, record):
         return 0
     out = console()
     out.print(

@@ -34,7 +34,7 @@ from genforge import __version__
 from genforge.core.errors import ConfigError
 from genforge.research.aggregate import aggregate_summary, poi_interval
 from genforge.research.bayes import Posterior, check_rope
-from genforge.research.compare import verdict_of
+from genforge.research.compare import compare_values, verdict_of
 from genforge.research.runsets import RunFigure, collect, metric_direction
 from genforge.research.stats import DEFAULT_CONFIDENCE
 
@@ -184,8 +184,6 @@ def compare_tasks(
     reps: int | None = None,
 ) -> TaskComparison:
     """Compare runs A and B over several metrics and/or datasets (see the module docstring)."""
-    from genforge.research.compare import compare_values
-
     check_rope(rope)
     metrics = parse_metrics(metrics)
     directions = directions_for(metrics, direction)
