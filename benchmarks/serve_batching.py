@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from serve_process import load, start, stop, train
+from serve_process import chat_requests, load, start, stop, train
 
 
 def main() -> None:
@@ -54,15 +54,7 @@ def main() -> None:
         meta = httpx.get(f"{servers[next(iter(settings))][1]}/v2/models/vae").json()
         latent = next(i for i in meta["inputs"] if i["name"] == "z")["shape"][1]
         decode = {"inputs": [{"name": "z", "shape": [1, latent], "datatype": "FP32", "data": [0.1] * latent}]}
-        chats = [
-            {
-                "model": "gpt",
-                "messages": [{"role": "user", "content": "The government"}],
-                "max_tokens": args.chat_tokens,
-                "seed": seed,
-            }  # fmt: skip
-            for seed in range(args.chats)
-        ]
+        chats = chat_requests(args.chats, args.chat_tokens)
         workloads = [
             ("OIP decode", "/v2/models/vae/infer", 16, [decode] * args.requests),
             ("OIP decode", "/v2/models/vae/infer", 1, [decode] * (args.requests // 4)),

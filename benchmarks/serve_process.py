@@ -82,3 +82,13 @@ async def load(
         elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=20)
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, cuts[18] * 1000
+
+
+def chat_requests(n: int, max_tokens: int) -> list[dict]:
+    """``n`` chat bodies for the ``gpt`` model: one prompt, seeds 0..n-1 (so text batching decodes them
+    together and every reply is reproducible)."""
+    return [
+        {"model": "gpt", "messages": [{"role": "user", "content": "The government"}], "max_tokens": max_tokens,
+         "seed": seed}
+        for seed in range(n)
+    ]  # fmt: skip

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from serve_process import load, start, stop, train
+from serve_process import chat_requests, load, start, stop, train
 
 
 def main() -> None:
@@ -57,15 +57,7 @@ def main() -> None:
     reference = next(iter(settings))
     servers: dict[str, tuple[subprocess.Popen, str, float]] = {}
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-    chats = [
-        {
-            "model": "gpt",
-            "messages": [{"role": "user", "content": "The government"}],
-            "max_tokens": args.chat_tokens,
-            "seed": seed,
-        }  # fmt: skip
-        for seed in range(args.chats)
-    ]
+    chats = chat_requests(args.chats, args.chat_tokens)
     sentences = ["a cat sat on the mat", "the court ruled today", "rain is expected", "shares fell sharply"]
     embeds = [{"model": "minilm", "input": sentences, "encoding_format": "float"}] * args.embeds
     workloads = [("chat", "/v1/chat/completions", chats), ("embeddings", "/v1/embeddings", embeds)]
